@@ -1,0 +1,101 @@
+//! The one HTTP client every call goes through, so roots, proxies, name overrides and time
+//! limits are decided in one place.
+
+use crate::context::{Resolves, Timeouts};
+use std::time::Duration;
+
+/// Builds the shared client. `extra_roots_pem` (from `--ca-cert`) is added to the platform
+/// roots, which on Linux come from `SSL_CERT_FILE`/`SSL_CERT_DIR` when those are set.
+pub fn client(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts) -> Result<reqwest::Client, String> {
+    let mut b = builder(extra_roots_pem, resolves, t)?;
+    b = b.timeout(t.http);
+    b.build().map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+}
+
+/// A client that never uses a proxy, for the IMDS probe: proxy variables would otherwise
+/// apply to 169.254.169.254 too, and a proxy answering for IMDS is a classic false positive.
+pub fn no_proxy_client(
+    extra_roots_pem: Option<&[u8]>,
+    resolves: &Resolves,
+    t: &Timeouts,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    builder(extra_roots_pem, resolves, t)?
+        .no_proxy()
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+}
+
+fn builder(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts) -> Result<reqwest::ClientBuilder, String> {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(t.connect)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("aoai-doctor/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = extra_roots_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("the CA file is not PEM: {e}"))?;
+        if certs.is_empty() {
+            return Err("the CA file holds no certificate".into());
+        }
+        b = b.tls_certs_merge(certs);
+    }
+    for (host, addr) in resolves {
+        // Port 0: keep the port of the URL.
+        b = b.resolve(host, std::net::SocketAddr::new(*addr, 0));
+    }
+    Ok(b)
+}
+
+/// Every message in an error's source chain, joined: the useful part ("invalid peer
+/// certificate: UnknownIssuer") is usually three levels down.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Why a request failed, in the words a finding needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Timeout,
+    Refused,
+    Reset,
+    Dns,
+    TlsUntrusted,
+    TlsNameMismatch,
+    TlsOther,
+    Other,
+}
+
+/// Classifies a reqwest error by its kind and source chain.
+pub fn classify(e: &reqwest::Error) -> (Failure, String) {
+    let chain = error_chain(e);
+    let lower = chain.to_ascii_lowercase();
+    let kind = if lower.contains("unknownissuer") || lower.contains("unknown issuer") || lower.contains("self-signed")
+    {
+        Failure::TlsUntrusted
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        Failure::TlsNameMismatch
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        Failure::TlsOther
+    } else if e.is_timeout() || lower.contains("timed out") {
+        Failure::Timeout
+    } else if lower.contains("dns error") || lower.contains("failed to lookup") || lower.contains("name or service not known") {
+        Failure::Dns
+    } else if lower.contains("connection refused") {
+        Failure::Refused
+    } else if lower.contains("reset") || lower.contains("broken pipe") || lower.contains("connection closed") {
+        Failure::Reset
+    } else {
+        Failure::Other
+    };
+    (kind, chain)
+}

@@ -1,0 +1,400 @@
+//! `endpoint`: is the endpoint a custom-subdomain URL that accepts Entra ID tokens, and can we
+//! reach it (DNS, then TLS)?
+
+use super::Check;
+use crate::azure::{http, net};
+use crate::codes;
+use crate::context::{Cloud, RunContext};
+use crate::facts::{EndpointFacts, Facts};
+use crate::model::{Finding, Judgement, Status};
+use crate::runner::Outcome;
+use async_trait::async_trait;
+use serde_json::json;
+use url::{Host, Url};
+
+pub struct EndpointCheck;
+
+#[async_trait]
+impl Check for EndpointCheck {
+    fn id(&self) -> &'static str {
+        "endpoint"
+    }
+    fn title(&self) -> &'static str {
+        "Endpoint accepts Entra ID tokens"
+    }
+    async fn run(&self, ctx: &RunContext, _facts: &Facts) -> Outcome {
+        let Some(url) = &ctx.target.endpoint else {
+            return Outcome::new(
+                Judgement::new(Status::Fail, "no endpoint given").finding(
+                    Finding::error(&codes::ENDPOINT_MISSING, "No Azure OpenAI endpoint was given.")
+                        .fix("Pass the resource's endpoint (Azure portal → resource → Keys and Endpoint), or set AZURE_OPENAI_ENDPOINT.")
+                        .command("aoai-doctor --endpoint https://YOUR-RESOURCE.openai.azure.com/")
+                        .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv"),
+                ),
+            );
+        };
+        let shape = judge_shape(url, ctx.target.cloud);
+        let mut findings = shape.findings.clone();
+        let mut evidence = json!({
+            "endpoint": url.as_str(),
+            "host": shape.host,
+            "host_kind": shape.kind.as_str(),
+            "subdomain": shape.subdomain,
+        });
+        if !shape.reachable_worth_checking() {
+            let status = Judgement::status_from(&findings);
+            return Outcome::new(Judgement::new(status, shape.summary()).with_findings(findings).evidence(evidence));
+        }
+
+        // Gather: DNS, then one HTTPS request (any HTTP answer proves DNS, TCP and TLS).
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs = match net::resolve(&shape.host, port, &ctx.resolves, ctx.timeouts.dns).await {
+            Ok(a) => a,
+            Err(why) => {
+                evidence["dns"] = json!({ "error": why });
+                findings.push(dns_failed(&shape, &why));
+                return Outcome::new(
+                    Judgement::new(Status::Fail, format!("{} does not resolve", shape.host))
+                        .with_findings(findings)
+                        .evidence(evidence),
+                );
+            }
+        };
+        evidence["dns"] = json!({ "addresses": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>() });
+        if let Some(private) = addrs.iter().find(|a| net::is_private(a)) {
+            findings.push(
+                Finding::info(
+                    &codes::ENDPOINT_PRIVATE_ADDRESS,
+                    format!("{} resolves to {private}, a private endpoint address.", shape.host),
+                )
+                .fix("That works only from inside the virtual network (or over VPN / peering). From elsewhere the public address must be allowed, or run this from inside the network."),
+            );
+        }
+
+        let base = shape.base.clone();
+        let reach = ctx.http.get(base.clone()).timeout(ctx.timeouts.http).send().await;
+        match reach {
+            Ok(resp) => {
+                evidence["tls"] = json!({ "ok": base.scheme() == "https", "root_status": resp.status().as_u16() });
+            }
+            Err(e) => {
+                let (kind, chain) = http::classify(&e);
+                evidence["connect_error"] = json!(chain);
+                let proxy = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+                    .iter()
+                    .find_map(|v| ctx.env.var_set(v));
+                findings.push(unreachable(&shape, kind, &chain, proxy.is_some(), !addrs.iter().any(net::is_private)));
+            }
+        }
+        let status = Judgement::status_from(&findings);
+        let summary = if status == Status::Pass || status == Status::Warn {
+            format!("{} ({}), reachable", shape.host, shape.kind.as_str())
+        } else {
+            findings
+                .iter()
+                .find(|f| f.severity == crate::model::Severity::Error)
+                .map(|f| f.message.clone())
+                .unwrap_or_default()
+        };
+        let facts = Facts {
+            endpoint: (status != Status::Fail).then(|| shape.facts()),
+            ..Default::default()
+        };
+        Outcome::with_facts(Judgement::new(status, summary).with_findings(findings).evidence(evidence), facts)
+    }
+}
+
+/// What kind of host the endpoint names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKind {
+    /// `NAME.openai.azure.com` and friends: accepts Entra ID tokens.
+    CustomSubdomain,
+    /// `REGION.api.cognitive.microsoft.com`: keys only.
+    Regional,
+    /// `api.openai.com`.
+    OpenAi,
+    /// 127.0.0.1, ::1, localhost: an emulator, a tunnel or a local gateway.
+    Loopback,
+    /// Anything else (a gateway such as APIM, a private DNS alias).
+    Other,
+}
+
+impl HostKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKind::CustomSubdomain => "custom-subdomain",
+            HostKind::Regional => "regional",
+            HostKind::OpenAi => "openai",
+            HostKind::Loopback => "loopback",
+            HostKind::Other => "other",
+        }
+    }
+}
+
+/// The pure part: what the URL's shape says, before any network call.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub host: String,
+    pub kind: HostKind,
+    pub subdomain: Option<String>,
+    pub base: Url,
+    pub findings: Vec<Finding>,
+}
+
+impl Shape {
+    fn reachable_worth_checking(&self) -> bool {
+        !matches!(self.kind, HostKind::Regional | HostKind::OpenAi)
+            && !self.findings.iter().any(|f| f.code == &codes::ENDPOINT_INSECURE_HTTP)
+    }
+    fn summary(&self) -> String {
+        self.findings
+            .iter()
+            .find(|f| f.severity == crate::model::Severity::Error)
+            .map(|f| f.message.clone())
+            .unwrap_or_else(|| format!("{} ({})", self.host, self.kind.as_str()))
+    }
+    fn facts(&self) -> EndpointFacts {
+        EndpointFacts {
+            base: self.base.clone(),
+            host: self.host.clone(),
+            subdomain: self.subdomain.clone(),
+            loopback: self.kind == HostKind::Loopback,
+        }
+    }
+}
+
+/// Judges the endpoint URL's shape for the given cloud.
+pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
+    let host = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+    let loopback = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    let mut base = url.clone();
+    base.set_path("/");
+    base.set_query(None);
+    base.set_fragment(None);
+    let _ = base.set_username("");
+    let _ = base.set_password(None);
+
+    let mut findings = Vec::new();
+    let mut subdomain = None;
+    let kind = if loopback {
+        HostKind::Loopback
+    } else if host == "api.openai.com" {
+        findings.push(
+            Finding::error(&codes::ENDPOINT_NOT_AZURE_OPENAI, "api.openai.com is OpenAI's own service, not Azure OpenAI; it does not accept Entra ID tokens.")
+                .fix("Use your Azure OpenAI resource's endpoint, https://YOUR-RESOURCE.openai.azure.com/ (portal → resource → Keys and Endpoint).")
+                .command("az cognitiveservices account list --query \"[?kind=='OpenAI' || kind=='AIServices'].{name:name, endpoint:properties.endpoint}\" -o table"),
+        );
+        HostKind::OpenAi
+    } else if let Some(region) = regional_region(&host) {
+        findings.push(
+            Finding::error(
+                &codes::ENDPOINT_REGIONAL,
+                format!("{host} is a regional endpoint ({region}); Entra ID tokens are only accepted on the resource's custom-subdomain endpoint."),
+            )
+            .fix("Use the endpoint with your resource's custom subdomain. If the resource has none yet, add one (this cannot be undone) and use https://NAME.cognitiveservices.azure.com/.")
+            .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv")
+            .command("az cognitiveservices account update -n YOUR-RESOURCE -g YOUR-RG --custom-domain YOUR-RESOURCE"),
+        );
+        HostKind::Regional
+    } else if let Some((name, found_cloud)) = custom_subdomain(&host) {
+        subdomain = Some(name);
+        if found_cloud != cloud {
+            findings.push(
+                Finding::warning(
+                    &codes::ENDPOINT_CLOUD_MISMATCH,
+                    format!("{host} belongs to {}, but the doctor targets {}.", found_cloud.name(), cloud.name()),
+                )
+                .fix("Pass the matching --cloud so tokens, ARM and scopes come from the right cloud.")
+                .command(format!("aoai-doctor --cloud {} --endpoint {base}", found_cloud.name())),
+            );
+        }
+        HostKind::CustomSubdomain
+    } else {
+        findings.push(
+            Finding::warning(&codes::ENDPOINT_UNRECOGNIZED_HOST, format!("{host} is not an Azure OpenAI host name."))
+                .fix("Fine for a gateway (API Management) or a private DNS alias; the token must still be for https://cognitiveservices.azure.com and the principal needs a role on the resource behind it."),
+        );
+        HostKind::Other
+    };
+
+    if url.scheme() == "http" && !loopback {
+        findings.push(
+            Finding::error(&codes::ENDPOINT_INSECURE_HTTP, format!("{url} uses plain http://; a bearer token would travel unencrypted."))
+                .fix("Use https://.")
+                .command(format!("aoai-doctor --endpoint {}", url.as_str().replacen("http://", "https://", 1))),
+        );
+    }
+
+    let path = url.path().trim_end_matches('/');
+    if !path.is_empty() || url.query().is_some() {
+        let mut f = Finding::error(
+            &codes::ENDPOINT_HAS_PATH,
+            format!("The endpoint carries a path ({}); SDKs add /openai/... themselves, so requests would go to the wrong URL and end in 404.", url.path()),
+        )
+        .fix(format!("Use the bare endpoint {base} and pass the deployment name separately."));
+        let deployment = deployment_from_path(url.path());
+        let mut cmd = format!("aoai-doctor --endpoint {base}");
+        if let Some(d) = &deployment {
+            cmd.push_str(&format!(" --deployment {d}"));
+        }
+        f = f.command(cmd);
+        if let Some(d) = deployment {
+            f = f.command(format!("export AZURE_OPENAI_ENDPOINT={base} AZURE_OPENAI_DEPLOYMENT={d}"));
+        }
+        findings.push(f);
+    }
+
+    Shape { host, kind, subdomain, base, findings }
+}
+
+/// `eastus.api.cognitive.microsoft.com` → `eastus` (and the sovereign variants).
+fn regional_region(host: &str) -> Option<&str> {
+    [".api.cognitive.microsoft.com", ".api.cognitive.microsoft.us", ".api.cognitive.azure.cn"]
+        .iter()
+        .find_map(|suffix| host.strip_suffix(suffix))
+        .filter(|r| !r.is_empty() && !r.contains('.'))
+}
+
+/// `NAME.openai.azure.com` → (`NAME`, cloud).
+fn custom_subdomain(host: &str) -> Option<(String, Cloud)> {
+    Cloud::ALL.iter().find_map(|c| {
+        c.endpoint_suffixes().iter().find_map(|suffix| {
+            host.strip_suffix(suffix).filter(|n| !n.is_empty() && !n.contains('.')).map(|n| (n.to_string(), *c))
+        })
+    })
+}
+
+/// `/openai/deployments/gpt-4o/chat/completions` → `gpt-4o`.
+fn deployment_from_path(path: &str) -> Option<String> {
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
+    while let Some(p) = parts.next() {
+        if p == "deployments" {
+            return parts.next().map(|d| d.to_string());
+        }
+    }
+    None
+}
+
+fn dns_failed(shape: &Shape, why: &str) -> Finding {
+    let mut f = Finding::error(&codes::ENDPOINT_DNS_FAILED, format!("{} does not resolve ({why}).", shape.host));
+    f = match &shape.subdomain {
+        Some(name) => f
+            .fix(format!("Check the resource name `{name}` for a typo and that the resource still exists; behind a proxy or on a VPN, check that DNS works here."))
+            .command(format!("az cognitiveservices account list --query \"[?properties.customSubDomainName=='{name}'].{{name:name, endpoint:properties.endpoint}}\" -o table")),
+        None => f.fix("Check the host name for a typo, and that DNS works from this machine (proxy, VPN, private DNS zone)."),
+    };
+    f.command(format!("nslookup {}", shape.host))
+}
+
+fn unreachable(shape: &Shape, kind: http::Failure, chain: &str, proxy: bool, public: bool) -> Finding {
+    use http::Failure::*;
+    let host = &shape.host;
+    match kind {
+        TlsUntrusted => Finding::error(
+            &codes::ENDPOINT_TLS_UNTRUSTED,
+            format!("The TLS certificate presented for {host} is not trusted ({chain})."),
+        )
+        .fix("A proxy or security appliance is probably inspecting TLS. Get its root CA from your IT team and pass it; the SDKs need it too (REQUESTS_CA_BUNDLE for azure-identity, SSL_CERT_FILE for openai, NODE_EXTRA_CA_CERTS for Node).")
+        .command("aoai-doctor --ca-cert /path/to/corporate-root-ca.pem")
+        .command("export SSL_CERT_FILE=/path/to/corporate-root-ca.pem REQUESTS_CA_BUNDLE=/path/to/corporate-root-ca.pem"),
+        TlsNameMismatch | TlsOther => Finding::error(
+            &codes::ENDPOINT_TLS_FAILED,
+            format!("The TLS handshake with {host} failed ({chain})."),
+        )
+        .fix("The certificate does not match the host, or something between you and Azure speaks TLS badly (a proxy, a captive portal). Check the URL and your proxy settings."),
+        _ => {
+            let mut text = String::from(match kind {
+                Timeout => "The connection timed out",
+                Refused => "The connection was refused",
+                Reset => "The connection was reset",
+                _ => "The connection failed",
+            });
+            text.push_str(&format!(" ({chain})."));
+            let mut fix = String::new();
+            if proxy {
+                fix.push_str("An HTTPS proxy is configured: check that it allows this host, or exclude it with NO_PROXY. ");
+            }
+            if public {
+                fix.push_str("If the resource allows only selected networks or private endpoints, this machine is outside them: add its address to the resource's firewall, or run from inside the virtual network.");
+            } else {
+                fix.push_str("The host resolves to a private endpoint: connect from inside its virtual network (or VPN) and check NSG / firewall rules.");
+            }
+            Finding::error(&codes::ENDPOINT_UNREACHABLE, format!("{host}: {text}"))
+                .fix(fix)
+                .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query \"{publicNetworkAccess:properties.publicNetworkAccess, networkAcls:properties.networkAcls}\"")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(u: &str) -> Shape {
+        judge_shape(&Url::parse(u).unwrap(), Cloud::AzureCloud)
+    }
+    fn codes_of(s: &Shape) -> Vec<&'static str> {
+        s.findings.iter().map(|f| f.code.id).collect()
+    }
+
+    #[test]
+    fn custom_subdomains_pass_in_every_cloud_form() {
+        for u in [
+            "https://contoso.openai.azure.com/",
+            "https://contoso.cognitiveservices.azure.com",
+            "https://contoso.services.ai.azure.com/",
+            "https://CONTOSO.openai.azure.com./",
+        ] {
+            let s = shape(u);
+            assert_eq!(s.kind, HostKind::CustomSubdomain, "{u}");
+            assert!(s.findings.is_empty(), "{u}: {:?}", codes_of(&s));
+            assert_eq!(s.subdomain.as_deref(), Some("contoso"));
+        }
+        let gov = shape("https://contoso.openai.azure.us/");
+        assert_eq!(codes_of(&gov), vec!["endpoint-cloud-mismatch"]);
+        let gov_ok = judge_shape(&Url::parse("https://contoso.openai.azure.us/").unwrap(), Cloud::AzureUsGovernment);
+        assert!(gov_ok.findings.is_empty());
+    }
+
+    #[test]
+    fn regional_endpoint_fails_with_custom_domain_fix() {
+        let s = shape("https://eastus.api.cognitive.microsoft.com/");
+        assert_eq!(s.kind, HostKind::Regional);
+        assert_eq!(codes_of(&s), vec!["endpoint-regional"]);
+        let f = &s.findings[0];
+        assert!(f.message.contains("eastus"));
+        assert!(f.remediation.commands.iter().any(|c| c.contains("--custom-domain")));
+        assert!(!s.reachable_worth_checking());
+    }
+
+    #[test]
+    fn pasted_path_is_flagged_with_the_value_to_use() {
+        let s = shape("https://contoso.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21");
+        assert_eq!(codes_of(&s), vec!["endpoint-has-path"]);
+        let cmds = &s.findings[0].remediation.commands;
+        assert!(cmds[0].contains("--endpoint https://contoso.openai.azure.com/ --deployment gpt-4o"), "{cmds:?}");
+    }
+
+    #[test]
+    fn plain_http_fails_unless_loopback() {
+        assert_eq!(codes_of(&shape("http://contoso.openai.azure.com/")), vec!["endpoint-insecure-http"]);
+        let local = shape("http://127.0.0.1:8080/");
+        assert_eq!(local.kind, HostKind::Loopback);
+        assert!(local.findings.is_empty());
+        assert_eq!(shape("http://localhost:1/").kind, HostKind::Loopback);
+        assert_eq!(shape("https://[::1]:1/").kind, HostKind::Loopback);
+    }
+
+    #[test]
+    fn other_hosts() {
+        assert_eq!(codes_of(&shape("https://api.openai.com/v1")), vec!["endpoint-not-azure-openai", "endpoint-has-path"]);
+        assert_eq!(codes_of(&shape("https://my-apim.azure-api.net/")), vec!["endpoint-unrecognized-host"]);
+        // A dotted "subdomain" is not a resource name.
+        assert_eq!(shape("https://a.b.openai.azure.com/").kind, HostKind::Other);
+    }
+}

@@ -1,0 +1,133 @@
+//! One file per check. A check never calls another check: shared facts go through the
+//! runner, shared I/O through `crate::azure`.
+
+use crate::context::RunContext;
+use crate::facts::{Fact, Facts};
+use crate::runner::Outcome;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub mod endpoint;
+pub mod environment;
+
+/// One question the doctor answers. `run` gathers through `crate::azure` and hands what it
+/// saw to a pure judge.
+#[async_trait]
+pub trait Check: Send + Sync {
+    /// Stable kebab-case id, used by `--only`/`--skip` and in every output.
+    fn id(&self) -> &'static str;
+    /// Short title for people.
+    fn title(&self) -> &'static str;
+    /// Facts that must exist before it runs; missing ones make it `skip`.
+    fn needs(&self) -> &'static [Fact] {
+        &[]
+    }
+    /// Its time limit; the probe asks for more while it waits for role propagation.
+    fn timeout(&self, ctx: &RunContext) -> Duration {
+        ctx.timeouts.check
+    }
+    async fn run(&self, ctx: &RunContext, facts: &Facts) -> Outcome;
+}
+
+/// Every check, in report order.
+pub fn all() -> Vec<Arc<dyn Check>> {
+    vec![Arc::new(endpoint::EndpointCheck), Arc::new(environment::EnvironmentCheck)]
+}
+
+/// The ids of every check, in report order (for `--only`/`--skip` validation and `--help`).
+pub fn ids() -> Vec<&'static str> {
+    all().iter().map(|c| c.id()).collect()
+}
+
+/// The checks a run should execute: `only` (plus what they need, transitively) minus `skip`,
+/// in report order. Unknown ids are rejected by the CLI before this is called.
+pub fn select(only: &[String], skip: &[String]) -> Vec<Arc<dyn Check>> {
+    let every = all();
+    let mut wanted: Vec<&'static str> = if only.is_empty() {
+        every.iter().map(|c| c.id()).collect()
+    } else {
+        every.iter().filter(|c| only.iter().any(|o| o == c.id())).map(|c| c.id()).collect()
+    };
+    // A selected check brings the checks that provide its inputs, so `--only token-claims`
+    // still has a token to look at.
+    loop {
+        let before = wanted.len();
+        for c in &every {
+            if wanted.contains(&c.id()) {
+                for f in c.needs() {
+                    if !wanted.contains(&f.producer()) && every.iter().any(|p| p.id() == f.producer()) {
+                        wanted.push(f.producer());
+                    }
+                }
+            }
+        }
+        if wanted.len() == before {
+            break;
+        }
+    }
+    every
+        .into_iter()
+        .filter(|c| wanted.contains(&c.id()) && !skip.iter().any(|s| s == c.id()))
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::context::*;
+    use std::sync::Arc;
+
+    /// A context whose endpoints are all on loopback ports nobody listens on.
+    pub fn context() -> RunContext {
+        context_with(FakeEnvironment::new(), None)
+    }
+
+    pub fn context_with(env: FakeEnvironment, endpoint: Option<&str>) -> RunContext {
+        RunContext {
+            target: Target {
+                endpoint: endpoint.map(|e| url::Url::parse(e).expect("test endpoint")),
+                deployment: Some("gpt-4o-mini".into()),
+                api_version: "2024-10-21".into(),
+                resource_id: None,
+                scope: Cloud::AzureCloud.default_scope(),
+                cloud: Cloud::AzureCloud,
+                credential: CredentialChoice::Auto,
+                sdk: Sdk::Python,
+                assignee: None,
+                container: false,
+            },
+            endpoints: Endpoints {
+                authority_host: url::Url::parse("https://127.0.0.1:9/").unwrap(),
+                arm: url::Url::parse("https://127.0.0.1:9/").unwrap(),
+                imds: url::Url::parse("http://127.0.0.1:9/").unwrap(),
+            },
+            timeouts: Timeouts::default(),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            env: Arc::new(env),
+            clock: Arc::new(|| 1_767_225_600),
+            resolves: vec![],
+            extra_roots_pem: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_in_report_order() {
+        let ids = ids();
+        let mut sorted = ids.clone();
+        sorted.dedup();
+        assert_eq!(ids.len(), sorted.len());
+        assert_eq!(ids[0], "endpoint");
+    }
+
+    #[test]
+    fn select_honours_only_and_skip() {
+        let names = |v: Vec<Arc<dyn Check>>| v.iter().map(|c| c.id()).collect::<Vec<_>>();
+        assert_eq!(names(select(&["environment".into()], &[])), vec!["environment"]);
+        assert_eq!(names(select(&[], &["environment".into()])), vec!["endpoint"]);
+    }
+}

@@ -1,0 +1,185 @@
+//! Facts one check learns and later checks need. The runner merges what each check provides
+//! and starts a check only when the checks that provide its inputs have finished.
+
+use crate::secret::Secret;
+use serde::Serialize;
+
+/// A kind of fact, and the check that provides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fact {
+    /// The parsed, plausible endpoint (`endpoint`).
+    Endpoint,
+    /// Container / CI / Azure host (`environment`).
+    Environment,
+    /// The state of the Azure CLI login (`azure-cli`).
+    CliState,
+    /// The credential the app would use (`credential-chain`).
+    Credential,
+    /// An access token for the scope (`token`).
+    AccessToken,
+    /// The token's decoded claims (`token-claims`).
+    Claims,
+    /// The role-assignment verdict for the principal (`role-assignment`).
+    Roles,
+}
+
+impl Fact {
+    /// The check id that provides this fact.
+    pub fn producer(self) -> &'static str {
+        match self {
+            Fact::Endpoint => "endpoint",
+            Fact::Environment => "environment",
+            Fact::CliState => "azure-cli",
+            Fact::Credential => "credential-chain",
+            Fact::AccessToken => "token",
+            Fact::Claims => "token-claims",
+            Fact::Roles => "role-assignment",
+        }
+    }
+    pub fn describe(self) -> &'static str {
+        match self {
+            Fact::Endpoint => "a usable endpoint",
+            Fact::Environment => "the environment facts",
+            Fact::CliState => "the Azure CLI state",
+            Fact::Credential => "a usable credential",
+            Fact::AccessToken => "an access token",
+            Fact::Claims => "the token's claims",
+            Fact::Roles => "the role-assignment result",
+        }
+    }
+}
+
+/// The endpoint as the `endpoint` check understood it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointFacts {
+    /// scheme://host[:port]/ — what SDKs want as `azure_endpoint`.
+    pub base: url::Url,
+    pub host: String,
+    /// The custom subdomain (resource name) when the host has one.
+    pub subdomain: Option<String>,
+    pub loopback: bool,
+}
+
+/// Where the doctor runs, as the `environment` check found out.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EnvironmentFacts {
+    pub os: String,
+    pub arch: String,
+    /// Why we think we are in a container (markers found), empty if not.
+    pub container: Vec<String>,
+    /// `--container`: plan for one even when not inside.
+    pub plan_container: bool,
+    pub ci: Option<String>,
+    pub azure_host: Option<String>,
+    pub kubernetes: bool,
+}
+
+impl EnvironmentFacts {
+    pub fn in_container(&self) -> bool {
+        !self.container.is_empty() || self.plan_container
+    }
+}
+
+/// What the Azure CLI told us (never the token itself unless the chain picked the CLI).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CliState {
+    pub installed: bool,
+    pub logged_in: bool,
+    pub user: Option<String>,
+    pub user_type: Option<String>,
+    pub tenant_id: Option<String>,
+    pub subscription_id: Option<String>,
+    /// The `az account get-access-token` answer, reused by `token` so `az` runs once.
+    #[serde(skip)]
+    pub token: Option<TokenInfo>,
+    /// The classified failure text, when the CLI could not give a token.
+    pub problem: Option<String>,
+}
+
+/// The credential the app would use.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CredentialFacts {
+    /// Link name, e.g. `ManagedIdentityCredential`.
+    pub name: String,
+    /// Our stable id: environment | workload-identity | managed-identity | azure-cli | azure-developer-cli.
+    pub kind: String,
+    /// Extra detail (source of managed identity, client id, …).
+    pub detail: serde_json::Value,
+}
+
+/// An access token and where it came from. The token is a [`Secret`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub token: Secret,
+    /// Unix seconds, when the source said.
+    pub expires_on: Option<i64>,
+    pub source: String,
+}
+
+/// Everything learned so far in a run.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub endpoint: Option<EndpointFacts>,
+    pub environment: Option<EnvironmentFacts>,
+    pub cli: Option<CliState>,
+    pub credential: Option<CredentialFacts>,
+    pub token: Option<TokenInfo>,
+    pub claims: Option<serde_json::Value>,
+    pub roles: Option<serde_json::Value>,
+}
+
+impl Facts {
+    pub fn has(&self, fact: Fact) -> bool {
+        match fact {
+            Fact::Endpoint => self.endpoint.is_some(),
+            Fact::Environment => self.environment.is_some(),
+            Fact::CliState => self.cli.is_some(),
+            Fact::Credential => self.credential.is_some(),
+            Fact::AccessToken => self.token.is_some(),
+            Fact::Claims => self.claims.is_some(),
+            Fact::Roles => self.roles.is_some(),
+        }
+    }
+
+    /// Takes every fact `other` provides.
+    pub fn merge(&mut self, other: Facts) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(endpoint, environment, cli, credential, token, claims, roles);
+    }
+}
+
+/// The report's `identity` section: who the app is, as far as the checks found out.
+pub fn identity_json(facts: &Facts) -> serde_json::Value {
+    let mut id = serde_json::Map::new();
+    if let Some(c) = &facts.credential {
+        id.insert("credential".into(), serde_json::json!(c.name));
+    }
+    if let Some(cli) = &facts.cli {
+        if let Some(t) = &cli.tenant_id {
+            id.insert("cli_tenant_id".into(), serde_json::json!(t));
+        }
+        if let Some(u) = &cli.user {
+            id.insert("cli_user".into(), serde_json::json!(u));
+        }
+    }
+    if let Some(serde_json::Value::Object(claims)) = &facts.claims {
+        for (from, to) in [
+            ("tid", "tenant_id"),
+            ("oid", "object_id"),
+            ("appid", "app_id"),
+            ("azp", "app_id"),
+            ("idtyp", "principal_type"),
+            ("upn", "upn"),
+            ("xms_mirid", "managed_identity_resource_id"),
+        ] {
+            if let Some(v) = claims.get(from)
+                && !id.contains_key(to)
+            {
+                id.insert(to.into(), v.clone());
+            }
+        }
+    }
+    serde_json::Value::Object(id)
+}

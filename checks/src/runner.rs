@@ -1,0 +1,268 @@
+//! Runs checks in their fixed order: each starts as soon as the checks that provide its
+//! inputs have finished, so independent checks overlap. A check gets a time limit, and a
+//! panic or timeout becomes `error` for that check while the run goes on.
+
+use crate::checks::Check;
+use crate::codes;
+use crate::context::RunContext;
+use crate::facts::Facts;
+use crate::model::{CheckResult, Finding, Judgement, Status};
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What a check returns: its judgement and the facts it learned.
+#[derive(Debug)]
+pub struct Outcome {
+    pub judgement: Judgement,
+    pub facts: Facts,
+}
+
+impl Outcome {
+    pub fn new(judgement: Judgement) -> Self {
+        Outcome { judgement, facts: Facts::default() }
+    }
+    pub fn with_facts(judgement: Judgement, facts: Facts) -> Self {
+        Outcome { judgement, facts }
+    }
+}
+
+/// Something that wants to hear about finished checks as they finish (progress on a TTY).
+pub trait Observer: Send + Sync {
+    fn started(&self, _id: &str) {}
+    fn finished(&self, _result: &CheckResult) {}
+}
+
+/// Observes nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Runs `checks` (already filtered and ordered) and returns one result per check, in order,
+/// together with every fact learned.
+pub async fn run(
+    ctx: Arc<RunContext>,
+    checks: Vec<Arc<dyn Check>>,
+    observer: Arc<dyn Observer>,
+) -> (Vec<CheckResult>, Facts) {
+    let facts = Arc::new(Mutex::new(Facts::default()));
+    let results: Arc<Mutex<Vec<Option<CheckResult>>>> = Arc::new(Mutex::new(vec![None; checks.len()]));
+    let mut done: HashMap<&'static str, Shared<BoxFuture<'static, ()>>> = HashMap::new();
+    let mut all = Vec::new();
+
+    for (index, check) in checks.into_iter().enumerate() {
+        // Wait only for the producers that are part of this run; a producer that was not
+        // selected leaves the fact missing, and the check is skipped with that reason.
+        let id = check.id();
+        let waits: Vec<_> = check.needs().iter().filter_map(|f| done.get(f.producer()).cloned()).collect();
+        let (ctx, facts, results, observer) = (ctx.clone(), facts.clone(), results.clone(), observer.clone());
+        let task = async move {
+            futures::future::join_all(waits).await;
+            let snapshot = facts.lock().map(|f| f.clone()).unwrap_or_default();
+            observer.started(check.id());
+            let started = Instant::now();
+            let (judgement, learned) = match missing_input(check.as_ref(), &snapshot) {
+                Some(j) => (j, Facts::default()),
+                None => run_isolated(check.clone(), ctx, snapshot).await,
+            };
+            if let Ok(mut f) = facts.lock() {
+                f.merge(learned);
+            }
+            let result = CheckResult {
+                id: check.id().to_string(),
+                title: check.title().to_string(),
+                status: judgement.status,
+                summary: judgement.summary,
+                duration_ms: started.elapsed().as_millis() as u64,
+                findings: judgement.findings,
+                evidence: judgement.evidence,
+            };
+            observer.finished(&result);
+            if let Ok(mut r) = results.lock() {
+                r[index] = Some(result);
+            }
+        }
+        .boxed()
+        .shared();
+        done.insert(id, task.clone());
+        all.push(task);
+    }
+    futures::future::join_all(all).await;
+
+    let results = results.lock().map(|r| r.clone()).unwrap_or_default();
+    let facts = facts.lock().map(|f| f.clone()).unwrap_or_default();
+    (results.into_iter().flatten().collect(), facts)
+}
+
+/// `skip` when an input is missing, naming the check that should have provided it.
+fn missing_input(check: &dyn Check, facts: &Facts) -> Option<Judgement> {
+    let missing = check.needs().iter().find(|f| !facts.has(**f))?;
+    Some(Judgement::new(
+        Status::Skip,
+        format!("skipped: needs {} from `{}`", missing.describe(), missing.producer()),
+    ))
+}
+
+/// Runs one check on its own task with its time limit; a panic or timeout becomes `error`.
+async fn run_isolated(check: Arc<dyn Check>, ctx: Arc<RunContext>, facts: Facts) -> (Judgement, Facts) {
+    let limit = check.timeout(&ctx);
+    let c = check.clone();
+    let handle = tokio::spawn(async move { c.run(&ctx, &facts).await });
+    let abort = handle.abort_handle();
+    match tokio::time::timeout(limit, handle).await {
+        Ok(Ok(outcome)) => (outcome.judgement, outcome.facts),
+        Ok(Err(join)) => {
+            let why = if join.is_panic() { panic_text(join.into_panic()) } else { "cancelled".to_string() };
+            let j = Judgement::new(Status::Error, format!("the check crashed: {why}")).finding(
+                Finding::error(&codes::CHECK_CRASHED, format!("`{}` crashed inside the doctor: {why}", check.id()))
+                    .fix("This is a bug in aoai-doctor. The other checks still ran; please report it with the JSON report (--format json)."),
+            );
+            (j, Facts::default())
+        }
+        Err(_) => {
+            abort.abort();
+            let secs = limit.as_secs_f64();
+            let j = Judgement::new(Status::Error, format!("did not finish within {secs:.0}s")).finding(
+                Finding::error(&codes::CHECK_TIMED_OUT, format!("`{}` did not finish within {secs:.1}s", check.id()))
+                    .fix("Raise the limit with --timeout, or run with -v to see which call hangs.")
+                    .command(format!("aoai-doctor --only {} --timeout {}s -v", check.id(), (secs * 2.0).ceil() as u64)),
+            );
+            (j, Facts::default())
+        }
+    }
+}
+
+/// A panic payload as text, cut short: panic messages are ours, but stay brief.
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    text.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::context;
+    use crate::facts::{EnvironmentFacts, Fact};
+    use async_trait::async_trait;
+    use std::time::Duration;
+
+    struct Fake {
+        id: &'static str,
+        needs: &'static [Fact],
+        behaviour: Behaviour,
+    }
+    enum Behaviour {
+        Pass,
+        ProvideEnvironment,
+        Panic,
+        Hang,
+        /// Passes only if another check reaches the same barrier while this one waits.
+        Rendezvous(Arc<tokio::sync::Barrier>),
+    }
+
+    #[async_trait]
+    impl Check for Fake {
+        fn id(&self) -> &'static str {
+            self.id
+        }
+        fn title(&self) -> &'static str {
+            "fake"
+        }
+        fn needs(&self) -> &'static [Fact] {
+            self.needs
+        }
+        fn timeout(&self, _ctx: &RunContext) -> Duration {
+            Duration::from_millis(300)
+        }
+        async fn run(&self, _ctx: &RunContext, _facts: &Facts) -> Outcome {
+            match self.behaviour {
+                Behaviour::Pass => Outcome::new(Judgement::new(Status::Pass, "ok")),
+                Behaviour::ProvideEnvironment => Outcome::with_facts(
+                    Judgement::new(Status::Pass, "env"),
+                    Facts { environment: Some(EnvironmentFacts::default()), ..Default::default() },
+                ),
+                Behaviour::Panic => panic!("boom in {}", self.id),
+                Behaviour::Hang => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    unreachable!()
+                }
+                Behaviour::Rendezvous(ref barrier) => {
+                    barrier.wait().await;
+                    Outcome::new(Judgement::new(Status::Pass, "met"))
+                }
+            }
+        }
+    }
+
+    fn fake(id: &'static str, needs: &'static [Fact], behaviour: Behaviour) -> Arc<dyn Check> {
+        Arc::new(Fake { id, needs, behaviour })
+    }
+
+    #[tokio::test]
+    async fn a_panicking_check_is_an_error_and_the_others_still_report() {
+        let checks = vec![
+            fake("endpoint", &[], Behaviour::Pass),
+            fake("azure-cli", &[], Behaviour::Panic),
+            fake("environment", &[], Behaviour::ProvideEnvironment),
+            fake("container-credentials", &[Fact::Environment], Behaviour::Pass),
+        ];
+        let (results, _) = run(Arc::new(context()), checks, Arc::new(Silent)).await;
+        let status: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.status)).collect();
+        assert_eq!(
+            status,
+            vec![
+                ("endpoint", Status::Pass),
+                ("azure-cli", Status::Error),
+                ("environment", Status::Pass),
+                ("container-credentials", Status::Pass),
+            ]
+        );
+        let crashed = &results[1];
+        assert_eq!(crashed.findings[0].code.id, "check-crashed");
+        assert!(crashed.summary.contains("boom in azure-cli"), "{}", crashed.summary);
+    }
+
+    #[tokio::test]
+    async fn a_hanging_check_times_out_as_error() {
+        let checks = vec![fake("token", &[], Behaviour::Hang), fake("endpoint", &[], Behaviour::Pass)];
+        let started = Instant::now();
+        let (results, _) = run(Arc::new(context()), checks, Arc::new(Silent)).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(results[0].status, Status::Error);
+        assert_eq!(results[0].findings[0].code.id, "check-timed-out");
+        assert_eq!(results[1].status, Status::Pass);
+    }
+
+    #[tokio::test]
+    async fn a_missing_input_skips_and_names_its_producer() {
+        // `environment` fails to provide its fact (it passes but learns nothing).
+        let checks = vec![
+            fake("environment", &[], Behaviour::Pass),
+            fake("container-credentials", &[Fact::Environment], Behaviour::Pass),
+        ];
+        let (results, _) = run(Arc::new(context()), checks, Arc::new(Silent)).await;
+        assert_eq!(results[1].status, Status::Skip);
+        assert!(results[1].summary.contains("`environment`"), "{}", results[1].summary);
+    }
+
+    #[tokio::test]
+    async fn independent_checks_run_concurrently_and_dependents_wait() {
+        // Two checks that can only finish together: run one after the other, the first would
+        // wait at the barrier until its time limit and end as `error`.
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let checks = vec![
+            fake("a", &[], Behaviour::Rendezvous(barrier.clone())),
+            fake("b", &[], Behaviour::Rendezvous(barrier)),
+            fake("environment", &[], Behaviour::ProvideEnvironment),
+            fake("container-credentials", &[Fact::Environment], Behaviour::Pass),
+        ];
+        let (results, facts) = run(Arc::new(context()), checks, Arc::new(Silent)).await;
+        assert!(results.iter().all(|r| r.status == Status::Pass), "{results:?}");
+        assert!(facts.environment.is_some());
+    }
+}

@@ -1,0 +1,344 @@
+//! The command line: clap definitions (every option also from an environment variable) and
+//! the validation that turns them into a [`Target`] before any network call.
+
+use aoai_doctor_checks::context::{Cloud, CredentialChoice, Sdk, Target};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The GA data-plane API version used when none is given.
+pub const DEFAULT_API_VERSION: &str = "2024-10-21";
+
+const AFTER_HELP: &str = "\
+Examples:
+  aoai-doctor demo                              see every pitfall diagnosed in the built-in lab (no Azure needed)
+  aoai-doctor --endpoint https://contoso.openai.azure.com --deployment gpt-4o-mini
+  aoai-doctor --credential managed-identity     check only the managed-identity path
+  aoai-doctor --only endpoint,environment       run just these checks
+  aoai-doctor --format json --output report.json   the report to attach to a support ticket
+  aoai-doctor explain < error.txt               diagnose an error message you already have
+
+Checks (in order): endpoint, environment
+
+Exit codes:
+  0  every check passed (warnings allowed unless --strict)
+  1  a check failed: the report says what is wrong and how to fix it
+  2  usage or configuration error (bad flag, not a URL, unknown check id)
+  3  a check could not run (timeout, crash, unexpected answer)
+
+Every option can also be set by the environment variable shown with it; flags win.
+Proxies: HTTPS_PROXY / NO_PROXY are honoured. Extra CA: --ca-cert or SSL_CERT_FILE.
+Tokens and secrets are never printed, in any format.";
+
+/// aoai-doctor: find out why keyless (Microsoft Entra ID) calls to Azure OpenAI fail, and how to fix it.
+///
+/// Runs an ordered set of independent checks — endpoint, environment, Azure CLI login,
+/// credential chain, token, token claims, role assignment, container credentials and a live
+/// call — and prints one report with a fix for every failure.
+#[derive(Parser, Debug)]
+#[command(name = "aoai-doctor", version, after_help = AFTER_HELP, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the doctor against the built-in lab (an Azure emulator on loopback): no Azure account, no network.
+    Demo(crate::lab::cli::DemoArgs),
+    /// The built-in Azure emulator: serve a scenario for your own app or the real SDKs.
+    #[command(subcommand)]
+    Lab(crate::lab::cli::LabCommand),
+    /// List the checks, in the order they run.
+    Checks,
+    /// List every finding code with its description.
+    Codes,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Checks to run (same as --only); default: all of them.
+    #[arg(value_name = "CHECK")]
+    pub checks: Vec<String>,
+
+    /// The Azure OpenAI endpoint, e.g. https://contoso.openai.azure.com/
+    #[arg(long, env = "AZURE_OPENAI_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// The deployment to probe [env: AZURE_OPENAI_DEPLOYMENT, AZURE_OPENAI_DEPLOYMENT_NAME, AZURE_OPENAI_CHAT_DEPLOYMENT_NAME]
+    #[arg(long, value_name = "NAME")]
+    pub deployment: Option<String>,
+
+    /// Data-plane API version.
+    #[arg(long, env = "OPENAI_API_VERSION", value_name = "VERSION", default_value = DEFAULT_API_VERSION)]
+    pub api_version: String,
+
+    /// The resource id of the Azure OpenAI / AI Services account (found from the endpoint if omitted).
+    #[arg(long, env = "AOAI_DOCTOR_RESOURCE_ID", value_name = "ID")]
+    pub resource_id: Option<String>,
+
+    /// The token scope the app asks for [default: https://cognitiveservices.azure.com/.default for the cloud]
+    #[arg(long, env = "AOAI_DOCTOR_SCOPE", value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// Which credential to examine: let the chain decide (auto) or force one link.
+    #[arg(long, env = "AOAI_DOCTOR_CREDENTIAL", value_enum, default_value_t = CredentialArg::Auto)]
+    pub credential: CredentialArg,
+
+    /// Whose DefaultAzureCredential order to mirror.
+    #[arg(long, env = "AOAI_DOCTOR_SDK", value_enum, default_value_t = SdkArg::Python)]
+    pub sdk: SdkArg,
+
+    /// The Azure cloud.
+    #[arg(long, env = "AOAI_DOCTOR_CLOUD", value_enum, default_value_t = CloudArg::AzureCloud)]
+    pub cloud: CloudArg,
+
+    /// Azure Resource Manager endpoint [default: the cloud's, e.g. https://management.azure.com/]
+    #[arg(long, env = "AOAI_DOCTOR_ARM_ENDPOINT", value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+
+    /// Entra ID authority host [default: the cloud's, e.g. https://login.microsoftonline.com/]
+    #[arg(long, env = "AZURE_AUTHORITY_HOST", value_name = "URL")]
+    pub authority_host: Option<String>,
+
+    /// Another principal to check roles for: object id, client id, or a managed identity's resource id.
+    #[arg(long, env = "AOAI_DOCTOR_ASSIGNEE", value_name = "ID")]
+    pub assignee: Option<String>,
+
+    /// Plan for running inside a container even when not in one.
+    #[arg(long, env = "AOAI_DOCTOR_CONTAINER")]
+    pub container: bool,
+
+    /// Extra trusted root certificates (PEM), e.g. a TLS-inspecting proxy's CA [also: SSL_CERT_FILE]
+    #[arg(long, env = "AOAI_DOCTOR_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Connect to ADDR whenever HOST is needed (like curl --resolve), e.g. contoso.openai.azure.com:10.0.0.5
+    #[arg(long, env = "AOAI_DOCTOR_RESOLVE", value_name = "HOST:ADDR", value_delimiter = ',')]
+    pub resolve: Vec<String>,
+
+    /// Output format.
+    #[arg(long, env = "AOAI_DOCTOR_FORMAT", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', env = "AOAI_DOCTOR_OUTPUT", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Run only these checks (comma-separated; the checks they depend on run too).
+    #[arg(long, env = "AOAI_DOCTOR_ONLY", value_name = "IDS", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Skip these checks (comma-separated).
+    #[arg(long, env = "AOAI_DOCTOR_SKIP", value_name = "IDS", value_delimiter = ',')]
+    pub skip: Vec<String>,
+
+    /// Treat warnings as failures (exit 1).
+    #[arg(long, env = "AOAI_DOCTOR_STRICT")]
+    pub strict: bool,
+
+    /// Time limit per check, e.g. 30s, 2m.
+    #[arg(long, env = "AOAI_DOCTOR_TIMEOUT", value_name = "DURATION", default_value = "30s")]
+    pub timeout: String,
+
+    /// When to use colors (auto honours NO_COLOR, CLICOLOR_FORCE and whether stdout is a terminal).
+    #[arg(long, env = "AOAI_DOCTOR_COLOR", value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// More detail on standard error (-v info, -vv debug). Never shows tokens.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only the verdict line (and findings of failed checks).
+    #[arg(short, long, env = "AOAI_DOCTOR_QUIET")]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialArg {
+    Auto,
+    Environment,
+    WorkloadIdentity,
+    ManagedIdentity,
+    AzureCli,
+    AzureDeveloperCli,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkArg {
+    Python,
+    Js,
+    Dotnet,
+    Java,
+    Go,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudArg {
+    #[value(name = "AzureCloud", alias = "azurecloud", alias = "public")]
+    AzureCloud,
+    #[value(name = "AzureUSGovernment", alias = "azureusgovernment", alias = "usgov")]
+    AzureUsGovernment,
+    #[value(name = "AzureChinaCloud", alias = "azurechinacloud", alias = "china")]
+    AzureChinaCloud,
+}
+
+/// A configuration error: one clear line, exit 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+/// Reads an environment variable the way the SDKs do: set and not blank.
+fn env_nonblank(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl RunArgs {
+    /// Validates everything that can be validated offline.
+    pub fn target(&self) -> Result<Target, UsageError> {
+        let cloud = match self.cloud {
+            CloudArg::AzureCloud => Cloud::AzureCloud,
+            CloudArg::AzureUsGovernment => Cloud::AzureUsGovernment,
+            CloudArg::AzureChinaCloud => Cloud::AzureChinaCloud,
+        };
+        let endpoint = match self.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(raw) => Some(parse_http_url("--endpoint", raw, "https://NAME.openai.azure.com/")?),
+        };
+        let deployment = self
+            .deployment
+            .clone()
+            .or_else(|| env_nonblank("AZURE_OPENAI_DEPLOYMENT"))
+            .or_else(|| env_nonblank("AZURE_OPENAI_DEPLOYMENT_NAME"))
+            .or_else(|| env_nonblank("AZURE_OPENAI_CHAT_DEPLOYMENT_NAME"));
+        let scope = self.scope.clone().unwrap_or_else(|| cloud.default_scope());
+        if scope.trim().is_empty() || scope.contains(char::is_whitespace) {
+            return Err(UsageError(format!("--scope '{scope}' is not a scope (expected e.g. {})", cloud.default_scope())));
+        }
+        Ok(Target {
+            endpoint,
+            deployment,
+            api_version: self.api_version.clone(),
+            resource_id: self.resource_id.clone().filter(|r| !r.trim().is_empty()),
+            scope,
+            cloud,
+            credential: match self.credential {
+                CredentialArg::Auto => CredentialChoice::Auto,
+                CredentialArg::Environment => CredentialChoice::Environment,
+                CredentialArg::WorkloadIdentity => CredentialChoice::WorkloadIdentity,
+                CredentialArg::ManagedIdentity => CredentialChoice::ManagedIdentity,
+                CredentialArg::AzureCli => CredentialChoice::AzureCli,
+                CredentialArg::AzureDeveloperCli => CredentialChoice::AzureDeveloperCli,
+            },
+            sdk: match self.sdk {
+                SdkArg::Python => Sdk::Python,
+                SdkArg::Js => Sdk::Js,
+                SdkArg::Dotnet => Sdk::Dotnet,
+                SdkArg::Java => Sdk::Java,
+                SdkArg::Go => Sdk::Go,
+            },
+            assignee: self.assignee.clone().filter(|a| !a.trim().is_empty()),
+            container: self.container,
+        })
+    }
+
+    pub fn check_timeout(&self) -> Result<Duration, UsageError> {
+        parse_duration("--timeout", &self.timeout)
+    }
+
+    /// `--only` plus positional check ids, validated against the known ids.
+    pub fn selection(&self, known: &[&str]) -> Result<(Vec<String>, Vec<String>), UsageError> {
+        let only: Vec<String> = self.checks.iter().chain(self.only.iter()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let skip: Vec<String> = self.skip.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        for id in only.iter().chain(skip.iter()) {
+            if !known.contains(&id.as_str()) {
+                return Err(UsageError(format!("unknown check '{id}' (known: {})", known.join(", "))));
+            }
+        }
+        Ok((only, skip))
+    }
+
+    pub fn resolves(&self) -> Result<Vec<(String, std::net::IpAddr)>, UsageError> {
+        self.resolve
+            .iter()
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| {
+                let (host, addr) = r.trim().split_once(':').filter(|(h, _)| !h.is_empty()).ok_or_else(|| {
+                    UsageError(format!("--resolve '{r}' is not HOST:ADDR (e.g. contoso.openai.azure.com:10.0.0.5)"))
+                })?;
+                let addr = addr.trim_start_matches('[').trim_end_matches(']');
+                let ip = addr.parse().map_err(|_| UsageError(format!("--resolve '{r}': '{addr}' is not an IP address")))?;
+                Ok((host.to_string(), ip))
+            })
+            .collect()
+    }
+}
+
+/// An absolute http(s) URL with a host, or a one-line explanation.
+pub fn parse_http_url(flag: &str, raw: &str, example: &str) -> Result<url::Url, UsageError> {
+    let bad = |why: &str| UsageError(format!("{flag} '{raw}' is not a URL: {why} (expected e.g. {example})"));
+    let url = url::Url::parse(raw).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => bad("it has no scheme, add https://"),
+        other => bad(&other.to_string()),
+    })?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(bad(&format!("the scheme is '{}', not https", url.scheme())));
+    }
+    match url.host_str() {
+        Some(h) if !h.is_empty() => Ok(url),
+        _ => Err(bad("it has no host")),
+    }
+}
+
+/// `30s`, `2m`, `1m30s`, `500ms`, or a bare number of seconds.
+pub fn parse_duration(flag: &str, raw: &str) -> Result<Duration, UsageError> {
+    let raw = raw.trim();
+    if let Ok(secs) = raw.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(raw)
+        .map_err(|e| UsageError(format!("{flag} '{raw}' is not a duration: {e} (expected e.g. 30s, 2m, 1m30s)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(parse_http_url("--endpoint", "https://x.openai.azure.com", "e").is_ok());
+        let e = parse_http_url("--endpoint", "not-a-url", "e").unwrap_err().0;
+        assert!(e.contains("no scheme"), "{e}");
+        assert!(parse_http_url("--endpoint", "ftp://x", "e").unwrap_err().0.contains("scheme"));
+        assert!(parse_http_url("--endpoint", "https://", "e").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("t", "30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("t", "2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("t", "45").unwrap(), Duration::from_secs(45));
+        assert!(parse_duration("t", "soon").is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,179 @@
+//! aoai-doctor: parse → build the run context → run checks → render → exit code.
+
+mod cli;
+mod lab;
+mod render;
+
+use aoai_doctor_checks::context::{Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
+use aoai_doctor_checks::model::Report;
+use aoai_doctor_checks::{azure, checks, codes, runner};
+use clap::Parser;
+use cli::{Cli, Command, Format, RunArgs, UsageError};
+use std::sync::Arc;
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Some(Command::Checks) => list_checks(),
+        Some(Command::Codes) => list_codes(),
+        Some(Command::Demo(args)) => block_on(lab::run_demo(args)),
+        Some(Command::Lab(cmd)) => block_on(lab::run_lab(cmd)),
+        None => match doctor(cli.run) {
+            Ok(code) => code,
+            Err(UsageError(msg)) => {
+                eprintln!("aoai-doctor: error: {msg}");
+                2
+            }
+        },
+    };
+    std::process::exit(code);
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aoai-doctor: error: cannot start the async runtime: {e}");
+            std::process::exit(3);
+        }
+    }
+}
+
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<i32>>) -> i32 {
+    match runtime().block_on(fut) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("aoai-doctor: error: {e:#}");
+            3
+        }
+    }
+}
+
+/// The main job: validate, run the checks, render, and return the exit code.
+fn doctor(args: RunArgs) -> Result<i32, UsageError> {
+    // Everything that can be wrong with the input is found here, before any network call.
+    let target = args.target()?;
+    let check_timeout = args.check_timeout()?;
+    let ids = checks::ids();
+    let (only, skip) = args.selection(&ids)?;
+    let resolves = args.resolves()?;
+    let cloud = target.cloud;
+    let authority_host = cli::parse_http_url("AZURE_AUTHORITY_HOST", args.authority_host.as_deref().unwrap_or(cloud.authority_host()), "https://login.microsoftonline.com/")?;
+    let arm = cli::parse_http_url("--arm-endpoint", args.arm_endpoint.as_deref().unwrap_or(cloud.arm_endpoint()), "https://management.azure.com/")?;
+    // The SDKs' IMDS override; the default is the real link-local address.
+    let imds_raw = std::env::var("AZURE_POD_IDENTITY_AUTHORITY_HOST").ok().filter(|v| !v.trim().is_empty());
+    let imds = cli::parse_http_url("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds_raw.as_deref().unwrap_or("http://169.254.169.254"), "http://169.254.169.254")?;
+    let roots = extra_roots(&args)?;
+    let color = render::color_enabled(args.color, args.output.is_some());
+    init_logging(args.verbose, args.color);
+
+    let timeouts = Timeouts { check: check_timeout, ..Timeouts::default() };
+    let http = azure::http::client(roots.as_deref(), &resolves, &timeouts).map_err(UsageError)?;
+    let ctx = Arc::new(RunContext {
+        target: target.clone(),
+        endpoints: Endpoints { authority_host, arm, imds },
+        timeouts,
+        http,
+        env: Arc::new(SystemEnvironment),
+        clock: system_clock(),
+        resolves,
+        extra_roots_pem: roots,
+    });
+
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let started = std::time::Instant::now();
+    let selected = checks::select(&only, &skip);
+    let (results, facts) = runtime().block_on(runner::run(ctx, selected, Arc::new(runner::Silent)));
+    let report = Report::assemble(
+        started_at,
+        started.elapsed().as_millis() as u64,
+        target.to_json(),
+        &facts,
+        results,
+        args.strict,
+    );
+
+    let text = match args.format {
+        Format::Json => render::json::render(&report),
+        Format::Table => render::table::render(
+            &report,
+            &render::table::Options { color, quiet: args.quiet, width: terminal_width() },
+        ),
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|e| UsageError(format!("cannot write --output {}: {e}", path.display()))),
+        None => render::write_stdout(&text).map_err(|e| UsageError(format!("cannot write the report: {e}"))),
+    };
+    written?;
+    if args.output.is_some() && !args.quiet {
+        // The verdict still shows in the log when the report goes to a file.
+        eprintln!("aoai-doctor: {} (report written to {})", report.verdict.as_str(), args.output.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+    }
+    Ok(report.verdict.exit_code())
+}
+
+/// `--ca-cert FILE`, else `SSL_CERT_FILE` (read ourselves too, so it also adds to the
+/// platform roots where the platform verifier would ignore it).
+fn extra_roots(args: &RunArgs) -> Result<Option<Vec<u8>>, UsageError> {
+    let (path, flag) = match (&args.ca_cert, std::env::var_os("SSL_CERT_FILE")) {
+        (Some(p), _) => (p.clone(), "--ca-cert"),
+        (None, Some(p)) if !p.is_empty() => (std::path::PathBuf::from(p), "SSL_CERT_FILE"),
+        _ => return Ok(None),
+    };
+    let pem = std::fs::read(&path).map_err(|e| UsageError(format!("{flag} {}: {e}", path.display())))?;
+    if reqwest::Certificate::from_pem_bundle(&pem).map(|c| c.is_empty()).unwrap_or(true) {
+        return Err(UsageError(format!("{flag} {}: no PEM certificate in it", path.display())));
+    }
+    Ok(Some(pem))
+}
+
+fn terminal_width() -> Option<u16> {
+    if let Some(cols) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()) {
+        return Some(cols);
+    }
+    // comfy-table reads the terminal size when stdout is one.
+    comfy_table::Table::new().width()
+}
+
+fn init_logging(verbose: u8, color: cli::ColorWhen) {
+    use std::io::IsTerminal;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let ansi = match color {
+        cli::ColorWhen::Always => true,
+        cli::ColorWhen::Never => false,
+        cli::ColorWhen::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},hyper=warn,rustls=warn,reqwest=warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .try_init();
+}
+
+fn list_checks() -> i32 {
+    let mut out = String::new();
+    for c in checks::all() {
+        out.push_str(&format!("{:<24} {}\n", c.id(), c.title()));
+    }
+    let _ = render::write_stdout(&out);
+    0
+}
+
+fn list_codes() -> i32 {
+    let mut out = String::new();
+    for c in codes::all() {
+        out.push_str(&format!("{:<32} {}\n", c.id, c.description));
+    }
+    let _ = render::write_stdout(&out);
+    0
+}

@@ -105,6 +105,10 @@ pub struct CredentialFacts {
     pub kind: String,
     /// Extra detail (source of managed identity, client id, …).
     pub detail: serde_json::Value,
+    /// A token attempt the chain already had to make to decide availability (IMDS, `az`,
+    /// `azd`, and JS's fall-through links); `token` judges it instead of asking again.
+    #[serde(skip)]
+    pub prefetched: Option<Result<TokenInfo, crate::azure::credentials::AcquireFailure>>,
 }
 
 /// An access token and where it came from. The token is a [`Secret`].

@@ -5,6 +5,7 @@
 //! panics and timeouts. Nothing in this crate knows the screen: it produces a [`model::Report`].
 
 pub mod azure;
+pub mod chain;
 pub mod checks;
 pub mod codes;
 pub mod context;

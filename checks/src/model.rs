@@ -108,6 +108,10 @@ impl Finding {
         self.remediation.commands.push(cmd.into());
         self
     }
+    pub fn commands(mut self, cmds: impl IntoIterator<Item = String>) -> Self {
+        self.remediation.commands.extend(cmds);
+        self
+    }
 }
 
 /// What a check's judge decides; the runner adds id, title and duration.

@@ -55,7 +55,8 @@ pub async fn run(
         // Wait only for the producers that are part of this run; a producer that was not
         // selected leaves the fact missing, and the check is skipped with that reason.
         let id = check.id();
-        let waits: Vec<_> = check.needs().iter().filter_map(|f| done.get(f.producer()).cloned()).collect();
+        let waits: Vec<_> =
+            check.needs().iter().chain(check.after()).filter_map(|f| done.get(f.producer()).cloned()).collect();
         let (ctx, facts, results, observer) = (ctx.clone(), facts.clone(), results.clone(), observer.clone());
         let task = async move {
             futures::future::join_all(waits).await;

@@ -1,6 +1,11 @@
-//! The only code that does I/O: the shared HTTP client, DNS and reachability probes, and
-//! (as the identity checks land) the `az` process, credentials, ARM and the data plane.
-//! Nothing here knows a check.
+//! The only code that does I/O: the shared HTTP client, DNS and reachability, the `az`
+//! process, credentials (SDK and IMDS), and — as the later checks land — ARM and the data
+//! plane. Nothing here knows a check.
 
+pub mod az;
+pub mod credentials;
 pub mod http;
+pub mod imds;
 pub mod net;
+pub mod process;
+pub mod transport;

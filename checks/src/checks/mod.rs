@@ -8,8 +8,12 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod azure_cli;
+pub mod credential_chain;
 pub mod endpoint;
 pub mod environment;
+pub mod token;
+pub mod token_claims;
 
 /// One question the doctor answers. `run` gathers through `crate::azure` and hands what it
 /// saw to a pure judge.
@@ -23,6 +27,11 @@ pub trait Check: Send + Sync {
     fn needs(&self) -> &'static [Fact] {
         &[]
     }
+    /// Facts it uses when they exist: it waits for their checks when those run, but is not
+    /// skipped when they are missing.
+    fn after(&self) -> &'static [Fact] {
+        &[]
+    }
     /// Its time limit; the probe asks for more while it waits for role propagation.
     fn timeout(&self, ctx: &RunContext) -> Duration {
         ctx.timeouts.check
@@ -32,7 +41,14 @@ pub trait Check: Send + Sync {
 
 /// Every check, in report order.
 pub fn all() -> Vec<Arc<dyn Check>> {
-    vec![Arc::new(endpoint::EndpointCheck), Arc::new(environment::EnvironmentCheck)]
+    vec![
+        Arc::new(endpoint::EndpointCheck),
+        Arc::new(environment::EnvironmentCheck),
+        Arc::new(azure_cli::AzureCliCheck),
+        Arc::new(credential_chain::CredentialChainCheck),
+        Arc::new(token::TokenCheck),
+        Arc::new(token_claims::TokenClaimsCheck),
+    ]
 }
 
 /// The ids of every check, in report order (for `--only`/`--skip` validation and `--help`).
@@ -128,6 +144,8 @@ mod tests {
     fn select_honours_only_and_skip() {
         let names = |v: Vec<Arc<dyn Check>>| v.iter().map(|c| c.id()).collect::<Vec<_>>();
         assert_eq!(names(select(&["environment".into()], &[])), vec!["environment"]);
-        assert_eq!(names(select(&[], &["environment".into()])), vec!["endpoint"]);
+        assert!(!names(select(&[], &["environment".into()])).contains(&"environment"));
+        // A check brings the checks that provide what it needs.
+        assert_eq!(names(select(&["token-claims".into()], &[])), vec!["credential-chain", "token", "token-claims"]);
     }
 }

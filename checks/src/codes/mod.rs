@@ -5,11 +5,15 @@
 //! One file per area keeps additions local; `all()` stitches the areas together.
 
 mod endpoint;
+mod entra;
 mod environment;
+mod identity;
 mod runner;
 
 pub use endpoint::*;
+pub use entra::*;
 pub use environment::*;
+pub use identity::*;
 pub use runner::*;
 
 /// A diagnosis the doctor can make.
@@ -35,7 +39,7 @@ pub(crate) use codes;
 
 /// Every code of every area, in catalogue order.
 pub fn all() -> Vec<&'static Code> {
-    [ENDPOINT_CODES, ENVIRONMENT_CODES, RUNNER_CODES].concat()
+    [ENDPOINT_CODES, ENVIRONMENT_CODES, IDENTITY_CODES, ENTRA_CODES, RUNNER_CODES].concat()
 }
 
 /// Looks a code up by its id.

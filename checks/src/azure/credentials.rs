@@ -1,0 +1,161 @@
+//! Getting a token the way the app would, one credential at a time. Client secret, workload
+//! identity and the App Service managed-identity endpoint go through `azure_identity` 1.x
+//! (the real SDK code path) over our transport; IMDS is called directly because the SDK
+//! hard-codes its address and retries for ~100 s (DEPENDENCIES.md, gotcha 1).
+
+use super::transport::{Captured, CapturingTransport};
+use super::{http, imds};
+use crate::context::RunContext;
+use crate::facts::TokenInfo;
+use crate::secret::Secret;
+use azure_core::credentials::TokenCredential;
+use azure_core::http::{ClientOptions, RetryOptions, Transport};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why no token came back.
+#[derive(Debug, Clone)]
+pub enum AcquireFailure {
+    /// The service answered with an error (status, headers, body as sent; the body of an Entra
+    /// or managed-identity error holds no secret).
+    Http { status: u16, headers: Vec<(String, String)>, body: String },
+    /// No answer: DNS, connect, TLS, reset.
+    Transport { kind: http::Failure, message: String },
+    TimedOut(Duration),
+    /// The credential could not even be set up (missing file, bad authority…).
+    Setup(String),
+    /// A 2xx whose body is not a token.
+    NotAToken { status: u16, body_excerpt: String },
+}
+
+impl AcquireFailure {
+    pub fn describe(&self) -> String {
+        match self {
+            AcquireFailure::Http { status, .. } => format!("HTTP {status}"),
+            AcquireFailure::Transport { message, .. } => message.clone(),
+            AcquireFailure::TimedOut(d) => format!("no answer within {:.0?}", d),
+            AcquireFailure::Setup(m) => m.clone(),
+            AcquireFailure::NotAToken { status, .. } => format!("HTTP {status} but the body is not a token"),
+        }
+    }
+}
+
+pub type Acquired = Result<TokenInfo, AcquireFailure>;
+
+fn client_options(ctx: &RunContext, transport: &CapturingTransport) -> ClientOptions {
+    let mut custom = azure_core::cloud::CustomConfiguration::default();
+    custom.authority_host = ctx.endpoints.authority_host.as_str().trim_end_matches('/').to_string();
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(transport.clone()))),
+        // A doctor wants the first failure, fast.
+        retry: RetryOptions::none(),
+        cloud: Some(Arc::new(azure_core::cloud::CloudConfiguration::from(custom))),
+        ..Default::default()
+    }
+}
+
+/// Runs an SDK credential with a time limit and turns its error into what was on the wire.
+async fn drive(
+    credential: azure_core::Result<Arc<dyn TokenCredential>>,
+    transport: &CapturingTransport,
+    scope: &str,
+    source: &str,
+    limit: Duration,
+) -> Acquired {
+    let credential = credential.map_err(|e| AcquireFailure::Setup(http::error_chain(&e)))?;
+    let got = tokio::time::timeout(limit, credential.get_token(&[scope], None)).await;
+    match got {
+        Err(_) => Err(AcquireFailure::TimedOut(limit)),
+        Ok(Ok(token)) => Ok(TokenInfo {
+            token: Secret::new(token.token.secret().to_string()),
+            expires_on: Some(token.expires_on.unix_timestamp()),
+            source: source.to_string(),
+        }),
+        Ok(Err(e)) => Err(match transport.last() {
+            Some(Captured { status, headers, body }) if !(200..300).contains(&status) => {
+                AcquireFailure::Http { status, headers, body }
+            }
+            Some(Captured { status, body, .. }) => {
+                AcquireFailure::NotAToken { status, body_excerpt: body.chars().take(200).collect() }
+            }
+            None => transport_failure(&e),
+        }),
+    }
+}
+
+fn transport_failure(e: &azure_core::Error) -> AcquireFailure {
+    let message = http::error_chain(e);
+    let lower = message.to_ascii_lowercase();
+    let kind = if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        http::Failure::TlsUntrusted
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        http::Failure::TlsOther
+    } else if lower.contains("dns") || lower.contains("lookup") {
+        http::Failure::Dns
+    } else if lower.contains("refused") {
+        http::Failure::Refused
+    } else if lower.contains("timed out") {
+        http::Failure::Timeout
+    } else if lower.contains("reset") || lower.contains("closed") {
+        http::Failure::Reset
+    } else if lower.contains("https scheme") || lower.contains("authority") {
+        return AcquireFailure::Setup(message);
+    } else {
+        http::Failure::Other
+    };
+    AcquireFailure::Transport { kind, message }
+}
+
+/// `EnvironmentCredential` with a client secret (ClientSecretCredential).
+pub async fn client_secret(ctx: &RunContext, tenant: &str, client_id: &str, secret: &Secret, scope: &str) -> Acquired {
+    let transport = CapturingTransport::new(ctx.http.clone(), None);
+    let options = azure_identity::ClientSecretCredentialOptions { client_options: client_options(ctx, &transport) };
+    let credential = azure_identity::ClientSecretCredential::new(
+        tenant,
+        client_id.to_string(),
+        secret.expose().to_string().into(),
+        Some(options),
+    )
+    .map(|c| c as Arc<dyn TokenCredential>);
+    drive(credential, &transport, scope, "EnvironmentCredential (client secret)", ctx.timeouts.http).await
+}
+
+/// `WorkloadIdentityCredential`: the federated token file exchanged at Entra.
+pub async fn workload_identity(
+    ctx: &RunContext,
+    tenant: &str,
+    client_id: &str,
+    token_file: &std::path::Path,
+    scope: &str,
+) -> Acquired {
+    let transport = CapturingTransport::new(ctx.http.clone(), None);
+    let options = azure_identity::WorkloadIdentityCredentialOptions {
+        credential_options: azure_identity::ClientAssertionCredentialOptions {
+            client_options: client_options(ctx, &transport),
+        },
+        tenant_id: Some(tenant.to_string()),
+        client_id: Some(client_id.to_string()),
+        token_file_path: Some(token_file.to_path_buf()),
+    };
+    let credential =
+        azure_identity::WorkloadIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>);
+    drive(credential, &transport, scope, "WorkloadIdentityCredential", ctx.timeouts.http).await
+}
+
+/// `ManagedIdentityCredential` on App Service / Functions / Container Apps
+/// (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`, read by the SDK from the process environment).
+pub async fn app_service_managed_identity(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
+    let transport = CapturingTransport::new(ctx.http.clone(), None);
+    let options = azure_identity::ManagedIdentityCredentialOptions {
+        user_assigned_id: client_id.map(|c| azure_identity::UserAssignedId::ClientId(c.to_string())),
+        client_options: client_options(ctx, &transport),
+    };
+    let credential =
+        azure_identity::ManagedIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>);
+    drive(credential, &transport, scope, "ManagedIdentityCredential (App Service endpoint)", ctx.timeouts.http).await
+}
+
+/// `ManagedIdentityCredential` on IMDS (VM, VMSS, AKS node, ACI).
+pub async fn imds_managed_identity(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
+    imds::token(ctx, client_id, scope).await
+}

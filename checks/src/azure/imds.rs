@@ -1,0 +1,113 @@
+//! IMDS, called directly: the availability probe the SDKs make inside a credential chain
+//! (about 1 s, no `Metadata` header), and the token request. Never through a proxy — proxy
+//! variables would otherwise apply to 169.254.169.254 too.
+
+use super::credentials::{AcquireFailure, Acquired};
+use super::http;
+use crate::context::RunContext;
+use crate::facts::TokenInfo;
+use crate::secret::Secret;
+use std::time::Duration;
+
+/// What answered at the IMDS address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// Nothing answered (not on Azure, or the network is unreachable): unavailable.
+    Absent(String),
+    /// Something answered like IMDS does to a request without `Metadata: true`.
+    Imds { status: u16 },
+    /// Something else answered: Docker Desktop's 403 "unreachable network", a proxy's 400/HTML.
+    NotImds { status: u16, excerpt: String },
+}
+
+fn token_url(ctx: &RunContext, resource: &str, client_id: Option<&str>) -> Option<reqwest::Url> {
+    let mut url = ctx.endpoints.imds.join("/metadata/identity/oauth2/token").ok()?;
+    url.query_pairs_mut().append_pair("api-version", "2018-02-01").append_pair("resource", resource);
+    if let Some(id) = client_id {
+        url.query_pairs_mut().append_pair("client_id", id);
+    }
+    Some(url)
+}
+
+/// `https://cognitiveservices.azure.com/.default` → `https://cognitiveservices.azure.com`.
+pub fn resource_of(scope: &str) -> &str {
+    scope.strip_suffix("/.default").unwrap_or(scope)
+}
+
+fn client(ctx: &RunContext, limit: Duration) -> Result<reqwest::Client, String> {
+    http::no_proxy_client(ctx.extra_roots_pem.as_deref(), &ctx.resolves, &ctx.timeouts, limit)
+}
+
+/// The chain's probe: one short request without the `Metadata` header.
+pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
+    let limit = ctx.timeouts.imds_probe;
+    let (Some(url), Ok(client)) = (token_url(ctx, resource_of(scope), None), client(ctx, limit)) else {
+        return Probe::Absent("the IMDS address is not a valid URL".into());
+    };
+    match client.get(url).send().await {
+        Err(e) => Probe::Absent(http::classify(&e).1),
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let body = read_capped(resp).await.1;
+            // Real IMDS answers 400 with a JSON error naming the missing Metadata header.
+            let imds_like = status == 400 && body.trim_start().starts_with('{') && body.to_ascii_lowercase().contains("metadata");
+            if imds_like {
+                Probe::Imds { status }
+            } else {
+                Probe::NotImds { status, excerpt: body.chars().take(160).collect() }
+            }
+        }
+    }
+}
+
+/// The token request, with `Metadata: true`.
+pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
+    let limit = ctx.timeouts.http;
+    let url = token_url(ctx, resource_of(scope), client_id)
+        .ok_or_else(|| AcquireFailure::Setup("the IMDS address is not a valid URL".into()))?;
+    let client = client(ctx, limit).map_err(AcquireFailure::Setup)?;
+    let resp = match client.get(url).header("Metadata", "true").send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return Err(AcquireFailure::TimedOut(limit)),
+        Err(e) => {
+            let (kind, message) = http::classify(&e);
+            return Err(AcquireFailure::Transport { kind, message });
+        }
+    };
+    let status = resp.status().as_u16();
+    let (headers, body) = read_capped(resp).await;
+    if !(200..300).contains(&status) {
+        return Err(AcquireFailure::Http { status, headers, body });
+    }
+    let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    let token = parsed.as_ref().and_then(|v| v.get("access_token")).and_then(|t| t.as_str());
+    match token {
+        Some(t) if !t.is_empty() => Ok(TokenInfo {
+            token: Secret::new(t),
+            // IMDS sends numbers as strings.
+            expires_on: parsed.as_ref().and_then(|v| v.get("expires_on")).and_then(|e| {
+                e.as_i64().or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))
+            }),
+            source: "ManagedIdentityCredential (IMDS)".into(),
+        }),
+        _ => Err(AcquireFailure::NotAToken { status, body_excerpt: body.chars().take(200).collect() }),
+    }
+}
+
+/// Headers and at most 256 KiB of body.
+pub async fn read_capped(mut resp: reqwest::Response) -> (Vec<(String, String)>, String) {
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= 256 * 1024 {
+            body.truncate(256 * 1024);
+            break;
+        }
+    }
+    (headers, String::from_utf8_lossy(&body).into_owned())
+}

@@ -1,0 +1,263 @@
+//! `token`: can the credential the chain picked get a token for `--scope`? Every Entra
+//! failure becomes a finding named by its AADSTS number, with the fix; a scope that is not
+//! `https://cognitiveservices.azure.com/.default` is explained even when Entra grants it.
+
+use super::Check;
+use crate::azure::credentials::{self, AcquireFailure, Acquired};
+use crate::chain::{self, EnvConfig, WorkloadConfig};
+use crate::codes;
+use crate::context::RunContext;
+use crate::diagnose::entra::{self, EntraContext};
+use crate::diagnose::managed_identity::{MiOutcome, classify_mi_response};
+use crate::diagnose::redact::redact;
+use crate::facts::{CredentialFacts, Fact, Facts};
+use crate::model::{Finding, Judgement, Severity, Status};
+use crate::runner::Outcome;
+use crate::secret::Secret;
+use async_trait::async_trait;
+use serde_json::json;
+
+pub struct TokenCheck;
+
+#[async_trait]
+impl Check for TokenCheck {
+    fn id(&self) -> &'static str {
+        "token"
+    }
+    fn title(&self) -> &'static str {
+        "Token for the scope"
+    }
+    fn needs(&self) -> &'static [Fact] {
+        &[Fact::Credential]
+    }
+    async fn run(&self, ctx: &RunContext, facts: &Facts) -> Outcome {
+        let Some(cred) = facts.credential.clone() else {
+            return Outcome::new(Judgement::new(Status::Skip, "no credential"));
+        };
+        let got = match cred.prefetched.clone() {
+            Some(p) => p,
+            None => acquire(ctx, &cred).await,
+        };
+        let (judgement, token) = judge(&cred, got, &ctx.target.scope, ctx.target.cloud.cognitive_resource(), ctx.now());
+        Outcome::with_facts(judgement, Facts { token, ..Default::default() })
+    }
+}
+
+/// Gets a token with the chosen link (the ones the chain did not already try).
+async fn acquire(ctx: &RunContext, cred: &CredentialFacts) -> Acquired {
+    let env = ctx.env.as_ref();
+    let scope = &ctx.target.scope;
+    match cred.kind.as_str() {
+        "environment" => match chain::environment_config(env) {
+            EnvConfig::Secret { tenant, client_id } => {
+                let secret = Secret::new(env.var("AZURE_CLIENT_SECRET").unwrap_or_default());
+                credentials::client_secret(ctx, &tenant, &client_id, &secret, scope).await
+            }
+            EnvConfig::Certificate { .. } => {
+                Err(AcquireFailure::Setup("client certificates are not tested by the doctor".into()))
+            }
+            EnvConfig::UsernamePassword { .. } => {
+                Err(AcquireFailure::Setup("username/password sign-in is not tested by the doctor".into()))
+            }
+            _ => Err(AcquireFailure::Setup("EnvironmentCredential is not configured".into())),
+        },
+        "workload-identity" => match chain::workload_config(env) {
+            WorkloadConfig::Complete { tenant, client_id, token_file } => {
+                match env.read_to_string(&token_file) {
+                    Some(t) if !t.trim().is_empty() => {}
+                    Some(_) => return Err(AcquireFailure::Setup(format!("the federated token file {} is empty", token_file.display()))),
+                    None => return Err(AcquireFailure::Setup(format!("the federated token file {} cannot be read", token_file.display()))),
+                }
+                credentials::workload_identity(ctx, &tenant, &client_id, &token_file, scope).await
+            }
+            WorkloadConfig::Missing(m) => Err(AcquireFailure::Setup(format!("{} not set", m.join(", ")))),
+        },
+        "managed-identity" => {
+            let client_id = env.var_set("AZURE_CLIENT_ID");
+            match chain::mi_source(env) {
+                chain::MiSource::AppService => credentials::app_service_managed_identity(ctx, client_id.as_deref(), scope).await,
+                chain::MiSource::Imds => credentials::imds_managed_identity(ctx, client_id.as_deref(), scope).await,
+                other => Err(AcquireFailure::Setup(format!("the {} managed-identity source is not examined by the doctor", other.name()))),
+            }
+        }
+        other => Err(AcquireFailure::Setup(format!("no token was obtained from {other}"))),
+    }
+}
+
+fn entra_context(kind: &str) -> EntraContext {
+    match kind {
+        "workload-identity" => EntraContext::WorkloadIdentity,
+        "environment" => EntraContext::ClientCredentials,
+        "managed-identity" => EntraContext::ManagedIdentity,
+        "azure-cli" => EntraContext::AzureCli,
+        _ => EntraContext::Unknown,
+    }
+}
+
+/// The pure judge.
+pub fn judge(
+    cred: &CredentialFacts,
+    got: Acquired,
+    scope: &str,
+    resource: &str,
+    now: i64,
+) -> (Judgement, Option<crate::facts::TokenInfo>) {
+    let mut findings = scope_findings(scope, resource);
+    let stops = matches!(cred.kind.as_str(), "environment" | "workload-identity" | "managed-identity");
+    match got {
+        Ok(token) => {
+            let expires = token.expires_on.map(|e| format!(", expires in {}", crate::diagnose::jwt::human_duration(e - now))).unwrap_or_default();
+            let evidence = json!({ "credential": cred.name, "scope": scope, "expires_on": token.expires_on });
+            let status = Judgement::status_from(&findings);
+            let summary = format!("got a token from {}{expires}", cred.name);
+            (Judgement::new(status, summary).with_findings(findings).evidence(evidence), Some(token))
+        }
+        Err(failure) => {
+            let mut f = failure_finding(cred, &failure);
+            if stops {
+                f.message.push_str(&format!(" DefaultAzureCredential stops at {}: the links after it (such as the Azure CLI) are not tried.", cred.name));
+            }
+            let mut evidence = json!({ "credential": cred.name, "scope": scope, "failure": failure.describe() });
+            if let AcquireFailure::Http { status, headers, body } = &failure {
+                let ex = entra::explain_token_response(*status, headers, body, entra_context(&cred.kind));
+                evidence["response"] = serde_json::Value::Object(ex.evidence);
+            }
+            let status = match failure {
+                AcquireFailure::TimedOut(_) => Status::Error,
+                AcquireFailure::Setup(_) if f.code == &codes::CHAIN_CERTIFICATE_NOT_TESTED => Status::Warn,
+                _ => Status::Fail,
+            };
+            let summary = f.message.split(". ").next().unwrap_or("").trim_end_matches('.').to_string();
+            findings.insert(0, f);
+            (Judgement::new(status, summary).with_findings(findings).evidence(evidence), None)
+        }
+    }
+}
+
+fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding {
+    match failure {
+        AcquireFailure::Http { status, headers, body } => {
+            if cred.kind == "managed-identity" {
+                let v = classify_mi_response(*status, headers, body);
+                if v.outcome != MiOutcome::EntraError {
+                    let code = if v.outcome == MiOutcome::IdentityNotFound { &codes::TOKEN_MI_IDENTITY_NOT_FOUND } else { &codes::TOKEN_MI_FAILED };
+                    return Finding::error(code, v.explanation.summary.clone()).fix(v.explanation.fix.clone()).commands(v.explanation.commands.clone());
+                }
+            }
+            let ex = entra::explain_token_response(*status, headers, body, entra_context(&cred.kind));
+            let aadsts = entra::parse_entra_error(body).and_then(|e| e.aadsts());
+            let code = aadsts.and_then(codes::for_aadsts).unwrap_or(&codes::TOKEN_ENTRA_ERROR);
+            let mut message = ex.summary.clone();
+            if code == &codes::TOKEN_ENTRA_ERROR {
+                message = format!("{} refused with HTTP {status}: {}", cred.name, ex.detail.clone().unwrap_or(ex.summary.clone()));
+            }
+            Finding::error(code, message).fix(ex.fix.clone()).commands(ex.commands.clone())
+        }
+        AcquireFailure::Transport { message, .. } => Finding::error(&codes::TOKEN_UNREACHABLE, format!("{} could not reach its token endpoint: {}.", cred.name, redact(message)))
+            .fix("Check DNS, proxy (HTTPS_PROXY / NO_PROXY) and firewall rules for the Entra ID or managed-identity endpoint; behind a TLS-inspecting proxy pass its CA with --ca-cert."),
+        AcquireFailure::TimedOut(d) => Finding::error(&codes::TOKEN_TIMED_OUT, format!("{} got no answer within {d:.0?}.", cred.name))
+            .fix("A proxy or firewall may be swallowing the request; run with -v to see the endpoint."),
+        AcquireFailure::NotAToken { status, body_excerpt } => Finding::error(
+            &codes::TOKEN_NOT_A_TOKEN,
+            format!("{} got HTTP {status}, but the body is not a token: {}", cred.name, redact(body_excerpt)),
+        )
+        .fix("Something other than Entra ID / the identity endpoint answered: a proxy, captive portal or a wrong endpoint override."),
+        AcquireFailure::Setup(why) if cred.kind == "workload-identity" => Finding::error(&codes::TOKEN_WORKLOAD_FILE, format!("WorkloadIdentityCredential: {why}."))
+            .fix("Check the pod has the azure.workload.identity/use: \"true\" label and its service account the client-id annotation, so the webhook mounts the token file.")
+            .command("kubectl get pod <pod> -o jsonpath='{.spec.volumes}'"),
+        AcquireFailure::Setup(why) if why.contains("certificate") || why.contains("username") => {
+            let mut f = Finding::warning(&codes::CHAIN_CERTIFICATE_NOT_TESTED, format!("{}: {why}.", cred.name));
+            f.severity = Severity::Warning;
+            f.fix("Test the credential from the app itself; the doctor checks the rest of the path.")
+        }
+        AcquireFailure::Setup(why) => Finding::error(&codes::TOKEN_MI_FAILED, format!("{}: {why}.", cred.name)),
+    }
+}
+
+/// A scope that is not the Azure OpenAI `.default` scope, explained even when Entra grants it.
+pub fn scope_findings(scope: &str, resource: &str) -> Vec<Finding> {
+    let expected = format!("{resource}/.default");
+    if scope == expected {
+        return vec![];
+    }
+    let lower = scope.to_ascii_lowercase();
+    let base = lower.trim_end_matches("/.default").trim_end_matches('/');
+    if base == resource {
+        return vec![
+            Finding::error(&codes::TOKEN_SCOPE_NOT_DEFAULT, format!("The scope `{scope}` lacks /.default; Entra rejects it or issues a token for the wrong permission."))
+                .fix(format!("Ask for `{expected}`."))
+                .command(format!("aoai-doctor --scope {expected}")),
+        ];
+    }
+    let what = if base.contains("management.") {
+        "Azure Resource Manager"
+    } else if base.contains(".openai.azure.") || base.contains("openai.azure.com") {
+        "the endpoint / openai.azure.com, which is not a token audience"
+    } else {
+        "another resource"
+    };
+    vec![
+        Finding::error(
+            &codes::TOKEN_SCOPE_WRONG_RESOURCE,
+            format!("The scope `{scope}` is for {what}: its token has the wrong audience, and Azure OpenAI answers 401."),
+        )
+        .fix(format!("Request `{expected}` (in Python: get_bearer_token_provider(credential, \"{expected}\"))."))
+        .command(format!("aoai-doctor --scope {expected}")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cred(kind: &str, name: &str) -> CredentialFacts {
+        CredentialFacts { name: name.into(), kind: kind.into(), detail: json!({}), prefetched: None }
+    }
+    const SCOPE: &str = "https://cognitiveservices.azure.com/.default";
+    const RES: &str = "https://cognitiveservices.azure.com";
+
+    #[test]
+    fn entra_failures_are_named_by_aadsts_number() {
+        let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '00000000-0000-0000-0000-000000000001'.","error_codes":[7000215],"trace_id":"t","correlation_id":"c"}"#;
+        let failure = AcquireFailure::Http { status: 401, headers: vec![], body: body.into() };
+        let (j, token) = judge(&cred("environment", "EnvironmentCredential"), Err(failure), SCOPE, RES, 0);
+        assert!(token.is_none());
+        assert_eq!(j.status, Status::Fail);
+        assert_eq!(j.findings[0].code.id, "aadsts-7000215");
+        assert!(j.findings[0].message.contains("stops at EnvironmentCredential"));
+        // The same code with another status is still the same finding.
+        let failure = AcquireFailure::Http { status: 400, headers: vec![], body: body.into() };
+        let (j, _) = judge(&cred("environment", "EnvironmentCredential"), Err(failure), SCOPE, RES, 0);
+        assert_eq!(j.findings[0].code.id, "aadsts-7000215");
+    }
+
+    #[test]
+    fn scopes() {
+        assert!(scope_findings(SCOPE, RES).is_empty());
+        assert_eq!(scope_findings("https://cognitiveservices.azure.com", RES)[0].code.id, "token-scope-not-default");
+        assert_eq!(scope_findings("https://management.azure.com/.default", RES)[0].code.id, "token-scope-wrong-resource");
+        assert_eq!(scope_findings("https://contoso.openai.azure.com/.default", RES)[0].code.id, "token-scope-wrong-resource");
+    }
+
+    #[test]
+    fn timeouts_are_errors_and_html_is_not_a_token() {
+        let (j, _) = judge(&cred("managed-identity", "ManagedIdentityCredential"), Err(AcquireFailure::TimedOut(std::time::Duration::from_secs(1))), SCOPE, RES, 0);
+        assert_eq!(j.status, Status::Error);
+        let (j, _) = judge(
+            &cred("environment", "EnvironmentCredential"),
+            Err(AcquireFailure::NotAToken { status: 200, body_excerpt: "<html>".into() }),
+            SCOPE,
+            RES,
+            0,
+        );
+        assert_eq!(j.findings[0].code.id, "token-not-a-token");
+    }
+
+    #[test]
+    fn imds_identity_not_found() {
+        let body = r#"{"error":"invalid_request","error_description":"Identity not found"}"#;
+        let failure = AcquireFailure::Http { status: 400, headers: vec![], body: body.into() };
+        let (j, _) = judge(&cred("managed-identity", "ManagedIdentityCredential"), Err(failure), SCOPE, RES, 0);
+        assert_eq!(j.findings[0].code.id, "token-mi-identity-not-found");
+    }
+}

@@ -1,0 +1,145 @@
+//! `token-claims`: decode the token's payload (never verifying, never showing the token or
+//! its signature) and judge it: audience, expiry against our clock, tenant. A wrong audience
+//! is the classic cause of a 401.
+
+use super::Check;
+use crate::codes;
+use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtError};
+use crate::facts::{Fact, Facts};
+use crate::model::{Finding, Judgement, Status};
+use crate::runner::Outcome;
+use async_trait::async_trait;
+use serde_json::json;
+
+pub struct TokenClaimsCheck;
+
+#[async_trait]
+impl Check for TokenClaimsCheck {
+    fn id(&self) -> &'static str {
+        "token-claims"
+    }
+    fn title(&self) -> &'static str {
+        "Token claims fit the resource"
+    }
+    fn needs(&self) -> &'static [Fact] {
+        &[Fact::AccessToken]
+    }
+    async fn run(&self, ctx: &crate::RunContext, facts: &Facts) -> Outcome {
+        let Some(token) = &facts.token else {
+            return Outcome::new(Judgement::new(Status::Skip, "no token"));
+        };
+        let mut expected = ClaimExpectations::azure_openai();
+        expected.audience_resource = ctx.target.cloud.cognitive_resource().to_string();
+        let decoded = jwt::decode_claims(token.token.expose());
+        let (judgement, claims) = judge(decoded, ctx.now(), &expected);
+        Outcome::with_facts(judgement, Facts { claims, ..Default::default() })
+    }
+}
+
+/// The evidence a report may show: decoded claims, never the token or its signature.
+pub fn shown_claims(c: &Claims) -> serde_json::Value {
+    json!({
+        "aud": c.aud, "iss": c.iss, "tid": c.tid, "oid": c.oid, "appid": c.appid, "azp": c.azp,
+        "idtyp": c.idtyp, "upn": c.upn.clone().or(c.preferred_username.clone()).or(c.unique_name.clone()),
+        "xms_mirid": c.xms_mirid, "scp": c.scp, "roles": c.roles, "ver": c.ver,
+        "iat": c.iat, "nbf": c.nbf, "exp": c.exp,
+    })
+}
+
+/// The pure judge: decoded claims (or why not) → findings, plus the claims fact.
+pub fn judge(
+    decoded: Result<Claims, JwtError>,
+    now: i64,
+    expected: &ClaimExpectations,
+) -> (Judgement, Option<serde_json::Value>) {
+    let claims = match decoded {
+        Ok(c) => c,
+        Err(e) => {
+            let f = Finding::error(&codes::CLAIMS_NOT_A_JWT, format!("The token is not a readable JWT: {e}."))
+                .fix("Azure OpenAI needs a Microsoft Entra access token (three base64url parts). An API key or opaque string sent as `Authorization: Bearer` gets a bare 401: send keys as the `api-key` header, or use a credential.");
+            return (Judgement::new(Status::Fail, "not a JWT").finding(f), None);
+        }
+    };
+    let problems = jwt::judge_claims(&claims, now, expected);
+    let findings: Vec<Finding> = problems.iter().map(|p| finding(p, expected)).collect();
+    let shown = shown_claims(&claims);
+    let status = Judgement::status_from(&findings);
+    let summary = if findings.is_empty() {
+        let left = claims.exp.map(|e| format!(", valid for {}", jwt::human_duration(e - now))).unwrap_or_default();
+        format!("aud {} for {}{left}", expected.audience_resource, claims.principal_summary())
+    } else {
+        findings.iter().map(|f| f.message.split(':').next().unwrap_or("").to_string()).collect::<Vec<_>>().join("; ")
+    };
+    (Judgement::new(status, summary).with_findings(findings).evidence(shown.clone()), Some(shown))
+}
+
+fn finding(p: &ClaimProblem, expected: &ClaimExpectations) -> Finding {
+    let scope = format!("{}/.default", expected.audience_resource);
+    match p {
+        ClaimProblem::WrongAudience { found } => Finding::error(
+            &codes::CLAIMS_WRONG_AUDIENCE,
+            format!("Wrong audience: the token is for {}, Azure OpenAI needs {}.", if found.is_empty() { "no audience".to_string() } else { found.join(", ") }, expected.audience_resource),
+        )
+        .fix(format!("Request the token with the scope {scope}."))
+        .command(format!("aoai-doctor --scope {scope}")),
+        ClaimProblem::Expired { .. } => Finding::error(&codes::CLAIMS_EXPIRED, format!("Expired: {}.", p.describe()))
+            .fix("Get a fresh token for each call (a token provider, not a token string cached at start-up); check this machine's clock.")
+            .command("date -u"),
+        ClaimProblem::NotYetValid { .. } => Finding::error(&codes::CLAIMS_NOT_YET_VALID, format!("Not yet valid: {}.", p.describe()))
+            .fix("This machine's clock is probably behind; enable time sync.")
+            .command("timedatectl status"),
+        ClaimProblem::ClockSkew { .. } => Finding::warning(&codes::CLAIMS_CLOCK_SKEW, format!("Clock skew: {}.", p.describe()))
+            .fix("Enable time synchronisation (NTP) on this machine.")
+            .command("timedatectl set-ntp true"),
+        ClaimProblem::WrongTenant { found, expected: want } => Finding::error(
+            &codes::CLAIMS_WRONG_TENANT,
+            format!("Wrong tenant: the token is from tenant {}, the resource is in {want}.", found.as_deref().unwrap_or("?")),
+        )
+        .fix("Sign in to the resource's tenant (or set AZURE_TENANT_ID to it).")
+        .command(format!("az login --tenant {want} --scope {scope}")),
+        ClaimProblem::MissingExp => Finding::error(&codes::CLAIMS_MISSING_EXPIRY, "Missing expiry: the token has no exp claim.".to_string())
+            .fix("This is not an Entra ID access token; get one from a credential."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn token(payload: serde_json::Value) -> String {
+        let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!("{}.{}.{}", b(br#"{"alg":"RS256","kid":"k"}"#), b(payload.to_string().as_bytes()), b(b"signature-bytes"))
+    }
+    const NOW: i64 = 1_767_225_600;
+
+    #[test]
+    fn a_good_token_passes_and_shows_claims_not_the_signature() {
+        let t = token(json!({"aud":"https://cognitiveservices.azure.com","tid":"t","oid":"o","idtyp":"app","appid":"a","exp":NOW+3600,"nbf":NOW-60}));
+        let (j, claims) = judge(jwt::decode_claims(&t), NOW, &ClaimExpectations::azure_openai());
+        assert_eq!(j.status, Status::Pass, "{j:?}");
+        assert_eq!(claims.unwrap()["oid"], "o");
+        let shown = serde_json::to_string(&j.evidence).unwrap();
+        assert!(!shown.contains("c2lnbmF0dXJl") && !shown.contains(&t));
+    }
+
+    #[test]
+    fn wrong_audience_expired_and_garbage() {
+        let t = token(json!({"aud":"https://management.azure.com/","exp":NOW-10}));
+        let (j, _) = judge(jwt::decode_claims(&t), NOW, &ClaimExpectations::azure_openai());
+        let codes: Vec<_> = j.findings.iter().map(|f| f.code.id).collect();
+        assert!(codes.contains(&"claims-wrong-audience") && codes.contains(&"claims-expired"), "{codes:?}");
+        assert_eq!(j.status, Status::Fail);
+        let (j, claims) = judge(jwt::decode_claims("0123456789abcdef0123456789abcdef"), NOW, &ClaimExpectations::azure_openai());
+        assert_eq!((j.findings[0].code.id, claims), ("claims-not-a-jwt", None));
+    }
+
+    #[test]
+    fn wrong_tenant_when_the_resource_tenant_is_known() {
+        let t = token(json!({"aud":"https://cognitiveservices.azure.com","tid":"other","exp":NOW+600}));
+        let mut e = ClaimExpectations::azure_openai();
+        e.expected_tenant = Some("mine".into());
+        let (j, _) = judge(jwt::decode_claims(&t), NOW, &e);
+        assert_eq!(j.findings[0].code.id, "claims-wrong-tenant");
+    }
+}

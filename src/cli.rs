@@ -1,7 +1,7 @@
 //! The command line: clap definitions (every option also from an environment variable) and
 //! the validation that turns them into a [`Target`] before any network call.
 
-use aoai_doctor_checks::context::{Cloud, CredentialChoice, Sdk, Target};
+use aoai_doctor_checks::context::{Cloud, CredentialChoice, ProbeKind, Sdk, Target};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,8 +17,9 @@ Examples:
   aoai-doctor --only endpoint,environment       run just these checks
   aoai-doctor --format json --output report.json   the report to attach to a support ticket
   aoai-doctor explain < error.txt               diagnose an error message you already have
+  aoai-doctor token token.txt                   judge a token your app captured (claims only)
 
-Checks (in order): endpoint, environment
+Checks (in order): endpoint, environment, azure-cli, credential-chain, token, token-claims
 
 Exit codes:
   0  every check passed (warnings allowed unless --strict)
@@ -52,6 +53,10 @@ pub enum Command {
     /// The built-in Azure emulator: serve a scenario for your own app or the real SDKs.
     #[command(subcommand)]
     Lab(crate::lab::cli::LabCommand),
+    /// Diagnose an error you already have: paste an HTTP body, an SDK exception or az stderr.
+    Explain(crate::tools::ExplainArgs),
+    /// Judge an access token an app captured: print its claims (never the token) and what is wrong.
+    Token(crate::tools::TokenArgs),
     /// List the checks, in the order they run.
     Checks,
     /// List every finding code with its description.
@@ -108,9 +113,9 @@ pub struct RunArgs {
     #[arg(long, env = "AOAI_DOCTOR_ASSIGNEE", value_name = "ID")]
     pub assignee: Option<String>,
 
-    /// Plan for running inside a container even when not in one.
-    #[arg(long, env = "AOAI_DOCTOR_CONTAINER")]
-    pub container: bool,
+    /// Plan for running inside a container (yes), or for none (no), whatever this machine looks like.
+    #[arg(long, env = "AOAI_DOCTOR_CONTAINER", value_enum, num_args = 0..=1, default_missing_value = "yes", value_name = "yes|no")]
+    pub container: Option<YesNo>,
 
     /// Extra trusted root certificates (PEM), e.g. a TLS-inspecting proxy's CA [also: SSL_CERT_FILE]
     #[arg(long, env = "AOAI_DOCTOR_CA_CERT", value_name = "FILE")]
@@ -119,6 +124,14 @@ pub struct RunArgs {
     /// Connect to ADDR whenever HOST is needed (like curl --resolve), e.g. contoso.openai.azure.com:10.0.0.5
     #[arg(long, env = "AOAI_DOCTOR_RESOLVE", value_name = "HOST:ADDR", value_delimiter = ',')]
     pub resolve: Vec<String>,
+
+    /// The live call the data-plane probe makes.
+    #[arg(long, env = "AOAI_DOCTOR_PROBE", value_enum, default_value_t = ProbeArg::Chat)]
+    pub probe: ProbeArg,
+
+    /// How long to wait for a new role assignment to propagate (0 = fail at once), e.g. 10m.
+    #[arg(long, env = "AOAI_DOCTOR_WAIT_FOR_PROPAGATION", value_name = "DURATION", default_value = "10m")]
+    pub wait_for_propagation: String,
 
     /// Output format.
     #[arg(long, env = "AOAI_DOCTOR_FORMAT", value_enum, default_value_t = Format::Table)]
@@ -161,6 +174,20 @@ pub struct RunArgs {
 pub enum Format {
     Table,
     Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YesNo {
+    Yes,
+    No,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeArg {
+    Chat,
+    Embeddings,
+    Models,
+    None,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,7 +280,14 @@ impl RunArgs {
                 SdkArg::Go => Sdk::Go,
             },
             assignee: self.assignee.clone().filter(|a| !a.trim().is_empty()),
-            container: self.container,
+            container: self.container.map(|c| c == YesNo::Yes),
+            probe: match self.probe {
+                ProbeArg::Chat => ProbeKind::Chat,
+                ProbeArg::Embeddings => ProbeKind::Embeddings,
+                ProbeArg::Models => ProbeKind::Models,
+                ProbeArg::None => ProbeKind::None,
+            },
+            wait_for_propagation: parse_duration("--wait-for-propagation", &self.wait_for_propagation)?,
         })
     }
 
@@ -334,6 +368,12 @@ mod tests {
         assert_eq!(parse_duration("t", "2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("t", "45").unwrap(), Duration::from_secs(45));
         assert!(parse_duration("t", "soon").is_err());
+    }
+
+    #[test]
+    fn help_lists_the_checks_in_order() {
+        let line = AFTER_HELP.lines().find(|l| l.starts_with("Checks (in order): ")).unwrap();
+        assert_eq!(line, format!("Checks (in order): {}", aoai_doctor_checks::checks::ids().join(", ")));
     }
 
     #[test]

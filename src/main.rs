@@ -3,6 +3,7 @@
 mod cli;
 mod lab;
 mod render;
+mod tools;
 
 use aoai_doctor_checks::context::{Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
 use aoai_doctor_checks::model::Report;
@@ -16,17 +17,24 @@ fn main() {
     let code = match cli.command {
         Some(Command::Checks) => list_checks(),
         Some(Command::Codes) => list_codes(),
+        Some(Command::Explain(args)) => usage_or(tools::explain(args)),
+        Some(Command::Token(args)) => usage_or(tools::token(args)),
         Some(Command::Demo(args)) => block_on(lab::run_demo(args)),
         Some(Command::Lab(cmd)) => block_on(lab::run_lab(cmd)),
-        None => match doctor(cli.run) {
-            Ok(code) => code,
-            Err(UsageError(msg)) => {
-                eprintln!("aoai-doctor: error: {msg}");
-                2
-            }
-        },
+        None => usage_or(doctor(cli.run)),
     };
     std::process::exit(code);
+}
+
+/// A usage error is one clear line on stderr and exit 2.
+fn usage_or(result: Result<i32, UsageError>) -> i32 {
+    match result {
+        Ok(code) => code,
+        Err(UsageError(msg)) => {
+            eprintln!("aoai-doctor: error: {msg}");
+            2
+        }
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -67,7 +75,10 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let color = render::color_enabled(args.color, args.output.is_some());
     init_logging(args.verbose, args.color);
 
-    let timeouts = Timeouts { check: check_timeout, ..Timeouts::default() };
+    let defaults = Timeouts::default();
+    // A subprocess must give up before its check does, so a hanging `az` is reported as such.
+    let subprocess = defaults.subprocess.min(check_timeout.mul_f64(0.8));
+    let timeouts = Timeouts { check: check_timeout, subprocess, ..defaults };
     let http = azure::http::client(roots.as_deref(), &resolves, &timeouts).map_err(UsageError)?;
     let ctx = Arc::new(RunContext {
         target: target.clone(),
@@ -78,6 +89,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         clock: system_clock(),
         resolves,
         extra_roots_pem: roots,
+        progress: Arc::new(aoai_doctor_checks::context::NoProgress),
     });
 
     let started_at = time::OffsetDateTime::now_utc()

@@ -119,8 +119,33 @@ pub struct Target {
     pub sdk: Sdk,
     /// Another principal to check roles for (object id, client id or MI resource id).
     pub assignee: Option<String>,
-    /// Plan for a container even when not in one (`--container`).
-    pub container: bool,
+    /// `--container yes|no`: plan for a container (or for none) whatever the markers say;
+    /// `None` detects it.
+    pub container: Option<bool>,
+    /// Which live call the probe makes.
+    pub probe: ProbeKind,
+    /// How long the probe may wait for a new role assignment to propagate (0 = not at all).
+    pub wait_for_propagation: Duration,
+}
+
+/// `--probe`: the live call the `data-plane-probe` check makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    Chat,
+    Embeddings,
+    Models,
+    None,
+}
+
+impl ProbeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeKind::Chat => "chat",
+            ProbeKind::Embeddings => "embeddings",
+            ProbeKind::Models => "models",
+            ProbeKind::None => "none",
+        }
+    }
 }
 
 impl Target {
@@ -136,6 +161,8 @@ impl Target {
             "sdk": self.sdk.name(),
             "assignee": self.assignee,
             "container": self.container,
+            "probe": self.probe.name(),
+            "wait_for_propagation_s": self.wait_for_propagation.as_secs(),
         })
     }
 }
@@ -176,7 +203,8 @@ impl Default for Timeouts {
             check: Duration::from_secs(30),
             http: Duration::from_secs(10),
             connect: Duration::from_secs(5),
-            subprocess: Duration::from_secs(20),
+            // Python's DefaultAzureCredential gives `az` 10 s.
+            subprocess: Duration::from_secs(10),
             imds_probe: Duration::from_secs(1),
             dns: Duration::from_secs(3),
         }
@@ -266,6 +294,19 @@ pub fn system_clock() -> Clock {
 /// connection the doctor makes.
 pub type Resolves = Vec<(String, std::net::IpAddr)>;
 
+/// Where a long-running check reports progress (the probe's propagation wait). Checks do not
+/// know the screen: the binary decides between a spinner on a TTY and plain lines.
+pub trait Progress: Send + Sync {
+    /// A wait is going on: what for, how long so far, and when the next attempt is.
+    fn waiting(&self, _check: &str, _message: &str, _elapsed: Duration, _next_attempt_in: Option<Duration>) {}
+    /// The wait is over.
+    fn done(&self, _check: &str, _message: &str) {}
+}
+
+/// Reports nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
 /// The shared state of one run.
 pub struct RunContext {
     pub target: Target,
@@ -278,6 +319,7 @@ pub struct RunContext {
     pub resolves: Resolves,
     /// Extra trusted roots (PEM), kept for clients built later (e.g. the no-proxy IMDS client).
     pub extra_roots_pem: Option<Vec<u8>>,
+    pub progress: Arc<dyn Progress>,
 }
 
 impl std::fmt::Debug for RunContext {

@@ -67,8 +67,8 @@ pub struct EnvironmentFacts {
     pub arch: String,
     /// Why we think we are in a container (markers found), empty if not.
     pub container: Vec<String>,
-    /// `--container`: plan for one even when not inside.
-    pub plan_container: bool,
+    /// `--container yes|no`: overrides the markers (plan for a container, or for none).
+    pub container_override: Option<bool>,
     pub ci: Option<String>,
     pub azure_host: Option<String>,
     pub kubernetes: bool,
@@ -76,7 +76,7 @@ pub struct EnvironmentFacts {
 
 impl EnvironmentFacts {
     pub fn in_container(&self) -> bool {
-        !self.container.is_empty() || self.plan_container
+        self.container_override.unwrap_or(!self.container.is_empty())
     }
 }
 
@@ -120,6 +120,36 @@ pub struct TokenInfo {
     pub source: String,
 }
 
+/// What the role check concluded, for the probe (wait for propagation or fail at once?) and
+/// the report's identity section.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleFacts {
+    pub verdict: RoleVerdict,
+    /// The account's ARM id, when found.
+    pub resource_id: Option<String>,
+    /// The tenant the account lives in, when known.
+    pub resource_tenant: Option<String>,
+    /// The principal whose roles were checked (object id).
+    pub principal_id: Option<String>,
+    /// The data action the probe needs, e.g. `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action`.
+    pub data_action: String,
+    /// Age of the youngest assignment that grants it, in seconds.
+    pub newest_grant_age_secs: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleVerdict {
+    /// A qualifying assignment exists and is older than the propagation window.
+    Granted,
+    /// A qualifying assignment exists but is recent: the data plane may still say 401.
+    Propagating,
+    /// No qualifying assignment: waiting will not help.
+    Missing,
+    /// RBAC could not be read (403 on the role-assignment read, no ARM token…).
+    Unknown,
+}
+
 /// Everything learned so far in a run.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -129,7 +159,7 @@ pub struct Facts {
     pub credential: Option<CredentialFacts>,
     pub token: Option<TokenInfo>,
     pub claims: Option<serde_json::Value>,
-    pub roles: Option<serde_json::Value>,
+    pub roles: Option<RoleFacts>,
 }
 
 impl Facts {

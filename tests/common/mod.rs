@@ -59,3 +59,123 @@ pub fn status_of<'a>(report: &'a serde_json::Value, id: &str) -> &'a str {
         .and_then(|c| c["status"].as_str())
         .unwrap_or("<absent>")
 }
+
+/// A running `aoai-doctor lab serve` for one scenario; killed on drop.
+pub struct Lab {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    /// The environment the lab says a client needs (PATH with the `az` shim, CA, endpoints).
+    pub env: Vec<(String, String)>,
+    /// The doctor arguments the lab suggests (`# run the doctor:` line).
+    pub args: Vec<String>,
+}
+
+impl Lab {
+    /// Starts the lab for `scenario` with extra `lab serve` flags (e.g. `--propagation-delay 2s`).
+    pub fn start(scenario: &str, serve_flags: &[&str]) -> Lab {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env_file = dir.path().join("lab.env");
+        let mut child = Command::new(BIN)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", dir.path())
+            .args(["lab", "serve", "--scenario", scenario, "--ttl", "300s", "--env-file"])
+            .arg(&env_file)
+            .args(serve_flags)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start lab serve");
+        let stdout = child.stdout.take().expect("lab stdout");
+        let mut ready = false;
+        for line in std::io::BufReader::new(stdout).lines() {
+            match line {
+                Ok(l) if l.starts_with("lab ready:") => {
+                    ready = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if !ready {
+            let _ = child.kill();
+            panic!("lab serve --scenario {scenario} did not become ready");
+        }
+        let text = std::fs::read_to_string(&env_file).expect("lab env file");
+        let mut env = Vec::new();
+        let mut args = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# run the doctor: aoai-doctor ") {
+                args = shell_words(rest);
+            } else if let Some(rest) = line.strip_prefix("export ") {
+                if let Some((k, v)) = rest.split_once('=') {
+                    let v = if k == "PATH" {
+                        // `'<shim>':"$PATH"` → the shim first, then the system directories.
+                        format!("{}:/usr/bin:/bin", shell_words(v.trim_end_matches(":\"$PATH\""))[0])
+                    } else {
+                        shell_words(v).into_iter().next().unwrap_or_default()
+                    };
+                    env.push((k.to_string(), v));
+                }
+            }
+        }
+        Lab { child, _dir: dir, env, args }
+    }
+
+    /// The doctor, pointed at this lab exactly as the lab suggests, with a cleared environment.
+    pub fn doctor(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear().env("HOME", self._dir.path()).env("AOAI_DOCTOR_COLOR", "never");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.args(&self.args);
+        c
+    }
+
+    pub fn var(&self, k: &str) -> Option<&str> {
+        self.env.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Splits a line of single-quoted shell words (as the lab writes them).
+pub fn shell_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    let mut any = false;
+    let mut chars = s.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\'' => {
+                in_quote = !in_quote;
+                any = true;
+            }
+            '\\' if !in_quote => {
+                if let Some(next) = chars.next() {
+                    cur.push(next);
+                }
+            }
+            c if c.is_whitespace() && !in_quote => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}

@@ -5,6 +5,7 @@
 
 use super::transport::{Captured, CapturingTransport};
 use super::{http, imds};
+use crate::chain::{self, EnvConfig, WorkloadConfig};
 use crate::context::RunContext;
 use crate::facts::TokenInfo;
 use crate::secret::Secret;
@@ -26,6 +27,8 @@ pub enum AcquireFailure {
     Setup(String),
     /// A 2xx whose body is not a token.
     NotAToken { status: u16, body_excerpt: String },
+    /// A developer tool (`az`) failed; its stderr names the reason.
+    Cli { stderr: String, exit_code: Option<i32> },
 }
 
 impl AcquireFailure {
@@ -36,6 +39,9 @@ impl AcquireFailure {
             AcquireFailure::TimedOut(d) => format!("no answer within {:.0?}", d),
             AcquireFailure::Setup(m) => m.clone(),
             AcquireFailure::NotAToken { status, .. } => format!("HTTP {status} but the body is not a token"),
+            AcquireFailure::Cli { stderr, .. } => {
+                crate::diagnose::redact::redact(stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("az failed"))
+            }
         }
     }
 }
@@ -159,3 +165,63 @@ pub async fn app_service_managed_identity(ctx: &RunContext, client_id: Option<&s
 pub async fn imds_managed_identity(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
     imds::token(ctx, client_id, scope).await
 }
+
+/// Gets a token for `scope` with the link `kind` (`environment`, `workload-identity`,
+/// `managed-identity`, `azure-cli`, `azure-developer-cli`): the token check uses the data-plane
+/// scope, the role check the ARM scope.
+pub async fn acquire(ctx: &RunContext, kind: &str, scope: &str) -> Acquired {
+    let env = ctx.env.as_ref();
+    match kind {
+        "environment" => match chain::environment_config(env) {
+            EnvConfig::Secret { tenant, client_id } => {
+                let secret = Secret::new(env.var("AZURE_CLIENT_SECRET").unwrap_or_default());
+                client_secret(ctx, &tenant, &client_id, &secret, scope).await
+            }
+            EnvConfig::Certificate { .. } => {
+                Err(AcquireFailure::Setup("client certificates are not tested by the doctor".into()))
+            }
+            EnvConfig::UsernamePassword { .. } => {
+                Err(AcquireFailure::Setup("username/password sign-in is not tested by the doctor".into()))
+            }
+            _ => Err(AcquireFailure::Setup("EnvironmentCredential is not configured".into())),
+        },
+        "workload-identity" => match chain::workload_config(env) {
+            WorkloadConfig::Complete { tenant, client_id, token_file } => {
+                match env.read_to_string(&token_file) {
+                    Some(t) if !t.trim().is_empty() => {}
+                    Some(_) => return Err(AcquireFailure::Setup(format!("the federated token file {} is empty", token_file.display()))),
+                    None => return Err(AcquireFailure::Setup(format!("the federated token file {} cannot be read", token_file.display()))),
+                }
+                workload_identity(ctx, &tenant, &client_id, &token_file, scope).await
+            }
+            WorkloadConfig::Missing(m) => Err(AcquireFailure::Setup(format!("{} not set", m.join(", ")))),
+        },
+        "managed-identity" => {
+            let client_id = env.var_set("AZURE_CLIENT_ID");
+            match chain::mi_source(env) {
+                chain::MiSource::AppService => app_service_managed_identity(ctx, client_id.as_deref(), scope).await,
+                chain::MiSource::Imds => imds_managed_identity(ctx, client_id.as_deref(), scope).await,
+                other => Err(AcquireFailure::Setup(format!("the {} managed-identity source is not examined by the doctor", other.name()))),
+            }
+        }
+        "azure-cli" => match super::az::locate(env, "az") {
+            None => Err(AcquireFailure::Setup("az is not on PATH".into())),
+            Some(az) => match super::az::get_access_token(&az, scope, None, ctx.timeouts.subprocess).await {
+                Err(super::process::ProcError::TimedOut(d)) => Err(AcquireFailure::TimedOut(d)),
+                Err(super::process::ProcError::Spawn(e)) => Err(AcquireFailure::Setup(e)),
+                Ok(out) if out.exit_code == Some(0) => match crate::diagnose::cli::parse_get_access_token(&out.stdout) {
+                    Ok(t) => Ok(TokenInfo {
+                        expires_on: t.expires_on,
+                        token: Secret::new(t.access_token),
+                        source: "AzureCliCredential".into(),
+                    }),
+                    Err(e) => Err(AcquireFailure::NotAToken { status: 0, body_excerpt: e.to_string() }),
+                },
+                // The CLI's stderr carries the AADSTS text; keep it for the classifier.
+                Ok(out) => Err(AcquireFailure::Cli { stderr: out.stderr, exit_code: out.exit_code }),
+            },
+        },
+        other => Err(AcquireFailure::Setup(format!("no token can be obtained from {other}"))),
+    }
+}
+

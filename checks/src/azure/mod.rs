@@ -4,6 +4,7 @@
 
 pub mod az;
 pub mod credentials;
+pub mod dataplane;
 pub mod http;
 pub mod imds;
 pub mod net;

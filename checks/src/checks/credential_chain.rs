@@ -90,7 +90,14 @@ impl Check for CredentialChainCheck {
 
         let evidence = json!({ "sdk": sdk.name(), "selection": selection_text(&selection), "links": walked });
         let Some(chosen) = chosen else {
-            findings.push(no_credential(ctx, facts));
+            let tried: Vec<String> = walked
+                .iter()
+                .filter(|l| l["state"] != "not examined")
+                .map(|l| format!("{}: {}", l["link"].as_str().unwrap_or(""), l["why"].as_str().unwrap_or("")))
+                .collect();
+            let mut f = no_credential(ctx, facts);
+            f.message.push_str(&format!(" Tried: {}.", tried.join("; ")));
+            findings.push(f);
             return Outcome::new(
                 Judgement::new(Status::Fail, "no credential is available here").with_findings(findings).evidence(evidence),
             );
@@ -270,6 +277,12 @@ async fn managed_identity(ctx: &RunContext, findings: &mut Vec<Finding>) -> Link
                         if verdict.outcome == MiOutcome::IdentityNotFound && !(user_assigned && ctx.target.sdk == Sdk::Go) {
                             if user_assigned {
                                 // Unavailable to the chain, but worth saying: the id is wrong.
+                                findings.push(
+                                    Finding::error(&codes::TOKEN_MI_IDENTITY_NOT_FOUND, format!("IMDS has no managed identity with client id {} (from AZURE_CLIENT_ID).", client_id.clone().unwrap_or_default()))
+                                        .fix("Assign that user-assigned identity to this VM / VMSS / node pool, or set AZURE_CLIENT_ID to the client id of an identity that is assigned.")
+                                        .command("az vm identity show -g <resource-group> -n <vm> --query userAssignedIdentities")
+                                        .command("az vm identity assign -g <resource-group> -n <vm> --identities <identity-resource-id>"),
+                                );
                                 LinkState::Unavailable(format!("IMDS has no identity with client id {} (AZURE_CLIENT_ID)", client_id.unwrap_or_default()))
                             } else {
                                 LinkState::Unavailable("IMDS answered, but no managed identity is assigned to this machine".into())

@@ -32,12 +32,12 @@ const KEY_VARS: &[&str] = &["AZURE_OPENAI_API_KEY", "AZURE_OPENAI_KEY", "OPENAI_
 const PROXY_VARS: &[&str] = &["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
 
 /// The pure judge: everything comes from `env`.
-pub fn judge(env: &dyn Environment, plan_container: bool) -> (Judgement, EnvironmentFacts) {
+pub fn judge(env: &dyn Environment, container_override: Option<bool>) -> (Judgement, EnvironmentFacts) {
     let facts = EnvironmentFacts {
         os: std::env::consts::OS.to_string(),
         arch: std::env::consts::ARCH.to_string(),
         container: container_markers(env),
-        plan_container,
+        container_override,
         ci: ci(env),
         azure_host: azure_host(env),
         kubernetes: env.var_set("KUBERNETES_SERVICE_HOST").is_some(),
@@ -57,7 +57,7 @@ pub fn judge(env: &dyn Environment, plan_container: bool) -> (Judgement, Environ
         );
     }
     if facts.in_container() {
-        let why = if facts.container.is_empty() { "--container".to_string() } else { facts.container.join(", ") };
+        let why = if facts.container_override == Some(true) { "--container yes".to_string() } else { facts.container.join(", ") };
         findings.push(
             Finding::info(&codes::ENV_CONTAINER, format!("Inside a container ({why}): a developer's `az login` on the host is not visible here."))
                 .fix("The container-credentials check says which credential can work here and the flags to pass."),
@@ -91,7 +91,7 @@ pub fn judge(env: &dyn Environment, plan_container: bool) -> (Judgement, Environ
     }
     let evidence = json!({
         "os": facts.os, "arch": facts.arch, "container_markers": facts.container,
-        "plan_container": facts.plan_container, "ci": facts.ci, "azure_host": facts.azure_host,
+        "container_override": facts.container_override, "ci": facts.ci, "azure_host": facts.azure_host,
         "kubernetes": facts.kubernetes, "api_key_variables": keys, "proxy_variables": proxy,
     });
     (Judgement::new(status, parts.join(", ")).with_findings(findings).evidence(evidence), facts)
@@ -182,7 +182,7 @@ mod tests {
     use crate::model::Status;
 
     fn run(env: FakeEnvironment) -> (Judgement, EnvironmentFacts) {
-        judge(&env, false)
+        judge(&env, None)
     }
 
     #[test]
@@ -219,7 +219,8 @@ mod tests {
             assert!(j.findings.iter().any(|x| x.code.id == "env-container"));
         }
         assert!(!run(FakeEnvironment::new().file("/proc/1/cgroup", "0::/init.scope")).1.in_container());
-        assert!(judge(&FakeEnvironment::new(), true).1.in_container());
+        assert!(judge(&FakeEnvironment::new(), Some(true)).1.in_container());
+        assert!(!judge(&FakeEnvironment::new().file("/.dockerenv", ""), Some(false)).1.in_container());
     }
 
     #[test]

@@ -110,7 +110,9 @@ pub(crate) mod test_support {
                 credential: CredentialChoice::Auto,
                 sdk: Sdk::Python,
                 assignee: None,
-                container: false,
+                container: None,
+                probe: ProbeKind::Chat,
+                wait_for_propagation: std::time::Duration::ZERO,
             },
             endpoints: Endpoints {
                 authority_host: url::Url::parse("https://127.0.0.1:9/").unwrap(),
@@ -123,6 +125,7 @@ pub(crate) mod test_support {
             clock: Arc::new(|| 1_767_225_600),
             resolves: vec![],
             extra_roots_pem: None,
+            progress: Arc::new(NoProgress),
         }
     }
 }

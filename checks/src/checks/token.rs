@@ -4,7 +4,6 @@
 
 use super::Check;
 use crate::azure::credentials::{self, AcquireFailure, Acquired};
-use crate::chain::{self, EnvConfig, WorkloadConfig};
 use crate::codes;
 use crate::context::RunContext;
 use crate::diagnose::entra::{self, EntraContext};
@@ -13,7 +12,6 @@ use crate::diagnose::redact::redact;
 use crate::facts::{CredentialFacts, Fact, Facts};
 use crate::model::{Finding, Judgement, Severity, Status};
 use crate::runner::Outcome;
-use crate::secret::Secret;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -36,51 +34,10 @@ impl Check for TokenCheck {
         };
         let got = match cred.prefetched.clone() {
             Some(p) => p,
-            None => acquire(ctx, &cred).await,
+            None => credentials::acquire(ctx, &cred.kind, &ctx.target.scope).await,
         };
         let (judgement, token) = judge(&cred, got, &ctx.target.scope, ctx.target.cloud.cognitive_resource(), ctx.now());
         Outcome::with_facts(judgement, Facts { token, ..Default::default() })
-    }
-}
-
-/// Gets a token with the chosen link (the ones the chain did not already try).
-async fn acquire(ctx: &RunContext, cred: &CredentialFacts) -> Acquired {
-    let env = ctx.env.as_ref();
-    let scope = &ctx.target.scope;
-    match cred.kind.as_str() {
-        "environment" => match chain::environment_config(env) {
-            EnvConfig::Secret { tenant, client_id } => {
-                let secret = Secret::new(env.var("AZURE_CLIENT_SECRET").unwrap_or_default());
-                credentials::client_secret(ctx, &tenant, &client_id, &secret, scope).await
-            }
-            EnvConfig::Certificate { .. } => {
-                Err(AcquireFailure::Setup("client certificates are not tested by the doctor".into()))
-            }
-            EnvConfig::UsernamePassword { .. } => {
-                Err(AcquireFailure::Setup("username/password sign-in is not tested by the doctor".into()))
-            }
-            _ => Err(AcquireFailure::Setup("EnvironmentCredential is not configured".into())),
-        },
-        "workload-identity" => match chain::workload_config(env) {
-            WorkloadConfig::Complete { tenant, client_id, token_file } => {
-                match env.read_to_string(&token_file) {
-                    Some(t) if !t.trim().is_empty() => {}
-                    Some(_) => return Err(AcquireFailure::Setup(format!("the federated token file {} is empty", token_file.display()))),
-                    None => return Err(AcquireFailure::Setup(format!("the federated token file {} cannot be read", token_file.display()))),
-                }
-                credentials::workload_identity(ctx, &tenant, &client_id, &token_file, scope).await
-            }
-            WorkloadConfig::Missing(m) => Err(AcquireFailure::Setup(format!("{} not set", m.join(", ")))),
-        },
-        "managed-identity" => {
-            let client_id = env.var_set("AZURE_CLIENT_ID");
-            match chain::mi_source(env) {
-                chain::MiSource::AppService => credentials::app_service_managed_identity(ctx, client_id.as_deref(), scope).await,
-                chain::MiSource::Imds => credentials::imds_managed_identity(ctx, client_id.as_deref(), scope).await,
-                other => Err(AcquireFailure::Setup(format!("the {} managed-identity source is not examined by the doctor", other.name()))),
-            }
-        }
-        other => Err(AcquireFailure::Setup(format!("no token was obtained from {other}"))),
     }
 }
 
@@ -109,7 +66,10 @@ pub fn judge(
             let expires = token.expires_on.map(|e| format!(", expires in {}", crate::diagnose::jwt::human_duration(e - now))).unwrap_or_default();
             let evidence = json!({ "credential": cred.name, "scope": scope, "expires_on": token.expires_on });
             let status = Judgement::status_from(&findings);
-            let summary = format!("got a token from {}{expires}", cred.name);
+            let summary = match findings.first() {
+                None => format!("got a token from {}{expires}", cred.name),
+                Some(f) => format!("got a token from {}, but: {}", cred.name, f.message.split(':').next().unwrap_or("")),
+            };
             (Judgement::new(status, summary).with_findings(findings).evidence(evidence), Some(token))
         }
         Err(failure) => {
@@ -171,6 +131,12 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
             f.fix("Test the credential from the app itself; the doctor checks the rest of the path.")
         }
         AcquireFailure::Setup(why) => Finding::error(&codes::TOKEN_MI_FAILED, format!("{}: {why}.", cred.name)),
+        AcquireFailure::Cli { stderr, exit_code } => {
+            let ex = crate::diagnose::cli::classify_az("", stderr, *exit_code);
+            let aadsts = entra::extract_aadsts(stderr).first().copied();
+            let code = aadsts.and_then(codes::for_aadsts).unwrap_or(&codes::CLI_FAILED);
+            Finding::error(code, ex.summary.clone()).fix(ex.fix.clone()).commands(ex.commands.clone())
+        }
     }
 }
 

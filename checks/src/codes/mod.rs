@@ -8,12 +8,16 @@ mod endpoint;
 mod entra;
 mod environment;
 mod identity;
+mod probe;
+mod container;
 mod runner;
 
 pub use endpoint::*;
 pub use entra::*;
 pub use environment::*;
 pub use identity::*;
+pub use probe::*;
+pub use container::*;
 pub use runner::*;
 
 /// A diagnosis the doctor can make.
@@ -39,7 +43,7 @@ pub(crate) use codes;
 
 /// Every code of every area, in catalogue order.
 pub fn all() -> Vec<&'static Code> {
-    [ENDPOINT_CODES, ENVIRONMENT_CODES, IDENTITY_CODES, ENTRA_CODES, RUNNER_CODES].concat()
+    [ENDPOINT_CODES, ENVIRONMENT_CODES, IDENTITY_CODES, CONTAINER_CODES, PROBE_CODES, ENTRA_CODES, RUNNER_CODES].concat()
 }
 
 /// Looks a code up by its id.

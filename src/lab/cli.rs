@@ -1,0 +1,109 @@
+//! The lab's command line: `aoai-doctor lab serve|scenarios|az` and `aoai-doctor demo`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Subcommand, Debug)]
+pub enum LabCommand {
+    /// run the lab until Ctrl-C for a scenario, write a client env file
+    Serve(ServeArgs),
+    /// list scenarios with one-line descriptions and expected verdicts
+    Scenarios,
+    /// the Azure CLI emulator the lab's `az` shim calls (hidden)
+    #[command(hide = true, disable_help_flag = true, disable_version_flag = true)]
+    Az(AzArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Scenario name (see `lab scenarios`) or a scenario .toml file
+    #[arg(long, short, default_value = "healthy-cli")]
+    pub scenario: String,
+    /// Write the client environment (`export` lines) here instead of stdout
+    #[arg(long)]
+    pub env_file: Option<PathBuf>,
+    /// Exit by itself after this long (e.g. 90s, 10m)
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub ttl: Option<Duration>,
+    /// Override the scenario's role propagation delay (e.g. 2s)
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub propagation_delay: Option<Duration>,
+    /// Log one line per request to stderr (never tokens or secrets)
+    #[arg(long)]
+    pub log: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AzArgs {
+    /// Arguments as the Azure CLI gets them
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// A scenario name, several separated by commas, or `all`
+    #[arg(long, short, default_value = "all")]
+    pub scenario: String,
+    /// Report format passed to the doctor
+    #[arg(long, value_enum, default_value_t = DemoFormat::Table)]
+    pub format: DemoFormat,
+    /// Color for the doctor's table reports
+    #[arg(long, value_enum, default_value_t = DemoColor::Auto)]
+    pub color: DemoColor,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemoFormat {
+    Table,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemoColor {
+    Auto,
+    Always,
+    Never,
+}
+
+impl DemoColor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DemoColor::Auto => "auto",
+            DemoColor::Always => "always",
+            DemoColor::Never => "never",
+        }
+    }
+}
+
+/// `aoai-doctor lab …`; returns the exit code.
+pub async fn run_lab(cmd: LabCommand) -> anyhow::Result<i32> {
+    match cmd {
+        LabCommand::Serve(a) => super::serve::serve(a).await,
+        LabCommand::Scenarios => {
+            let all = super::scenarios();
+            let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            let text: String = all
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{:width$}  {:5}  {}\n",
+                        s.name,
+                        s.expected_verdict.as_str(),
+                        s.description
+                    )
+                })
+                .collect();
+            super::util::print_out(&text);
+            Ok(0)
+        }
+        LabCommand::Az(a) => Ok(super::az::run(&a.args).await),
+    }
+}
+
+/// `aoai-doctor demo`; returns the exit code.
+pub async fn run_demo(args: DemoArgs) -> anyhow::Result<i32> {
+    super::demo::run(args).await
+}

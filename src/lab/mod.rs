@@ -1,0 +1,392 @@
+//! The lab: a built-in emulator of the four services the doctor talks to — Entra ID,
+//! managed identity (App Service endpoint and IMDS), Azure Resource Manager and the Azure
+//! OpenAI data plane — plus an Azure CLI stand-in, all on 127.0.0.1, driven by a scenario
+//! file (`fixtures/scenarios/*.toml`). Real SDKs cannot tell it from Azure: HTTPS with a
+//! throw-away CA, RS256 tokens with a JWKS, and the services' captured bodies and headers.
+//!
+//! It never imports the doctor's checks: it answers from its scenario state, so a test that
+//! passes proves the doctor understood Azure, not itself.
+
+pub mod arm;
+pub mod arm_authz;
+pub mod az;
+pub mod az_files;
+pub mod cli;
+pub mod dataplane;
+pub mod demo;
+pub mod entra;
+pub mod http;
+pub mod jwt;
+pub mod managed_identity;
+pub mod rbac;
+pub mod scenario;
+pub mod scenario_files;
+pub mod serve;
+pub mod state;
+pub mod tls;
+pub mod tokens;
+pub mod util;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+pub use cli::{run_demo, run_lab};
+pub use scenario::{Scenario, scenario, scenarios};
+
+use scenario::{AppCredential, HostKind};
+use state::{LabState, Urls};
+use util::now_unix;
+
+/// How to run the doctor against a lab: its arguments (without a subcommand or output
+/// format) and its complete environment.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+/// Knobs that are not part of a scenario.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The program the `az` shim runs as `PROGRAM lab az …`; defaults to this executable.
+    pub az_program: Option<PathBuf>,
+    /// Log one line per request to stderr (never tokens, secrets or query strings).
+    pub log: bool,
+}
+
+pub struct Lab {
+    state: Arc<LabState>,
+    dir: tempfile::TempDir,
+    ca_file: PathBuf,
+    shim_dir: PathBuf,
+    config_dir: PathBuf,
+    federated_token_file: Option<PathBuf>,
+    handles: Vec<Handle<SocketAddr>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Start a lab for `scenario` with default options.
+pub async fn start(scenario: &Scenario) -> Result<Lab> {
+    start_with(scenario, Options::default()).await
+}
+
+pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
+    let dir = tempfile::Builder::new()
+        .prefix("aoai-doctor-lab-")
+        .tempdir()
+        .context("creating the lab's temporary directory")?;
+    let tls = tls::generate()?;
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &tls.ca_pem).context("writing the lab CA")?;
+
+    let bind = || -> Result<TcpListener> {
+        let l = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
+        l.set_nonblocking(true)?;
+        Ok(l)
+    };
+    let (entra_l, arm_l, aoai_l, mi_l) = (bind()?, bind()?, bind()?, bind()?);
+    let port = |l: &TcpListener| l.local_addr().map(|a| a.port());
+    let mi = format!("http://127.0.0.1:{}", port(&mi_l)?);
+    let imds = if scenario.host.kind.has_imds() {
+        mi.clone()
+    } else {
+        // Nothing answers on the IMDS address off Azure: a port that refuses connections.
+        let refused = bind()?;
+        let p = port(&refused)?;
+        drop(refused);
+        format!("http://127.0.0.1:{p}")
+    };
+    let urls = Urls {
+        entra: format!("https://127.0.0.1:{}", port(&entra_l)?),
+        arm: format!("https://127.0.0.1:{}", port(&arm_l)?),
+        aoai: format!("https://127.0.0.1:{}", port(&aoai_l)?),
+        mi,
+        imds,
+    };
+    let state = Arc::new(LabState::new(scenario.clone(), urls, options.log)?);
+
+    let program = match options.az_program {
+        Some(p) => p,
+        None => std::env::current_exe().context("locating this executable for the az shim")?,
+    };
+    let files = az_files::write(dir.path(), &state, &program, &ca_file)?;
+    std::fs::create_dir_all(dir.path().join("home"))?;
+
+    let mut tasks = vec![];
+    let federated_token_file = if scenario.app.credential == AppCredential::WorkloadIdentity {
+        let path = dir.path().join("workload-identity").join("azure-identity-token");
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        write_projected_token(&state, &path)?;
+        // kubelet rotates the projected token; so does the lab, well before it expires.
+        let (st, p) = (state.clone(), path.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(30 * 60)).await;
+                let _ = write_projected_token(&st, &p);
+            }
+        }));
+        Some(path)
+    } else {
+        None
+    };
+
+    let rustls = RustlsConfig::from_pem(tls.cert_pem.into_bytes(), tls.key_pem.into_bytes())
+        .await
+        .context("loading the lab's TLS certificate")?;
+    let mut handles = vec![];
+    for (listener, router) in [
+        (entra_l, entra::router(state.clone())),
+        (arm_l, arm::router(state.clone())),
+        (aoai_l, dataplane::router(state.clone())),
+    ] {
+        let handle = Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, rustls.clone())?.handle(handle.clone());
+        tasks.push(tokio::spawn(async move {
+            let _ = server.serve(router.into_make_service()).await;
+        }));
+        handles.push(handle);
+    }
+    let handle = Handle::new();
+    let server = axum_server::from_tcp(mi_l)?.handle(handle.clone());
+    let router: Router = managed_identity::router(state.clone());
+    tasks.push(tokio::spawn(async move {
+        let _ = server.serve(router.into_make_service()).await;
+    }));
+    handles.push(handle);
+
+    Ok(Lab {
+        state,
+        dir,
+        ca_file,
+        shim_dir: files.shim_dir,
+        config_dir: files.config_dir,
+        federated_token_file,
+        handles,
+        tasks,
+    })
+}
+
+/// The service-account token kubelet projects into a workload-identity pod.
+fn write_projected_token(st: &LabState, path: &Path) -> Result<()> {
+    let app = &st.scenario.app;
+    let fic = app
+        .principal
+        .as_deref()
+        .and_then(|h| st.scenario.principals.get(h))
+        .and_then(|p| p.federated_credentials.first());
+    let issuer = app
+        .federated_issuer
+        .clone()
+        .or_else(|| fic.map(|f| f.issuer.clone()))
+        .unwrap_or_default();
+    let subject = app
+        .federated_subject
+        .clone()
+        .or_else(|| fic.map(|f| f.subject.clone()))
+        .unwrap_or_else(|| "system:serviceaccount:default:default".into());
+    let audience = app
+        .federated_audience
+        .clone()
+        .or_else(|| fic.map(|f| f.audience.clone()))
+        .unwrap_or_else(|| "api://AzureADTokenExchange".into());
+    let mut parts = subject.split(':').skip(2);
+    let (ns, sa) = (parts.next().unwrap_or("default"), parts.next().unwrap_or("default"));
+    let now = now_unix();
+    let claims = json!({
+        "aud": [audience],
+        "exp": now + 3600,
+        "iat": now,
+        "iss": issuer,
+        "jti": util::guid(),
+        "kubernetes.io": {
+            "namespace": ns,
+            "node": {"name": "aks-nodepool1-12345678-vmss000000", "uid": util::stable_guid("node")},
+            "pod": {"name": format!("{sa}-7d9f8c6b5-x2k4q"), "uid": util::stable_guid("pod")},
+            "serviceaccount": {"name": sa, "uid": util::stable_guid(&subject)}
+        },
+        "nbf": now,
+        "sub": subject,
+    });
+    let token = st.signer.sign(&claims)?;
+    std::fs::write(path, token).with_context(|| format!("writing {}", path.display()))
+}
+
+impl Lab {
+    pub fn scenario(&self) -> &Scenario {
+        &self.state.scenario
+    }
+
+    pub fn urls(&self) -> &Urls {
+        &self.state.urls
+    }
+
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
+    }
+
+    fn path_env(&self) -> String {
+        format!("{}:/usr/bin:/bin", self.shim_dir.display())
+    }
+
+    /// The doctor's arguments and environment for this lab.
+    pub fn invocation(&self) -> Invocation {
+        let s = &self.state.scenario;
+        let u = &self.state.urls;
+        let mut args = vec![
+            "--endpoint".to_string(),
+            format!("{}/", u.aoai),
+            "--deployment".to_string(),
+            s.doctor.deployment.clone(),
+            "--ca-cert".to_string(),
+            self.ca_file.display().to_string(),
+            "--arm-endpoint".to_string(),
+            format!("{}/", u.arm),
+        ];
+        // Decide container detection from the scenario, not from the machine the demo runs on.
+        if !s.doctor.args.iter().any(|a| a.starts_with("--container")) {
+            let inside = matches!(s.host.kind, HostKind::Container | HostKind::ContainerApps | HostKind::Aks);
+            args.push("--container".into());
+            args.push(if inside { "yes" } else { "no" }.into());
+        }
+        args.extend(s.doctor.args.iter().cloned());
+        let mut env = vec![("PATH".to_string(), self.path_env())];
+        env.push(("HOME".into(), self.dir.path().join("home").display().to_string()));
+        env.extend(self.client_env());
+        Invocation { args, env }
+    }
+
+    /// The environment any client needs (the doctor, the real SDKs, a user's app), except
+    /// PATH and HOME.
+    pub fn client_env(&self) -> Vec<(String, String)> {
+        let s = &self.state.scenario;
+        let u = &self.state.urls;
+        let ca = self.ca_file.display().to_string();
+        let mut env: Vec<(String, String)> = vec![
+            ("AZURE_CONFIG_DIR".into(), self.config_dir.display().to_string()),
+            ("SSL_CERT_FILE".into(), ca.clone()),
+            ("REQUESTS_CA_BUNDLE".into(), ca.clone()),
+            ("NODE_EXTRA_CA_CERTS".into(), ca),
+            ("AZURE_AUTHORITY_HOST".into(), format!("{}/", u.entra)),
+            ("AZURE_POD_IDENTITY_AUTHORITY_HOST".into(), u.imds.clone()),
+        ];
+        let mut set = |k: &str, v: String| env.push((k.to_string(), v));
+        match s.host.kind {
+            HostKind::AppService => {
+                set("WEBSITE_SITE_NAME", "chat-app".into());
+                set("WEBSITE_RESOURCE_GROUP", "rg-chat-app".into());
+                set("WEBSITE_INSTANCE_ID", util::stable_guid("instance").replace('-', ""));
+            }
+            HostKind::ContainerApps => {
+                set("CONTAINER_APP_NAME", "chat-app".into());
+                set("CONTAINER_APP_REVISION", "chat-app--7q1x2d3".into());
+            }
+            HostKind::Aks => {
+                set("KUBERNETES_SERVICE_HOST", "10.0.0.1".into());
+                set("KUBERNETES_SERVICE_PORT", "443".into());
+            }
+            HostKind::Ci => set("CI", "true".into()),
+            _ => {}
+        }
+        if s.host.kind.has_identity_endpoint() {
+            set("IDENTITY_ENDPOINT", u.app_service_endpoint());
+            set("IDENTITY_HEADER", self.state.identity_header.clone());
+        }
+        let principal = s.app.principal.as_deref().and_then(|h| s.principals.get(h));
+        let tenant = s
+            .app
+            .tenant
+            .as_deref()
+            .map(|t| s.tenants.get(t).map_or_else(|| t.to_string(), |x| x.id.clone()))
+            .or_else(|| principal.map(|p| self.state.tenant_id_of(&p.tenant).to_string()));
+        let client_id = s.app.client_id.clone().or_else(|| {
+            principal
+                .filter(|_| s.app.credential != AppCredential::None)
+                .and_then(|p| p.app_id.clone())
+        });
+        match s.app.credential {
+            AppCredential::None => {}
+            AppCredential::ServicePrincipal => {
+                let secret = s
+                    .app
+                    .secret
+                    .clone()
+                    .or_else(|| principal.and_then(|p| p.secret.clone()));
+                set("AZURE_TENANT_ID", tenant.clone().unwrap_or_default());
+                set("AZURE_CLIENT_SECRET", secret.unwrap_or_default());
+            }
+            AppCredential::WorkloadIdentity => {
+                set("AZURE_TENANT_ID", tenant.clone().unwrap_or_default());
+                if let Some(f) = &self.federated_token_file {
+                    set("AZURE_FEDERATED_TOKEN_FILE", f.display().to_string());
+                }
+            }
+        }
+        if let Some(c) = client_id {
+            set("AZURE_CLIENT_ID", c);
+        }
+        for (k, v) in &s.doctor.env {
+            env.retain(|(ek, _)| ek != k);
+            env.push((k.clone(), v.clone()));
+        }
+        env
+    }
+
+    /// `export` lines for a shell (the env file of `lab serve`).
+    pub fn env_file(&self) -> String {
+        let s = &self.state.scenario;
+        let u = &self.state.urls;
+        let q = util::shell_quote;
+        let mut out = format!(
+            "# aoai-doctor lab: scenario {} — {}\n# expected verdict: {}\n",
+            s.name,
+            s.description,
+            s.expected_verdict.as_str()
+        );
+        let inv = self.invocation();
+        out.push_str(&format!(
+            "# run the doctor: aoai-doctor {}\n",
+            inv.args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
+        ));
+        let mut lines = vec![
+            ("AZURE_OPENAI_ENDPOINT".to_string(), format!("{}/", u.aoai)),
+            ("AZURE_OPENAI_DEPLOYMENT".into(), s.doctor.deployment.clone()),
+            ("OPENAI_API_VERSION".into(), "2025-04-01-preview".into()),
+            ("AOAI_DOCTOR_ARM_ENDPOINT".into(), format!("{}/", u.arm)),
+            ("AOAI_DOCTOR_CA_CERT".into(), self.ca_file.display().to_string()),
+        ];
+        lines.extend(self.client_env());
+        for (k, v) in lines {
+            out.push_str(&format!("export {k}={}\n", q(&v)));
+        }
+        // Prepend, do not replace, a user's PATH (the doctor's own run uses exactly
+        // `<shim>:/usr/bin:/bin`).
+        out.push_str(&format!(
+            "export PATH={}:\"$PATH\"\n",
+            q(&self.shim_dir.display().to_string())
+        ));
+        out
+    }
+
+    /// Stop every server and remove the temporary directory.
+    pub async fn shutdown(self) {
+        for h in &self.handles {
+            h.graceful_shutdown(Some(Duration::from_millis(300)));
+        }
+        for t in self.tasks {
+            t.abort();
+            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        }
+        drop(self.dir);
+    }
+}

@@ -1,0 +1,131 @@
+//! What every emulated service shares: the scenario, the RBAC model, the signing key, the
+//! lab's own URLs and the few counters that change while it runs.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::jwt::Signer;
+use super::rbac::{Assignment, Rbac};
+use super::scenario::{Principal, PrincipalKind, Scenario, Tenant};
+use super::util::{now_unix, random_chars};
+
+/// Base URLs without a trailing slash.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub entra: String,
+    pub arm: String,
+    pub aoai: String,
+    /// Plain-HTTP managed identity listener (App Service `/msi/token`, IMDS path).
+    pub mi: String,
+    /// What AZURE_POD_IDENTITY_AUTHORITY_HOST points at: `mi` on hosts with IMDS, a refused
+    /// port elsewhere.
+    pub imds: String,
+}
+
+impl Urls {
+    pub fn app_service_endpoint(&self) -> String {
+        format!("{}/msi/token", self.mi)
+    }
+}
+
+pub struct LabState {
+    pub scenario: Scenario,
+    pub rbac: Rbac,
+    pub signer: Signer,
+    pub urls: Urls,
+    pub started_unix: i64,
+    pub started: Instant,
+    /// IDENTITY_HEADER of the App Service identity endpoint.
+    pub identity_header: String,
+    /// The refresh token the lab's `az` holds for its logged-in user.
+    pub refresh_token: String,
+    pub log: bool,
+    pub counters: Mutex<Counters>,
+}
+
+#[derive(Default)]
+pub struct Counters {
+    pub data_plane_calls: u32,
+    pub rate_limited: u32,
+}
+
+impl LabState {
+    pub fn new(scenario: Scenario, urls: Urls, log: bool) -> Result<Self> {
+        let started_unix = now_unix();
+        let rbac = Rbac::build(&scenario, started_unix)?;
+        Ok(LabState {
+            scenario,
+            rbac,
+            signer: Signer::generate()?,
+            urls,
+            started_unix,
+            started: Instant::now(),
+            identity_header: super::util::guid(),
+            // Entra refresh tokens are long opaque strings starting "1.A" / "0.A".
+            refresh_token: format!("1.AXkA{}", random_chars(420)),
+            log,
+            counters: Mutex::new(Counters::default()),
+        })
+    }
+
+    /// Has this assignment reached the data plane? It was created `age` seconds before the
+    /// lab started and needs `propagation_delay_seconds` in total.
+    pub fn effective(&self, a: &Assignment) -> bool {
+        let delay = self.scenario.data_plane.propagation_delay_seconds;
+        let wait = delay.saturating_sub(a.age_seconds);
+        self.started.elapsed() >= Duration::from_secs(wait)
+    }
+
+    pub fn tenant_by_id_or_domain(&self, key: &str) -> Option<(&str, &Tenant)> {
+        self.scenario
+            .tenants
+            .iter()
+            .find(|(_, t)| t.id.eq_ignore_ascii_case(key) || t.domain.eq_ignore_ascii_case(key))
+            .map(|(h, t)| (h.as_str(), t))
+    }
+
+    pub fn tenant_id_of(&self, handle: &str) -> &str {
+        self.scenario
+            .tenants
+            .get(handle)
+            .map(|t| t.id.as_str())
+            .unwrap_or_default()
+    }
+
+    pub fn principal_by_oid(&self, oid: &str) -> Option<(&str, &Principal)> {
+        self.scenario
+            .principals
+            .iter()
+            .find(|(_, p)| p.object_id.eq_ignore_ascii_case(oid))
+            .map(|(h, p)| (h.as_str(), p))
+    }
+
+    /// Applications (service principals, managed identities) by client id.
+    pub fn app_by_client_id(&self, client_id: &str) -> Option<(&str, &Principal)> {
+        self.scenario
+            .principals
+            .iter()
+            .find(|(_, p)| {
+                matches!(p.kind, PrincipalKind::ServicePrincipal | PrincipalKind::ManagedIdentity)
+                    && p.app_id.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(client_id))
+            })
+            .map(|(h, p)| (h.as_str(), p))
+    }
+
+    pub fn account_tenant_id(&self) -> &str {
+        &self.scenario.account_tenant().id
+    }
+
+    /// The account's data-plane URL as ARM reports it in `properties.endpoint`.
+    pub fn account_endpoint(&self) -> String {
+        format!("{}/", self.urls.aoai)
+    }
+
+    pub fn log(&self, service: &str, line: impl std::fmt::Display) {
+        if self.log {
+            eprintln!("[lab {service}] {line}");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! A throw-away CA and a leaf certificate for 127.0.0.1/localhost, made at every start, so
+//! the real clients' certificate checks stay on (they trust the CA through `--ca-cert`,
+//! `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE` or `NODE_EXTRA_CA_CERTS`).
+
+use anyhow::{Context, Result};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+use time::{Duration, OffsetDateTime};
+
+pub struct LabTls {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+pub fn generate() -> Result<LabTls> {
+    let now = OffsetDateTime::now_utc();
+
+    let mut ca = CertificateParams::new(Vec::<String>::new()).context("CA params")?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.distinguished_name
+        .push(DnType::CommonName, "aoai-doctor lab CA (throw-away)");
+    ca.distinguished_name.push(DnType::OrganizationName, "aoai-doctor lab");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca.not_before = now - Duration::hours(1);
+    ca.not_after = now + Duration::days(7);
+    let ca_key = KeyPair::generate().context("CA key")?;
+    let issuer = CertifiedIssuer::self_signed(ca, ca_key).context("self-signing the CA")?;
+
+    let mut leaf =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).context("leaf params")?;
+    leaf.distinguished_name.push(DnType::CommonName, "127.0.0.1");
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.not_before = now - Duration::hours(1);
+    leaf.not_after = now + Duration::days(7);
+    let leaf_key = KeyPair::generate().context("leaf key")?;
+    let cert = leaf.signed_by(&leaf_key, &issuer).context("signing the leaf")?;
+
+    Ok(LabTls {
+        ca_pem: issuer.pem(),
+        cert_pem: cert.pem(),
+        key_pem: leaf_key.serialize_pem(),
+    })
+}

@@ -57,6 +57,13 @@ pub enum Command {
     Explain(crate::tools::ExplainArgs),
     /// Judge an access token an app captured: print its claims (never the token) and what is wrong.
     Token(crate::tools::TokenArgs),
+    /// Print a shell completion script: aoai-doctor completions bash > /etc/bash_completion.d/aoai-doctor
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): aoai-doctor man > aoai-doctor.1
+    Man,
     /// List the checks, in the order they run.
     Checks,
     /// List every finding code with its description.
@@ -141,6 +148,38 @@ pub struct RunArgs {
     #[arg(long, short = 'o', env = "AOAI_DOCTOR_OUTPUT", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Also write the report as FORMAT to PATH (repeatable), e.g. --report junit=junit.xml
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub report: Vec<String>,
+
+    /// Also write the JSON report to FILE (the support-ticket attachment).
+    #[arg(long, value_name = "FILE")]
+    pub output_json: Option<PathBuf>,
+
+    /// Also write a JUnit XML report to FILE (GitLab, Azure Pipelines, Jenkins test tabs).
+    #[arg(long, value_name = "FILE")]
+    pub output_junit: Option<PathBuf>,
+
+    /// Also write a Markdown summary to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub output_markdown: Option<PathBuf>,
+
+    /// CI annotations (GitHub Actions ::error / Azure Pipelines ##vso, on stderr) and GitHub's step summary.
+    #[arg(long, env = "AOAI_DOCTOR_CI_ANNOTATIONS", value_enum, default_value_t = Annotations::Auto)]
+    pub ci_annotations: Annotations,
+
+    /// Hide personal data (UPNs, e-mails, names, IP addresses) but keep the ids support needs.
+    #[arg(long, env = "AOAI_DOCTOR_REDACT")]
+    pub redact: bool,
+
+    /// Read options from this file [default: ./aoai-doctor.toml when present]
+    #[arg(long, env = "AOAI_DOCTOR_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The principal (object id) the app must authenticate as; any other is a failure.
+    #[arg(long, env = "AOAI_DOCTOR_EXPECT_PRINCIPAL", value_name = "OBJECT_ID")]
+    pub expect_principal: Option<String>,
+
     /// Run only these checks (comma-separated; the checks they depend on run too).
     #[arg(long, env = "AOAI_DOCTOR_ONLY", value_name = "IDS", value_delimiter = ',')]
     pub only: Vec<String>,
@@ -174,6 +213,14 @@ pub struct RunArgs {
 pub enum Format {
     Table,
     Json,
+    Junit,
+    Markdown,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Annotations {
+    Auto,
+    Never,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,6 +335,7 @@ impl RunArgs {
                 ProbeArg::None => ProbeKind::None,
             },
             wait_for_propagation: parse_duration("--wait-for-propagation", &self.wait_for_propagation)?,
+            expected_principal: self.expect_principal.clone().filter(|p| !p.trim().is_empty()),
         })
     }
 
@@ -305,6 +353,28 @@ impl RunArgs {
             }
         }
         Ok((only, skip))
+    }
+
+    /// Every extra report file: `--report FORMAT=PATH` and the `--output-*` shorthands.
+    pub fn extra_reports(&self) -> Result<Vec<(Format, PathBuf)>, UsageError> {
+        let mut out = Vec::new();
+        for r in &self.report {
+            let (fmt, path) = r
+                .split_once('=')
+                .filter(|(f, p)| !f.is_empty() && !p.is_empty())
+                .ok_or_else(|| UsageError(format!("--report '{r}' is not FORMAT=PATH (e.g. junit=junit.xml)")))?;
+            let format = Format::from_str(fmt, true)
+                .map_err(|_| UsageError(format!("--report '{r}': unknown format '{fmt}' (table, json, junit, markdown)")))?;
+            out.push((format, PathBuf::from(path)));
+        }
+        for (format, path) in
+            [(Format::Json, &self.output_json), (Format::Junit, &self.output_junit), (Format::Markdown, &self.output_markdown)]
+        {
+            if let Some(p) = path {
+                out.push((format, p.clone()));
+            }
+        }
+        Ok(out)
     }
 
     pub fn resolves(&self) -> Result<Vec<(String, std::net::IpAddr)>, UsageError> {

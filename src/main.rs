@@ -1,6 +1,7 @@
 //! aoai-doctor: parse → build the run context → run checks → render → exit code.
 
 mod cli;
+mod config;
 mod lab;
 mod render;
 mod tools;
@@ -8,20 +9,43 @@ mod tools;
 use aoai_doctor_checks::context::{Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
 use aoai_doctor_checks::model::Report;
 use aoai_doctor_checks::{azure, checks, codes, runner};
-use clap::Parser;
-use cli::{Cli, Command, Format, RunArgs, UsageError};
+use clap::{CommandFactory, FromArgMatches};
+use cli::{Cli, Command, RunArgs, UsageError};
 use std::sync::Arc;
 
 fn main() {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let code = match cli.command {
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "aoai-doctor", &mut out);
+            let _ = render::write_stdout(&String::from_utf8_lossy(&out));
+            0
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => {
+                    let _ = render::write_stdout(&String::from_utf8_lossy(&out));
+                    0
+                }
+                Err(e) => {
+                    eprintln!("aoai-doctor: error: {e}");
+                    3
+                }
+            }
+        }
         Some(Command::Checks) => list_checks(),
         Some(Command::Codes) => list_codes(),
         Some(Command::Explain(args)) => usage_or(tools::explain(args)),
         Some(Command::Token(args)) => usage_or(tools::token(args)),
         Some(Command::Demo(args)) => block_on(lab::run_demo(args)),
         Some(Command::Lab(cmd)) => block_on(lab::run_lab(cmd)),
-        None => usage_or(doctor(cli.run)),
+        None => usage_or(with_config(cli.run, &matches).and_then(doctor)),
     };
     std::process::exit(code);
 }
@@ -57,6 +81,14 @@ fn block_on(fut: impl std::future::Future<Output = anyhow::Result<i32>>) -> i32 
     }
 }
 
+/// Fills options from the config file where no flag or variable set them.
+fn with_config(mut args: RunArgs, matches: &clap::ArgMatches) -> Result<RunArgs, UsageError> {
+    if let Some((_, config)) = config::load(args.config.as_deref())? {
+        config::apply(config, &mut args, matches)?;
+    }
+    Ok(args)
+}
+
 /// The main job: validate, run the checks, render, and return the exit code.
 fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     // Everything that can be wrong with the input is found here, before any network call.
@@ -65,6 +97,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let ids = checks::ids();
     let (only, skip) = args.selection(&ids)?;
     let resolves = args.resolves()?;
+    args.extra_reports()?;
     let cloud = target.cloud;
     let authority_host = cli::parse_http_url("AZURE_AUTHORITY_HOST", args.authority_host.as_deref().unwrap_or(cloud.authority_host()), "https://login.microsoftonline.com/")?;
     let arm = cli::parse_http_url("--arm-endpoint", args.arm_endpoint.as_deref().unwrap_or(cloud.arm_endpoint()), "https://management.azure.com/")?;
@@ -89,7 +122,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         clock: system_clock(),
         resolves,
         extra_roots_pem: roots,
-        progress: Arc::new(aoai_doctor_checks::context::NoProgress),
+        progress: render::progress::for_stderr(args.quiet),
     });
 
     let started_at = time::OffsetDateTime::now_utc()
@@ -97,7 +130,14 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         .unwrap_or_default();
     let started = std::time::Instant::now();
     let selected = checks::select(&only, &skip);
-    let (results, facts) = runtime().block_on(runner::run(ctx, selected, Arc::new(runner::Silent)));
+    // Ctrl-C ends the run early and still prints the report so far; if the handler cannot be
+    // installed, the run just goes on.
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let (results, facts) = runtime().block_on(runner::run_until(ctx, selected, Arc::new(runner::Silent), ctrl_c));
     let report = Report::assemble(
         started_at,
         started.elapsed().as_millis() as u64,
@@ -107,23 +147,11 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         args.strict,
     );
 
-    let text = match args.format {
-        Format::Json => render::json::render(&report),
-        Format::Table => render::table::render(
-            &report,
-            &render::table::Options { color, quiet: args.quiet, width: terminal_width() },
-        ),
-    };
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .map_err(|e| UsageError(format!("cannot write --output {}: {e}", path.display()))),
-        None => render::write_stdout(&text).map_err(|e| UsageError(format!("cannot write the report: {e}"))),
-    };
-    written?;
-    if args.output.is_some() && !args.quiet {
-        // The verdict still shows in the log when the report goes to a file.
-        eprintln!("aoai-doctor: {} (report written to {})", report.verdict.as_str(), args.output.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+    let mut report = report;
+    if args.redact {
+        render::redact::redact(&mut report);
     }
+    render::deliver(&report, &args, color, terminal_width())?;
     Ok(report.verdict.exit_code())
 }
 

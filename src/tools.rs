@@ -1,15 +1,22 @@
 //! The two offline helpers: `explain` (diagnose an error text you already have) and `token`
 //! (judge a token an app captured). Neither makes a network call; neither prints a token.
 
-use crate::cli::{Format, UsageError};
+use crate::cli::UsageError;
 use aoai_doctor_checks::checks::token_claims;
 use aoai_doctor_checks::diagnose::{self, Diagnosis, jwt};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::io::Read;
 use std::path::PathBuf;
 
 const MAX_INPUT: u64 = 4 << 20;
+
+/// The offline helpers print text or JSON.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
 
 #[derive(Args, Debug)]
 #[command(after_help = "\

@@ -38,6 +38,11 @@ impl Cloud {
             Cloud::AzureChinaCloud => "https://management.chinacloudapi.cn/",
         }
     }
+    /// The scope of ARM tokens. Always the real audience, never an overridden ARM endpoint:
+    /// Entra (and the lab) issue tokens for the real resource.
+    pub fn arm_scope(self) -> String {
+        format!("{}.default", self.arm_endpoint())
+    }
     /// The resource every Azure OpenAI token must be issued for (the `aud` claim).
     pub fn cognitive_resource(self) -> &'static str {
         match self {
@@ -126,6 +131,8 @@ pub struct Target {
     pub probe: ProbeKind,
     /// How long the probe may wait for a new role assignment to propagate (0 = not at all).
     pub wait_for_propagation: Duration,
+    /// The principal (object id) the app must authenticate as (`--expect-principal`).
+    pub expected_principal: Option<String>,
 }
 
 /// `--probe`: the live call the `data-plane-probe` check makes.
@@ -163,6 +170,7 @@ impl Target {
             "container": self.container,
             "probe": self.probe.name(),
             "wait_for_propagation_s": self.wait_for_propagation.as_secs(),
+            "expected_principal": self.expected_principal,
         })
     }
 }

@@ -184,7 +184,42 @@ pub struct Report {
     /// Who the app is, as far as the checks found out (tenant id, object id, principal type…).
     pub identity: serde_json::Value,
     pub checks: Vec<CheckResult>,
+    /// Every request id a service returned during the run: what a support engineer asks for
+    /// first (`apim-request-id`, `x-ms-request-id`, `x-request-id`, Entra `trace_id` / `correlation_id`).
+    pub request_ids: Vec<RequestId>,
     pub verdict: Verdict,
+}
+
+/// One id a service returned, and the check whose call got it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct RequestId {
+    pub check: String,
+    pub name: String,
+    pub value: String,
+}
+
+/// Evidence keys that carry a service's request id.
+const REQUEST_ID_KEYS: &[&str] =
+    &["apim-request-id", "x-ms-request-id", "x-request-id", "x-ms-correlation-request-id", "trace_id", "correlation_id"];
+
+fn collect_request_ids(check: &str, v: &serde_json::Value, out: &mut Vec<RequestId>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, val) in o {
+                match (REQUEST_ID_KEYS.contains(&k.to_ascii_lowercase().as_str()), val.as_str()) {
+                    (true, Some(s)) if !s.is_empty() => {
+                        let id = RequestId { check: check.to_string(), name: k.to_ascii_lowercase(), value: s.to_string() };
+                        if !out.contains(&id) {
+                            out.push(id);
+                        }
+                    }
+                    _ => collect_request_ids(check, val, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_request_ids(check, x, out)),
+        _ => {}
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -284,6 +319,10 @@ impl Report {
             .unwrap_or_else(|| serde_json::json!({ "os": std::env::consts::OS, "arch": std::env::consts::ARCH }));
         let identity = crate::facts::identity_json(facts);
         let verdict = Verdict::of(&checks, strict);
+        let mut request_ids = Vec::new();
+        for c in &checks {
+            collect_request_ids(&c.id, &c.evidence, &mut request_ids);
+        }
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool { name: "aoai-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -293,6 +332,7 @@ impl Report {
             environment,
             identity,
             checks,
+            request_ids,
             verdict,
         }
     }

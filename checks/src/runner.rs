@@ -46,6 +46,22 @@ pub async fn run(
     checks: Vec<Arc<dyn Check>>,
     observer: Arc<dyn Observer>,
 ) -> (Vec<CheckResult>, Facts) {
+    run_until(ctx, checks, observer, std::future::pending()).await
+}
+
+/// What an unfinished check says when the run is stopped (Ctrl-C).
+pub const INTERRUPTED: &str = "interrupted (Ctrl-C) before it finished";
+
+/// [`run`], until `stop` completes (Ctrl-C in the binary): the checks that finished keep their
+/// results, every other one becomes an `error` result saying it was interrupted, and the
+/// checks still running are cancelled.
+pub async fn run_until(
+    ctx: Arc<RunContext>,
+    checks: Vec<Arc<dyn Check>>,
+    observer: Arc<dyn Observer>,
+    stop: impl std::future::Future<Output = ()>,
+) -> (Vec<CheckResult>, Facts) {
+    let names: Vec<(String, String)> = checks.iter().map(|c| (c.id().to_string(), c.title().to_string())).collect();
     let facts = Arc::new(Mutex::new(Facts::default()));
     let results: Arc<Mutex<Vec<Option<CheckResult>>>> = Arc::new(Mutex::new(vec![None; checks.len()]));
     let mut done: HashMap<&'static str, Shared<BoxFuture<'static, ()>>> = HashMap::new();
@@ -89,11 +105,30 @@ pub async fn run(
         done.insert(id, task.clone());
         all.push(task);
     }
-    futures::future::join_all(all).await;
+    let started = Instant::now();
+    tokio::select! {
+        _ = futures::future::join_all(all) => {}
+        _ = stop => {}
+    }
 
     let results = results.lock().map(|r| r.clone()).unwrap_or_default();
     let facts = facts.lock().map(|f| f.clone()).unwrap_or_default();
-    (results.into_iter().flatten().collect(), facts)
+    let results = results
+        .into_iter()
+        .zip(names)
+        .map(|(r, (id, title))| {
+            r.unwrap_or_else(|| CheckResult {
+                id,
+                title,
+                status: Status::Error,
+                summary: INTERRUPTED.to_string(),
+                duration_ms: started.elapsed().as_millis() as u64,
+                findings: vec![],
+                evidence: serde_json::Value::Object(Default::default()),
+            })
+        })
+        .collect();
+    (results, facts)
 }
 
 /// `skip` when an input is missing, naming the check that should have provided it.
@@ -111,6 +146,8 @@ async fn run_isolated(check: Arc<dyn Check>, ctx: Arc<RunContext>, facts: Facts)
     let c = check.clone();
     let handle = tokio::spawn(async move { c.run(&ctx, &facts).await });
     let abort = handle.abort_handle();
+    // If the run is stopped (Ctrl-C), this future is dropped: stop the check's task too.
+    let _cancel = AbortOnDrop(handle.abort_handle());
     match tokio::time::timeout(limit, handle).await {
         Ok(Ok(outcome)) => (outcome.judgement, outcome.facts),
         Ok(Err(join)) => {
@@ -131,6 +168,15 @@ async fn run_isolated(check: Arc<dyn Check>, ctx: Arc<RunContext>, facts: Facts)
             );
             (j, Facts::default())
         }
+    }
+}
+
+/// Aborts a spawned check when the future waiting for it is dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -237,6 +283,44 @@ mod tests {
         assert_eq!(results[0].status, Status::Error);
         assert_eq!(results[0].findings[0].code.id, "check-timed-out");
         assert_eq!(results[1].status, Status::Pass);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_run_keeps_what_finished_and_marks_the_rest_interrupted() {
+        let checks = vec![
+            fake("endpoint", &[], Behaviour::Pass),
+            fake("environment", &[], Behaviour::ProvideEnvironment),
+            fake("token", &[], Behaviour::Hang),
+            fake("container-credentials", &[Fact::Environment], Behaviour::Pass),
+        ];
+        // Stop as soon as the last quick check has finished, while `token` still hangs.
+        struct StopAfter(Arc<tokio::sync::Notify>);
+        impl Observer for StopAfter {
+            fn finished(&self, result: &CheckResult) {
+                if result.id == "container-credentials" {
+                    self.0.notify_one();
+                }
+            }
+        }
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let stop = {
+            let n = notify.clone();
+            async move { n.notified().await }
+        };
+        let (results, facts) = run_until(Arc::new(context()), checks, Arc::new(StopAfter(notify)), stop).await;
+        let status: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.status)).collect();
+        assert_eq!(
+            status,
+            vec![
+                ("endpoint", Status::Pass),
+                ("environment", Status::Pass),
+                ("token", Status::Error),
+                ("container-credentials", Status::Pass),
+            ]
+        );
+        assert_eq!(results[2].summary, INTERRUPTED);
+        assert_eq!(results[2].title, "fake");
+        assert!(facts.environment.is_some());
     }
 
     #[tokio::test]

@@ -116,7 +116,7 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
 
     let program = match options.az_program {
         Some(p) => p,
-        None => std::env::current_exe().context("locating this executable for the az shim")?,
+        None => pinned_exe(dir.path())?,
     };
     let files = az_files::write(dir.path(), &state, &program, &ca_file)?;
     std::fs::create_dir_all(dir.path().join("home"))?;
@@ -175,6 +175,18 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
         handles,
         tasks,
     })
+}
+
+/// This executable for the `az` shim, hard-linked into the lab's directory when possible:
+/// a rebuild (`cargo build` replaces target/debug/aoai-doctor) must not pull the program out
+/// from under a running lab, which made the shim fail with "not found" mid-demo.
+fn pinned_exe(dir: &Path) -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating this executable for the az shim")?;
+    let pinned = dir.join("az").join("aoai-doctor");
+    if let Some(p) = pinned.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    Ok(if std::fs::hard_link(&exe, &pinned).is_ok() { pinned } else { exe })
 }
 
 /// The service-account token kubelet projects into a workload-identity pod.

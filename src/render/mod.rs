@@ -1,6 +1,7 @@
 //! Renderers: the report is built once and rendered in the format the user chose.
 
 pub mod json;
+pub mod progress;
 pub mod table;
 
 use crate::cli::ColorWhen;
@@ -25,4 +26,64 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+pub mod ci;
+pub mod junit;
+pub mod markdown;
+pub mod redact;
+
+use crate::cli::{Annotations, Format, RunArgs, UsageError};
+use aoai_doctor_checks::Report;
+
+/// Renders the report in one format.
+pub fn render(report: &Report, format: Format, color: bool, quiet: bool, width: Option<u16>) -> String {
+    match format {
+        Format::Json => json::render(report),
+        Format::Junit => junit::render(report),
+        Format::Markdown => markdown::render(report),
+        Format::Table => table::render(report, &table::Options { color, quiet, width }),
+    }
+}
+
+/// Writes every output the user asked for: the main format (stdout or `--output`), the extra
+/// report files, and — in GitHub Actions or Azure Pipelines — annotations and the step summary.
+pub fn deliver(report: &Report, args: &RunArgs, color: bool, width: Option<u16>) -> Result<(), UsageError> {
+    let write = |path: &std::path::Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))
+    };
+    let main = render(report, args.format, color, args.quiet, width);
+    match &args.output {
+        Some(path) => write(path, &main)?,
+        None => write_stdout(&main).map_err(|e| UsageError(format!("cannot write the report: {e}")))?,
+    }
+    for (format, path) in args.extra_reports()? {
+        // Files never get colors.
+        write(&path, &render(report, format, false, false, None))?;
+    }
+    if args.ci_annotations == Annotations::Auto
+        && let Some(ci) = ci::detect(|k| std::env::var(k).ok())
+    {
+        eprint!("{}", ci::annotations(report, ci));
+        if ci == ci::Ci::GitHubActions
+            && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
+        {
+            use std::io::Write;
+            let appended = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&summary)
+                .and_then(|mut f| f.write_all(markdown::render(report).as_bytes()));
+            if let Err(e) = appended {
+                eprintln!("aoai-doctor: warning: cannot append to GITHUB_STEP_SUMMARY: {e}");
+            }
+        }
+    }
+    if let Some(path) = &args.output
+        && !args.quiet
+    {
+        // The verdict still shows in the log when the report goes to a file.
+        eprintln!("aoai-doctor: {} (report written to {})", report.verdict.as_str(), path.display());
+    }
+    Ok(())
 }

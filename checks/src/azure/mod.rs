@@ -2,6 +2,7 @@
 //! process, credentials (SDK and IMDS), and — as the later checks land — ARM and the data
 //! plane. Nothing here knows a check.
 
+pub mod arm;
 pub mod az;
 pub mod credentials;
 pub mod dataplane;

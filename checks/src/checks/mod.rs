@@ -9,9 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod azure_cli;
+pub mod container_credentials;
 pub mod credential_chain;
+pub mod data_plane_probe;
 pub mod endpoint;
 pub mod environment;
+pub mod role_assignment;
 pub mod token;
 pub mod token_claims;
 
@@ -48,6 +51,9 @@ pub fn all() -> Vec<Arc<dyn Check>> {
         Arc::new(credential_chain::CredentialChainCheck),
         Arc::new(token::TokenCheck),
         Arc::new(token_claims::TokenClaimsCheck),
+        Arc::new(container_credentials::ContainerCredentialsCheck),
+        Arc::new(role_assignment::RoleAssignmentCheck),
+        Arc::new(data_plane_probe::DataPlaneProbeCheck),
     ]
 }
 
@@ -113,6 +119,7 @@ pub(crate) mod test_support {
                 container: None,
                 probe: ProbeKind::Chat,
                 wait_for_propagation: std::time::Duration::ZERO,
+                expected_principal: None,
             },
             endpoints: Endpoints {
                 authority_host: url::Url::parse("https://127.0.0.1:9/").unwrap(),

@@ -31,7 +31,21 @@ impl Check for TokenClaimsCheck {
         let mut expected = ClaimExpectations::azure_openai();
         expected.audience_resource = ctx.target.cloud.cognitive_resource().to_string();
         let decoded = jwt::decode_claims(token.token.expose());
-        let (judgement, claims) = judge(decoded, ctx.now(), &expected);
+        let (mut judgement, claims) = judge(decoded, ctx.now(), &expected);
+        if let (Some(want), Some(c)) = (&ctx.target.expected_principal, &claims) {
+            let found = c["oid"].as_str().unwrap_or("");
+            if !found.eq_ignore_ascii_case(want) {
+                judgement.findings.push(
+                    Finding::error(
+                        &codes::CLAIMS_UNEXPECTED_PRINCIPAL,
+                        format!("The token is for principal {} (object id {}), but the app must run as {want}.", c["upn"].as_str().or(c["appid"].as_str()).unwrap_or("?"), if found.is_empty() { "?" } else { found }),
+                    )
+                    .fix("Another credential won the chain (see credential-chain): often a developer's az login or a leftover AZURE_CLIENT_* variable. Remove it, or select the intended credential with --credential / AZURE_TOKEN_CREDENTIALS."),
+                );
+                judgement.status = Status::Fail;
+                judgement.summary = format!("unexpected principal {found}");
+            }
+        }
         Outcome::with_facts(judgement, Facts { claims, ..Default::default() })
     }
 }

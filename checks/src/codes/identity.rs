@@ -73,6 +73,8 @@ codes! {
         "This machine's clock differs from the server's by more than 5 minutes; tokens look expired or not yet valid.");
     CLAIMS_WRONG_TENANT = ("claims-wrong-tenant", CLAIMS_DOCS,
         "The token was issued by another tenant than the resource's: the data plane answers 400, ARM 401.");
+    CLAIMS_UNEXPECTED_PRINCIPAL = ("claims-unexpected-principal", CLAIMS_DOCS,
+        "The token belongs to another principal than the one the configuration expects (expect_principal).");
     CLAIMS_MISSING_EXPIRY = ("claims-missing-expiry", CLAIMS_DOCS,
         "The token has no exp claim; services reject it.");
 }

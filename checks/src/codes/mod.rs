@@ -4,6 +4,7 @@
 //!
 //! One file per area keeps additions local; `all()` stitches the areas together.
 
+mod authorization;
 mod endpoint;
 mod entra;
 mod environment;
@@ -12,6 +13,7 @@ mod probe;
 mod container;
 mod runner;
 
+pub use authorization::*;
 pub use endpoint::*;
 pub use entra::*;
 pub use environment::*;
@@ -43,7 +45,7 @@ pub(crate) use codes;
 
 /// Every code of every area, in catalogue order.
 pub fn all() -> Vec<&'static Code> {
-    [ENDPOINT_CODES, ENVIRONMENT_CODES, IDENTITY_CODES, CONTAINER_CODES, PROBE_CODES, ENTRA_CODES, RUNNER_CODES].concat()
+    [ENDPOINT_CODES, ENVIRONMENT_CODES, IDENTITY_CODES, AUTHORIZATION_CODES, CONTAINER_CODES, PROBE_CODES, ENTRA_CODES, RUNNER_CODES].concat()
 }
 
 /// Looks a code up by its id.

@@ -20,6 +20,7 @@ pub mod entra;
 pub mod explain;
 pub mod jwt;
 pub mod managed_identity;
+pub mod rbac;
 pub mod redact;
 
 mod common;

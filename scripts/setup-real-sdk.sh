@@ -15,3 +15,13 @@ fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
   "azure-identity==1.27.0" "openai==3.57.0"
 "$VENV/bin/python" -c 'import azure.identity, openai; print("real-sdk venv ready:", "azure-identity", azure.identity.__version__ if hasattr(azure.identity, "__version__") else "?", "openai", openai.__version__)'
+
+# The JavaScript SDKs, when node and npm are there (versions measured in REAL-CLIENTS.md;
+# newer releases need Node 22).
+if command -v npm >/dev/null 2>&1; then
+  NODE_DIR=target/real-sdk-node
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || echo '{"name":"real-sdk","private":true,"type":"module"}' > "$NODE_DIR/package.json"
+  npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" "@azure/identity@4.13.1" "openai@6.49.0"
+  echo "real-sdk node_modules ready: $NODE_DIR"
+fi

@@ -19,7 +19,7 @@ Examples:
   aoai-doctor explain < error.txt               diagnose an error message you already have
   aoai-doctor token token.txt                   judge a token your app captured (claims only)
 
-Checks (in order): endpoint, environment, azure-cli, credential-chain, token, token-claims
+Checks (in order): endpoint, environment, azure-cli, credential-chain, token, token-claims, container-credentials, role-assignment, data-plane-probe
 
 Exit codes:
   0  every check passed (warnings allowed unless --strict)

@@ -13,7 +13,7 @@ use futures::StreamExt as _;
 use serde_json::Value;
 
 use super::cli::{DemoArgs, DemoColor, DemoFormat};
-use super::{Invocation, Scenario, scenario, scenarios, start};
+use super::{Invocation, Options, Scenario, scenario, scenarios, start_with};
 
 /// A doctor run that takes longer than this is killed (with its `az` children).
 const DOCTOR_TIMEOUT: Duration = Duration::from_secs(180);
@@ -43,7 +43,10 @@ pub async fn run(args: DemoArgs) -> Result<i32> {
             .map(|n| scenario::load(n.trim()))
             .collect::<Result<_>>()?
     };
-    let exe = std::env::current_exe().context("locating this executable")?;
+    // One pinned copy of this program for every lab's `az` shim and every doctor run, so a
+    // rebuild in the middle of a demo cannot break the scenarios that run after it.
+    let pin_dir = super::owned_tempdir("aoai-doctor-demo-")?;
+    let exe = super::pin_program(pin_dir.path())?;
     let color = match args.color {
         DemoColor::Auto if std::io::stdout().is_terminal() => DemoColor::Always,
         DemoColor::Auto => DemoColor::Never,
@@ -102,7 +105,11 @@ async fn run_one(exe: &Path, s: &Scenario, format: DemoFormat, color: DemoColor)
         missing_codes: vec![],
         report: String::new(),
     };
-    let lab = match start(s).await {
+    let options = Options {
+        az_program: Some(exe.to_path_buf()),
+        ..Options::default()
+    };
+    let lab = match start_with(s, options).await {
         Ok(l) => l,
         Err(e) => {
             o.report = format!("the lab did not start: {e:#}");

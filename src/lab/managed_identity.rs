@@ -28,8 +28,16 @@ pub fn router(state: Arc<LabState>) -> Router {
     Router::new()
         .route("/msi/token", get(app_service))
         .route("/metadata/identity/oauth2/token", get(imds))
-        .fallback(|| async { super::http::respond(404, "", String::new(), &[]) })
+        // msal-node (JavaScript) asks for the IMDS path with a trailing slash; IMDS answers it.
+        .route("/msi/token/", get(app_service))
+        .route("/metadata/identity/oauth2/token/", get(imds))
+        .fallback(not_found)
         .with_state(state)
+}
+
+async fn not_found(State(st): State<Arc<LabState>>, uri: axum::http::Uri) -> Resp {
+    st.log("managed-identity", format!("GET {} -> 404", uri.path()));
+    super::http::respond(404, "", String::new(), &[])
 }
 
 /// IMDS answers carry `Server: IMDS/<version>` (mi-imds-400-identity-not-found-with-headers).

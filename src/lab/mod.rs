@@ -74,16 +74,15 @@ pub struct Lab {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Start a lab for `scenario` with default options.
+/// Start a lab for `scenario` with default options (`lab serve` and `demo` need options).
+#[allow(dead_code)]
 pub async fn start(scenario: &Scenario) -> Result<Lab> {
     start_with(scenario, Options::default()).await
 }
 
 pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
-    let dir = tempfile::Builder::new()
-        .prefix("aoai-doctor-lab-")
-        .tempdir()
-        .context("creating the lab's temporary directory")?;
+    sweep_stale_dirs();
+    let dir = owned_tempdir("aoai-doctor-lab-")?;
     let tls = tls::generate()?;
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, &tls.ca_pem).context("writing the lab CA")?;
@@ -116,7 +115,7 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
 
     let program = match options.az_program {
         Some(p) => p,
-        None => pinned_exe(dir.path())?,
+        None => pin_program(dir.path())?,
     };
     let files = az_files::write(dir.path(), &state, &program, &ca_file)?;
     std::fs::create_dir_all(dir.path().join("home"))?;
@@ -177,16 +176,68 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
     })
 }
 
-/// This executable for the `az` shim, hard-linked into the lab's directory when possible:
-/// a rebuild (`cargo build` replaces target/debug/aoai-doctor) must not pull the program out
-/// from under a running lab, which made the shim fail with "not found" mid-demo.
-fn pinned_exe(dir: &Path) -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating this executable for the az shim")?;
-    let pinned = dir.join("az").join("aoai-doctor");
-    if let Some(p) = pinned.parent() {
-        std::fs::create_dir_all(p)?;
+/// A temporary directory that records its owner's pid, so a later lab can remove it if
+/// its owner was killed before it could clean up (SIGKILL leaves no chance to).
+pub fn owned_tempdir(prefix: &str) -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .context("creating the lab's temporary directory")?;
+    std::fs::write(dir.path().join("owner.pid"), std::process::id().to_string())?;
+    Ok(dir)
+}
+
+/// Remove lab and demo directories whose owning process is gone.
+fn sweep_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !(name.starts_with("aoai-doctor-lab-") || name.starts_with("aoai-doctor-demo-")) {
+            continue;
+        }
+        let pid: Option<i32> = std::fs::read_to_string(e.path().join("owner.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        let alive = match pid {
+            // SAFETY: signal 0 only checks that the process exists.
+            Some(p) => {
+                let r = unsafe { libc::kill(p, 0) };
+                r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+            }
+            // Directories from before owner.pid existed: stale once an hour old.
+            None => e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_none_or(|age| age < Duration::from_secs(3600)),
+        };
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
-    Ok(if std::fs::hard_link(&exe, &pinned).is_ok() { pinned } else { exe })
+}
+
+/// This executable, pinned for the `az` shim (and the demo's doctor runs): a rebuild
+/// (`cargo build` replaces target/debug/aoai-doctor) must not pull the program out from under
+/// a running lab. A hard link keeps the original file alive; if it was already replaced,
+/// the running image is copied from /proc/self/exe.
+pub fn pin_program(dir: &Path) -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating this executable")?;
+    let pinned = dir.join("aoai-doctor");
+    if exe.exists() {
+        return Ok(if std::fs::hard_link(&exe, &pinned).is_ok() {
+            pinned
+        } else {
+            exe
+        });
+    }
+    std::fs::copy("/proc/self/exe", &pinned).context("copying the running executable")?;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&pinned, std::fs::Permissions::from_mode(0o755))?;
+    Ok(pinned)
 }
 
 /// The service-account token kubelet projects into a workload-identity pod.
@@ -267,7 +318,10 @@ impl Lab {
         ];
         // Decide container detection from the scenario, not from the machine the demo runs on.
         if !s.doctor.args.iter().any(|a| a.starts_with("--container")) {
-            let inside = matches!(s.host.kind, HostKind::Container | HostKind::ContainerApps | HostKind::Aks);
+            let inside = matches!(
+                s.host.kind,
+                HostKind::Container | HostKind::ContainerApps | HostKind::Aks
+            );
             args.push("--container".into());
             args.push(if inside { "yes" } else { "no" }.into());
         }

@@ -656,6 +656,20 @@ mod tests {
     }
 
     #[test]
+    fn every_scenario_file_is_listed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            if let Some(stem) = name.strip_suffix(".toml").filter(|s| !s.starts_with('_')) {
+                assert!(
+                    SCENARIO_FILES.iter().any(|(n, _)| *n == stem),
+                    "{name} is not in src/lab/scenario_files.rs"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn merge_replaces_arrays_and_merges_tables() {
         let s = parse(
             "t",

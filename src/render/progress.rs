@@ -81,7 +81,8 @@ impl Shown {
                 "{}: {} — next attempt in {} (waiting {})",
                 self.check,
                 self.message,
-                short_duration(Duration::from_secs(n.as_secs())),
+                // Round up: "next attempt in 0s" would be a lie while there is time left.
+                short_duration(Duration::from_secs(n.as_secs() + u64::from(n.subsec_nanos() > 0))),
                 short_duration(Duration::from_secs(elapsed.as_secs()))
             ),
             None => format!("{}: {} (waiting {})", self.check, self.message, short_duration(elapsed)),
@@ -182,9 +183,19 @@ mod tests {
             reported: t0,
             next_at: Some(t0 + Duration::from_secs(20)),
         };
-        assert!(s.render(t0).ends_with("next attempt in 20s (waiting 1m00s)"), "{}", s.render(t0));
-        let later = t0 + Duration::from_secs(5);
-        assert!(s.render(later).ends_with("next attempt in 15s (waiting 1m05s)"), "{}", s.render(later));
+        assert!(
+            s.render(t0).ends_with("next attempt in 20s (waiting 1m00s)"),
+            "{}",
+            s.render(t0)
+        );
+        let later = t0 + Duration::from_millis(5200);
+        assert!(
+            s.render(later).ends_with("next attempt in 15s (waiting 1m05s)"),
+            "{}",
+            s.render(later)
+        );
+        let almost = t0 + Duration::from_millis(19_900);
+        assert!(s.render(almost).contains("next attempt in 1s"), "{}", s.render(almost));
         assert!(s.render(t0 + Duration::from_secs(30)).contains("trying again"));
     }
 }

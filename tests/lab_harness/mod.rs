@@ -107,7 +107,12 @@ impl LabProc {
     /// `az account get-access-token --resource R`'s accessToken.
     pub fn az_token(&self, resource: &str) -> String {
         let out = self.az(&["account", "get-access-token", "--resource", resource, "-o", "json"]);
-        assert_eq!(out.status.code(), Some(0), "az failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "az failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("az JSON");
         v["accessToken"].as_str().expect("accessToken").to_string()
     }
@@ -133,7 +138,9 @@ impl Drop for LabProc {
 pub fn parse_env(text: &str) -> HashMap<String, String> {
     let mut m = HashMap::new();
     for line in text.lines() {
-        let Some(rest) = line.strip_prefix("export ") else { continue };
+        let Some(rest) = line.strip_prefix("export ") else {
+            continue;
+        };
         let Some((k, v)) = rest.split_once('=') else { continue };
         let (v, path_suffix) = match v.strip_suffix(":\"$PATH\"") {
             Some(v) => (v, true),
@@ -162,16 +169,24 @@ pub async fn json(r: reqwest::Response) -> (u16, reqwest::header::HeaderMap, ser
 }
 
 /// POST an `application/x-www-form-urlencoded` body.
-pub fn post_form<K: AsRef<str>, V: AsRef<str>>(c: &reqwest::Client, url: &str, pairs: &[(K, V)]) -> reqwest::RequestBuilder {
+pub fn post_form<K: AsRef<str>, V: AsRef<str>>(
+    c: &reqwest::Client,
+    url: &str,
+    pairs: &[(K, V)],
+) -> reqwest::RequestBuilder {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
         .finish();
-    c.post(url).header("content-type", "application/x-www-form-urlencoded").body(body)
+    c.post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
 }
 
 /// `url?k=v&…` with percent-encoding.
 pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
-    let q = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter()).finish();
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter())
+        .finish();
     format!("{url}?{q}")
 }
 

@@ -40,12 +40,23 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub enum ArmError {
     /// ARM answered with an error status; `verdict` is the classifier's reading of the body.
-    Status { status: u16, code: Option<String>, message: String, verdict: Box<ArmVerdict> },
+    Status {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        verdict: Box<ArmVerdict>,
+    },
     /// No answer: DNS, connect, TLS, reset.
-    Transport { kind: http::Failure, message: String },
+    Transport {
+        kind: http::Failure,
+        message: String,
+    },
     TimedOut(Duration),
     /// A 2xx whose body is not what the API documents.
-    BadBody { status: u16, message: String },
+    BadBody {
+        status: u16,
+        message: String,
+    },
     /// A `nextLink` to another origin: not followed, so the token never leaves ARM.
     ForeignLink(String),
 }
@@ -83,14 +94,18 @@ impl ArmError {
     /// One line for a finding (redacted).
     pub fn describe(&self) -> String {
         match self {
-            ArmError::Status { status, code, message, .. } => {
+            ArmError::Status {
+                status, code, message, ..
+            } => {
                 let code = code.as_deref().map(|c| format!(" {c}")).unwrap_or_default();
                 let msg: String = message.chars().take(300).collect();
                 redact(&format!("HTTP {status}{code}: {msg}"))
             }
             ArmError::Transport { message, .. } => redact(message),
             ArmError::TimedOut(d) => format!("no answer within {d:.0?}"),
-            ArmError::BadBody { status, message } => redact(&format!("HTTP {status} with an unexpected body: {message}")),
+            ArmError::BadBody { status, message } => {
+                redact(&format!("HTTP {status} with an unexpected body: {message}"))
+            }
             ArmError::ForeignLink(l) => format!("ARM's nextLink points to another host ({}), not followed", redact(l)),
         }
     }
@@ -272,7 +287,9 @@ pub struct ArmClient {
 
 impl std::fmt::Debug for ArmClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArmClient").field("base", &self.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("ArmClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -283,7 +300,13 @@ impl ArmClient {
     }
 
     pub fn with(http: reqwest::Client, base: Url, token: Secret, request_timeout: Duration) -> Self {
-        ArmClient { http, base, token, request_timeout, throttle_budget: Mutex::new(THROTTLE_BUDGET) }
+        ArmClient {
+            http,
+            base,
+            token,
+            request_timeout,
+            throttle_budget: Mutex::new(THROTTLE_BUDGET),
+        }
     }
 
     /// `{base}{path}?api-version=…&k=v`, values percent-encoded with `%20` for spaces (as `az`
@@ -292,7 +315,11 @@ impl ArmClient {
         let mut u = self.base.clone();
         let prefix = self.base.path().trim_end_matches('/');
         u.set_path(&format!("{prefix}/{}", path.trim_start_matches('/')));
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
+        let enc = |s: &str| {
+            url::form_urlencoded::byte_serialize(s.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        };
         let mut q = format!("api-version={}", enc(api_version));
         for (k, v) in query {
             q.push_str(&format!("&{k}={}", enc(v)));
@@ -321,7 +348,11 @@ impl ArmClient {
     async fn send(&self, url: &Url) -> Result<(u16, String), ArmError> {
         let mut attempt = 0;
         loop {
-            let req = self.http.get(url.clone()).bearer_auth(self.token.expose()).header("accept", "application/json");
+            let req = self
+                .http
+                .get(url.clone())
+                .bearer_auth(self.token.expose())
+                .header("accept", "application/json");
             let resp = match tokio::time::timeout(self.request_timeout, req.send()).await {
                 Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
                 Ok(Err(e)) => {
@@ -338,7 +369,12 @@ impl ArmClient {
             let headers: Vec<(String, String)> = resp
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect();
             let body = match tokio::time::timeout(self.request_timeout, read_capped(resp)).await {
                 Ok(b) => b,
@@ -357,28 +393,49 @@ impl ArmClient {
                 return Ok((status, body));
             }
             let verdict = classify_arm_response(status, &headers, &body);
-            let code = verdict.explanation.evidence.get("error_code").and_then(|v| v.as_str()).map(str::to_string).or_else(|| {
-                serde_json::from_str::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_string))
-            });
+            let code = verdict
+                .explanation
+                .evidence
+                .get("error_code")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_string))
+                });
             let message = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v.pointer("/error/message").and_then(|c| c.as_str()).map(str::to_string))
                 .unwrap_or_else(|| verdict.explanation.summary.clone());
-            return Err(ArmError::Status { status, code, message: redact(&message), verdict: Box::new(verdict) });
+            return Err(ArmError::Status {
+                status,
+                code,
+                message: redact(&message),
+                verdict: Box::new(verdict),
+            });
         }
     }
 
     /// GET and parse one object.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, api_version: &str, query: &[(&str, &str)]) -> Result<T, ArmError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        api_version: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ArmError> {
         let url = self.url(path, api_version, query);
         let (status, body) = self.send(&url).await?;
         parse(status, &body)
     }
 
     /// GET a list, following `nextLink` (same origin only, at most [`MAX_PAGES`] pages).
-    pub async fn list<T: DeserializeOwned>(&self, path: &str, api_version: &str, query: &[(&str, &str)]) -> Result<Vec<T>, ArmError> {
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        api_version: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, ArmError> {
         let mut url = self.url(path, api_version, query);
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
@@ -409,7 +466,8 @@ impl ArmClient {
     }
 
     pub async fn subscription(&self, subscription_id: &str) -> Result<Subscription, ArmError> {
-        self.get(&format!("/subscriptions/{subscription_id}"), SUBSCRIPTIONS_API, &[]).await
+        self.get(&format!("/subscriptions/{subscription_id}"), SUBSCRIPTIONS_API, &[])
+            .await
     }
 
     /// The Cognitive Services accounts in a subscription the token can read.
@@ -425,7 +483,10 @@ impl ArmClient {
     /// Role assignments at `scope` with an optional `$filter` (`atScope() and assignedTo('…')`,
     /// `principalId eq '…'`).
     pub async fn role_assignments(&self, scope: &str, filter: Option<&str>) -> Result<Vec<RoleAssignment>, ArmError> {
-        let path = format!("{}/providers/Microsoft.Authorization/roleAssignments", scope.trim_end_matches('/'));
+        let path = format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments",
+            scope.trim_end_matches('/')
+        );
         let q: Vec<(&str, &str)> = filter.map(|f| vec![("$filter", f)]).unwrap_or_default();
         self.list(&path, AUTHORIZATION_API, &q).await
     }
@@ -437,14 +498,20 @@ impl ArmClient {
     }
 
     pub async fn deny_assignments(&self, scope: &str, filter: Option<&str>) -> Result<Vec<DenyAssignment>, ArmError> {
-        let path = format!("{}/providers/Microsoft.Authorization/denyAssignments", scope.trim_end_matches('/'));
+        let path = format!(
+            "{}/providers/Microsoft.Authorization/denyAssignments",
+            scope.trim_end_matches('/')
+        );
         let q: Vec<(&str, &str)> = filter.map(|f| vec![("$filter", f)]).unwrap_or_default();
         self.list(&path, AUTHORIZATION_API, &q).await
     }
 
     /// The token holder's effective permissions on a resource (caller only).
     pub async fn permissions(&self, resource_id: &str) -> Result<Vec<Permission>, ArmError> {
-        let path = format!("{}/providers/Microsoft.Authorization/permissions", resource_id.trim_end_matches('/'));
+        let path = format!(
+            "{}/providers/Microsoft.Authorization/permissions",
+            resource_id.trim_end_matches('/')
+        );
         self.list(&path, AUTHORIZATION_API, &[]).await
     }
 
@@ -453,10 +520,15 @@ impl ArmClient {
     /// (`identity.principalId`). `Ok(None)` when the resource has no identity, or its type is
     /// one the doctor does not know an api-version for.
     pub async fn managed_identity_principal(&self, resource_id: &str) -> Result<Option<String>, ArmError> {
-        let Some(api) = identity_api_version(resource_id) else { return Ok(None) };
+        let Some(api) = identity_api_version(resource_id) else {
+            return Ok(None);
+        };
         let r: GenericResource = self.get(resource_id, api, &[]).await?;
         let pick = |v: &Option<serde_json::Value>| {
-            v.as_ref().and_then(|v| v.get("principalId")).and_then(|p| p.as_str()).map(str::to_string)
+            v.as_ref()
+                .and_then(|v| v.get("principalId"))
+                .and_then(|p| p.as_str())
+                .map(str::to_string)
         };
         Ok(pick(&r.properties).or_else(|| pick(&r.identity)))
     }
@@ -466,7 +538,10 @@ impl ArmClient {
 pub fn identity_api_version(resource_id: &str) -> Option<&'static str> {
     let l = resource_id.to_ascii_lowercase();
     let types: [(&str, &str); 8] = [
-        ("/providers/microsoft.managedidentity/userassignedidentities/", MANAGED_IDENTITY_API),
+        (
+            "/providers/microsoft.managedidentity/userassignedidentities/",
+            MANAGED_IDENTITY_API,
+        ),
         ("/providers/microsoft.web/sites/", "2023-12-01"),
         ("/providers/microsoft.app/containerapps/", "2024-03-01"),
         ("/providers/microsoft.app/jobs/", "2024-03-01"),
@@ -479,7 +554,10 @@ pub fn identity_api_version(resource_id: &str) -> Option<&'static str> {
 }
 
 fn parse<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ArmError> {
-    serde_json::from_str(body).map_err(|e| ArmError::BadBody { status, message: e.to_string() })
+    serde_json::from_str(body).map_err(|e| ArmError::BadBody {
+        status,
+        message: e.to_string(),
+    })
 }
 
 /// `Retry-After` in seconds (ARM sends delta-seconds), capped at a minute.
@@ -505,7 +583,9 @@ async fn read_capped(mut resp: reqwest::Response) -> String {
 
 /// Parses an ARM timestamp (`2026-01-01T10:00:00.1234567Z`) to Unix seconds.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
+    time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 #[cfg(test)]
@@ -534,9 +614,15 @@ mod tests {
                 let mut buf = vec![0u8; 16384];
                 let len = sock.read(&mut buf).await.unwrap_or(0);
                 let req = String::from_utf8_lossy(&buf[..len]).to_string();
-                seen2.lock().unwrap().push(req.lines().next().unwrap_or_default().to_string());
+                seen2
+                    .lock()
+                    .unwrap()
+                    .push(req.lines().next().unwrap_or_default().to_string());
                 let i = n.fetch_add(1, Ordering::SeqCst);
-                let resp = responses.get(i).cloned().unwrap_or_else(|| responses.last().cloned().unwrap_or_default());
+                let resp = responses
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| responses.last().cloned().unwrap_or_default());
                 let _ = sock.write_all(resp.as_bytes()).await;
                 let _ = sock.shutdown().await;
             }
@@ -545,7 +631,10 @@ mod tests {
     }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> String {
-        let mut s = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+        let mut s = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+            body.len()
+        );
         for (k, v) in headers {
             s.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -555,7 +644,12 @@ mod tests {
     }
 
     fn client(base: Url) -> ArmClient {
-        ArmClient::with(reqwest::Client::builder().no_proxy().build().unwrap(), base, Secret::new("t"), Duration::from_secs(5))
+        ArmClient::with(
+            reqwest::Client::builder().no_proxy().build().unwrap(),
+            base,
+            Secret::new("t"),
+            Duration::from_secs(5),
+        )
     }
 
     #[tokio::test]
@@ -567,7 +661,10 @@ mod tests {
             vec![response(200, &[], &first), response(200, &[], p2)]
         })
         .await;
-        let got = client(base).role_assignments("/subscriptions/s", Some("atScope() and assignedTo('p')")).await.unwrap();
+        let got = client(base)
+            .role_assignments("/subscriptions/s", Some("atScope() and assignedTo('p')"))
+            .await
+            .unwrap();
         assert_eq!(got.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), vec!["a1", "a2"]);
         let lines = seen.lock().unwrap().clone();
         assert_eq!(lines.len(), 2);
@@ -584,13 +681,20 @@ mod tests {
         let body = r#"{"value":[],"nextLink":"https://evil.example/steal?x=1"}"#;
         let (base, seen) = serve(vec![response(200, &[], body)]).await;
         let err = client(base).subscriptions().await.unwrap_err();
-        assert!(matches!(err, ArmError::ForeignLink(ref h) if h.contains("evil.example")), "{err:?}");
+        assert!(
+            matches!(err, ArmError::ForeignLink(ref h) if h.contains("evil.example")),
+            "{err:?}"
+        );
         assert_eq!(seen.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]
     async fn throttling_is_retried_twice_at_most() {
-        let throttled = response(429, &[("retry-after", "0")], r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#);
+        let throttled = response(
+            429,
+            &[("retry-after", "0")],
+            r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
+        );
         let ok = response(200, &[], r#"{"value":[{"subscriptionId":"s","tenantId":"t"}]}"#);
         let (base, seen) = serve(vec![throttled.clone(), throttled.clone(), ok]).await;
         let subs = client(base).subscriptions().await.unwrap();
@@ -603,7 +707,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_long_retry_after_is_not_waited_for() {
-        let throttled = response(429, &[("retry-after", "30")], r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#);
+        let throttled = response(
+            429,
+            &[("retry-after", "30")],
+            r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
+        );
         let (base, seen) = serve(vec![throttled]).await;
         let started = std::time::Instant::now();
         let err = client(base).subscriptions().await.unwrap_err();
@@ -615,17 +723,26 @@ mod tests {
     async fn errors_are_classified() {
         let body = r#"{"error":{"code":"AuthorizationFailed","message":"The client 'alice@contoso.com' with object id '053a0abe-0b3e-40a3-85c8-83f2af887382' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/subscriptions/s/providers/Microsoft.Authorization' or the scope is invalid."}}"#;
         let (base, _) = serve(vec![response(403, &[], body)]).await;
-        let err = client(base).role_assignments("/subscriptions/s", None).await.unwrap_err();
+        let err = client(base)
+            .role_assignments("/subscriptions/s", None)
+            .await
+            .unwrap_err();
         assert!(err.is_forbidden());
         assert_eq!(err.code(), Some("AuthorizationFailed"));
         assert!(err.describe().contains("roleAssignments/read"));
         let (base, _) = serve(vec![response(200, &[], "<html>proxy</html>")]).await;
-        assert!(matches!(client(base).subscriptions().await.unwrap_err(), ArmError::BadBody { .. }));
+        assert!(matches!(
+            client(base).subscriptions().await.unwrap_err(),
+            ArmError::BadBody { .. }
+        ));
     }
 
     #[tokio::test]
     async fn an_unreachable_arm_is_a_transport_error() {
-        let err = client(Url::parse("http://127.0.0.1:9/").unwrap()).subscriptions().await.unwrap_err();
+        let err = client(Url::parse("http://127.0.0.1:9/").unwrap())
+            .subscriptions()
+            .await
+            .unwrap_err();
         assert!(err.unreachable(), "{err:?}");
     }
 
@@ -638,7 +755,15 @@ mod tests {
         );
         assert_eq!(parse_timestamp("2026-01-01T00:00:00.1234567Z"), Some(1_767_225_600));
         assert_eq!(parse_timestamp("yesterday"), None);
-        assert_eq!(identity_api_version("/subscriptions/s/resourcegroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"), Some(MANAGED_IDENTITY_API));
-        assert_eq!(identity_api_version("/subscriptions/s/resourcegroups/r/providers/Microsoft.Foo/bars/b"), None);
+        assert_eq!(
+            identity_api_version(
+                "/subscriptions/s/resourcegroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"
+            ),
+            Some(MANAGED_IDENTITY_API)
+        );
+        assert_eq!(
+            identity_api_version("/subscriptions/s/resourcegroups/r/providers/Microsoft.Foo/bars/b"),
+            None
+        );
     }
 }

@@ -37,7 +37,11 @@ pub fn request(base: &Url, kind: ProbeKind, deployment: Option<&str>, api_versio
         let mut url = base.clone();
         url.set_query(None);
         url.set_fragment(None);
-        url.path_segments_mut().ok()?.clear().extend(["openai", "deployments", d]).extend(suffix.split('/'));
+        url.path_segments_mut()
+            .ok()?
+            .clear()
+            .extend(["openai", "deployments", d])
+            .extend(suffix.split('/'));
         Some(url)
     };
     let (method, mut url, body) = match kind {
@@ -47,7 +51,11 @@ pub fn request(base: &Url, kind: ProbeKind, deployment: Option<&str>, api_versio
             deployment_path("chat/completions")?,
             Some(r#"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1}"#.to_string()),
         ),
-        ProbeKind::Embeddings => ("POST", deployment_path("embeddings")?, Some(r#"{"input":"ping"}"#.to_string())),
+        ProbeKind::Embeddings => (
+            "POST",
+            deployment_path("embeddings")?,
+            Some(r#"{"input":"ping"}"#.to_string()),
+        ),
         ProbeKind::Models => {
             let mut url = base.clone();
             url.set_query(None);
@@ -68,7 +76,11 @@ pub fn deployments_request(base: &Url) -> Option<ProbeRequest> {
     url.set_fragment(None);
     url.path_segments_mut().ok()?.clear().extend(["openai", "deployments"]);
     url.query_pairs_mut().append_pair("api-version", "2022-12-01");
-    Some(ProbeRequest { method: "GET", url, body: None })
+    Some(ProbeRequest {
+        method: "GET",
+        url,
+        body: None,
+    })
 }
 
 /// What came back.
@@ -84,19 +96,35 @@ pub struct ProbeResponse {
 
 impl ProbeResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     /// The ids a support ticket needs (`apim-request-id`, `x-request-id`, `x-ms-client-request-id`).
     pub fn request_ids(&self) -> serde_json::Map<String, serde_json::Value> {
-        ["apim-request-id", "x-request-id", "x-ms-client-request-id", "x-ms-request-id"]
-            .iter()
-            .filter_map(|h| self.header(h).map(|v| (h.to_string(), serde_json::Value::String(v.to_string()))))
-            .collect()
+        [
+            "apim-request-id",
+            "x-request-id",
+            "x-ms-client-request-id",
+            "x-ms-request-id",
+        ]
+        .iter()
+        .filter_map(|h| {
+            self.header(h)
+                .map(|v| (h.to_string(), serde_json::Value::String(v.to_string())))
+        })
+        .collect()
     }
     /// A body that is an HTML page (by content type or by its first bytes).
     pub fn is_html(&self) -> bool {
         let ct = self.header("content-type").unwrap_or("").to_ascii_lowercase();
-        let start = self.body.trim_start().get(..15).unwrap_or(self.body.trim_start()).to_ascii_lowercase();
+        let start = self
+            .body
+            .trim_start()
+            .get(..15)
+            .unwrap_or(self.body.trim_start())
+            .to_ascii_lowercase();
         ct.contains("text/html") || start.starts_with("<!doctype html") || start.starts_with("<html")
     }
 }
@@ -148,7 +176,12 @@ pub async fn call(
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let (body, truncated) = read_bounded(resp).await?;
         Ok::<_, reqwest::Error>((status, headers, body, truncated))
@@ -160,12 +193,19 @@ pub async fn call(
             if kind == http::Failure::Timeout {
                 Err(ProbeError::TimedOut(limit))
             } else {
-                Err(ProbeError::Transport { kind, message: crate::diagnose::redact(&message) })
+                Err(ProbeError::Transport {
+                    kind,
+                    message: crate::diagnose::redact(&message),
+                })
             }
         }
-        Ok(Ok((status, headers, body, truncated))) => {
-            Ok(ProbeResponse { status, headers, body, truncated, elapsed: started.elapsed() })
-        }
+        Ok(Ok((status, headers, body, truncated))) => Ok(ProbeResponse {
+            status,
+            headers,
+            body,
+            truncated,
+            elapsed: started.elapsed(),
+        }),
     }
 }
 
@@ -188,13 +228,25 @@ async fn read_bounded(mut resp: reqwest::Response) -> Result<(String, bool), req
 fn client_request_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     let a = h.finish();
     h.write_u64(a);
     let b = h.finish();
     let x = ((a as u128) << 64) | b as u128;
     let s = format!("{x:032x}");
-    format!("{}-{}-4{}-a{}-{}", &s[0..8], &s[8..12], &s[13..16], &s[17..20], &s[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &s[0..8],
+        &s[8..12],
+        &s[13..16],
+        &s[17..20],
+        &s[20..32]
+    )
 }
 
 #[cfg(test)]

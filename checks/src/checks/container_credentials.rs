@@ -43,10 +43,17 @@ impl Check for ContainerCredentialsCheck {
                 "not in a container (pass --container yes to plan for one)",
             ));
         }
-        let mut options = assess(ctx.env.as_ref(), facts.cli.as_ref(), facts.credential.as_ref(), ctx.now());
+        let mut options = assess(
+            ctx.env.as_ref(),
+            facts.cli.as_ref(),
+            facts.credential.as_ref(),
+            ctx.now(),
+        );
         // Only when nothing else works is it worth asking IMDS ourselves: the chain may have
         // stopped before it (or not have run).
-        let imds_unknown = options.iter().any(|o| o.link == "managed-identity" && o.state == State::NotChecked);
+        let imds_unknown = options
+            .iter()
+            .any(|o| o.link == "managed-identity" && o.state == State::NotChecked);
         if imds_unknown && !options.iter().any(|o| o.state == State::Works) {
             let seen = imds::probe(ctx, &ctx.target.scope).await;
             for o in options.iter_mut().filter(|o| o.link == "managed-identity") {
@@ -82,36 +89,68 @@ pub struct CredOption {
 }
 
 fn opt(link: &'static str, state: State, why: impl Into<String>) -> CredOption {
-    CredOption { link, state, why: why.into() }
+    CredOption {
+        link,
+        state,
+        why: why.into(),
+    }
 }
 
 /// What each credential looks like from inside, from the environment seam and what earlier
 /// checks learned. Pure.
-pub fn assess(env: &dyn Environment, cli: Option<&CliState>, chosen: Option<&CredentialFacts>, now: i64) -> Vec<CredOption> {
+pub fn assess(
+    env: &dyn Environment,
+    cli: Option<&CliState>,
+    chosen: Option<&CredentialFacts>,
+    now: i64,
+) -> Vec<CredOption> {
     let mut out = Vec::new();
     out.push(match chain::environment_config(env) {
-        EnvConfig::Secret { .. } => opt("environment", State::Works, "service principal: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set"),
-        EnvConfig::Certificate { path, .. } if env.exists(&path) => {
-            opt("environment", State::Works, format!("service principal with a certificate ({})", path.display()))
-        }
+        EnvConfig::Secret { .. } => opt(
+            "environment",
+            State::Works,
+            "service principal: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set",
+        ),
+        EnvConfig::Certificate { path, .. } if env.exists(&path) => opt(
+            "environment",
+            State::Works,
+            format!("service principal with a certificate ({})", path.display()),
+        ),
         EnvConfig::Certificate { path, .. } => opt(
             "environment",
             State::Broken,
-            format!("AZURE_CLIENT_CERTIFICATE_PATH points to {}, which is not in the container (mount it)", path.display()),
+            format!(
+                "AZURE_CLIENT_CERTIFICATE_PATH points to {}, which is not in the container (mount it)",
+                path.display()
+            ),
         ),
-        EnvConfig::UsernamePassword { .. } => opt("environment", State::Works, "AZURE_USERNAME/AZURE_PASSWORD (deprecated; fails under MFA)"),
+        EnvConfig::UsernamePassword { .. } => opt(
+            "environment",
+            State::Works,
+            "AZURE_USERNAME/AZURE_PASSWORD (deprecated; fails under MFA)",
+        ),
         EnvConfig::Incomplete { set, missing } => opt(
             "environment",
             State::Incomplete,
-            format!("{} reached the container but {} did not", set.join(", "), missing.join(", ")),
+            format!(
+                "{} reached the container but {} did not",
+                set.join(", "),
+                missing.join(", ")
+            ),
         ),
-        EnvConfig::None => opt("environment", State::Absent, "no AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH"),
+        EnvConfig::None => opt(
+            "environment",
+            State::Absent,
+            "no AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH",
+        ),
     });
     out.push(match chain::workload_config(env) {
         WorkloadConfig::Complete { token_file, .. } => federated_file(env, &token_file, now),
-        WorkloadConfig::Missing(missing) if env.var_set("AZURE_FEDERATED_TOKEN_FILE").is_some() => {
-            opt("workload-identity", State::Incomplete, format!("AZURE_FEDERATED_TOKEN_FILE is set but {} is not", missing.join(", ")))
-        }
+        WorkloadConfig::Missing(missing) if env.var_set("AZURE_FEDERATED_TOKEN_FILE").is_some() => opt(
+            "workload-identity",
+            State::Incomplete,
+            format!("AZURE_FEDERATED_TOKEN_FILE is set but {} is not", missing.join(", ")),
+        ),
         WorkloadConfig::Missing(_) => opt("workload-identity", State::Absent, "no AZURE_FEDERATED_TOKEN_FILE"),
     });
     out.push(match chain::mi_source(env) {
@@ -124,7 +163,11 @@ pub fn assess(env: &dyn Environment, cli: Option<&CliState>, chosen: Option<&Cre
             State::Works,
             "IDENTITY_ENDPOINT and IDENTITY_HEADER are set (App Service / Functions / Container Apps)",
         ),
-        other => opt("managed-identity", State::Works, format!("{} variables are set (not examined further)", other.name())),
+        other => opt(
+            "managed-identity",
+            State::Works,
+            format!("{} variables are set (not examined further)", other.name()),
+        ),
     });
     out.push(match cli {
         None => opt("azure-cli", State::NotChecked, "the azure-cli check did not run"),
@@ -132,33 +175,70 @@ pub fn assess(env: &dyn Environment, cli: Option<&CliState>, chosen: Option<&Cre
         Some(c) if c.token.is_some() => opt(
             "azure-cli",
             State::Works,
-            format!("`az` is installed and logged in here{}", c.user.as_deref().map(|u| format!(" as {u}")).unwrap_or_default()),
+            format!(
+                "`az` is installed and logged in here{}",
+                c.user.as_deref().map(|u| format!(" as {u}")).unwrap_or_default()
+            ),
         ),
-        Some(c) => opt(
-            "azure-cli",
-            State::Broken,
-            format!("`az` is installed but {}", c.problem.as_deref().unwrap_or("has no usable login here")),
-        ),
+        Some(c) => {
+            let mut why = format!(
+                "`az` is installed but {}",
+                c.problem.as_deref().unwrap_or("has no usable login here")
+            );
+            if let Some(dir) = cli_config_dir(env).filter(|d| !env.exists(d)) {
+                why.push_str(&format!(
+                    " ({} does not exist: no login directory is mounted)",
+                    dir.display()
+                ));
+            }
+            opt("azure-cli", State::Broken, why)
+        }
     });
     out
+}
+
+/// Where `az` keeps its login: `AZURE_CONFIG_DIR`, else `~/.azure`.
+fn cli_config_dir(env: &dyn Environment) -> Option<std::path::PathBuf> {
+    env.var_set("AZURE_CONFIG_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| env.var_set("HOME").map(|h| Path::new(&h).join(".azure")))
 }
 
 /// The federated token file: present, a JWT, not expired. Never shows the token.
 fn federated_file(env: &dyn Environment, path: &Path, now: i64) -> CredOption {
     let shown = path.display();
     let Some(content) = env.read_to_string(path) else {
-        return opt("workload-identity", State::Broken, format!("the token file {shown} is missing or unreadable"));
+        return opt(
+            "workload-identity",
+            State::Broken,
+            format!("the token file {shown} is missing or unreadable"),
+        );
     };
     match jwt::decode_claims(content.trim()) {
-        Err(_) => opt("workload-identity", State::Broken, format!("the token file {shown} does not hold a JWT")),
+        Err(_) => opt(
+            "workload-identity",
+            State::Broken,
+            format!("the token file {shown} does not hold a JWT"),
+        ),
         Ok(c) => match c.exp {
             Some(exp) if exp <= now => opt(
                 "workload-identity",
                 State::Broken,
-                format!("the token in {shown} expired {} ago (nothing refreshes it: kubelet only does in a pod)", jwt::human_duration(now - exp)),
+                format!(
+                    "the token in {shown} expired {} ago (nothing refreshes it: kubelet only does in a pod)",
+                    jwt::human_duration(now - exp)
+                ),
             ),
-            Some(exp) => opt("workload-identity", State::Works, format!("token file {shown}, valid for {}", jwt::human_duration(exp - now))),
-            None => opt("workload-identity", State::Broken, format!("the token in {shown} has no expiry (exp)")),
+            Some(exp) => opt(
+                "workload-identity",
+                State::Works,
+                format!("token file {shown}, valid for {}", jwt::human_duration(exp - now)),
+            ),
+            None => opt(
+                "workload-identity",
+                State::Broken,
+                format!("the token in {shown} has no expiry (exp)"),
+            ),
         },
     }
 }
@@ -171,7 +251,14 @@ fn imds_option(seen: &imds::Probe, at: &url::Url) -> CredOption {
             State::Impostor,
             format!("something that is not IMDS answers at {at} (HTTP {status})"),
         ),
-        imds::Probe::Absent(why) => opt("managed-identity", State::Absent, format!("nothing answers at {at} ({})", crate::diagnose::redact(why))),
+        imds::Probe::Absent(why) => opt(
+            "managed-identity",
+            State::Absent,
+            format!(
+                "nothing answers at {at} ({})",
+                crate::diagnose::redact(why.rsplit(": ").next().unwrap_or(why))
+            ),
+        ),
     }
 }
 
@@ -186,7 +273,11 @@ fn label(link: &str) -> &'static str {
 
 /// The pure judge.
 pub fn judge(envf: &EnvironmentFacts, options: &[CredOption], chosen: Option<&CredentialFacts>) -> Judgement {
-    let why_container = if envf.container.is_empty() { "--container".to_string() } else { envf.container.join(", ") };
+    let why_container = if envf.container.is_empty() {
+        "--container".to_string()
+    } else {
+        envf.container.join(", ")
+    };
     let state = |link: &str| options.iter().find(|o| o.link == link);
     let mut findings = Vec::new();
 
@@ -198,7 +289,10 @@ pub fn judge(envf: &EnvironmentFacts, options: &[CredOption], chosen: Option<&Cr
         );
     }
     if let Some(o) = state("workload-identity").filter(|o| matches!(o.state, State::Broken | State::Incomplete)) {
-        let mut f = Finding::error(&codes::CONTAINER_FEDERATED_TOKEN, format!("Workload identity: {}.", o.why));
+        let mut f = Finding::error(
+            &codes::CONTAINER_FEDERATED_TOKEN,
+            format!("Workload identity: {}.", o.why),
+        );
         f = if envf.kubernetes {
             f.fix("On AKS the webhook mounts and refreshes the token: label the pod azure.workload.identity/use=\"true\" and annotate its service account with the client id.")
                 .command("kubectl get pod POD -o jsonpath='{.spec.volumes}'")
@@ -225,7 +319,14 @@ pub fn judge(envf: &EnvironmentFacts, options: &[CredOption], chosen: Option<&Cr
     let (status, summary) = match used {
         Some(o) => {
             let status = Judgement::status_from(&findings);
-            (status, format!("in a container ({why_container}): {} can work here — {}", label(o.link), o.why))
+            (
+                status,
+                format!(
+                    "in a container ({why_container}): {} can work here — {}",
+                    label(o.link),
+                    o.why
+                ),
+            )
         }
         None => {
             if cli_missing && !envf.kubernetes {
@@ -240,7 +341,11 @@ pub fn judge(envf: &EnvironmentFacts, options: &[CredOption], chosen: Option<&Cr
                 &codes::CONTAINER_NO_CREDENTIAL,
                 format!(
                     "Inside the container ({why_container}) no credential can work: {}.",
-                    options.iter().map(|o| format!("{}: {}", label(o.link), o.why)).collect::<Vec<_>>().join("; ")
+                    options
+                        .iter()
+                        .map(|o| format!("{}: {}", label(o.link), o.why))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
             );
             f = if envf.kubernetes {
@@ -254,11 +359,16 @@ pub fn judge(envf: &EnvironmentFacts, options: &[CredOption], chosen: Option<&Cr
                     .command("az containerapp identity assign -g RG -n APP --system-assigned")
             };
             findings.insert(0, f);
-            (Status::Fail, format!("in a container ({why_container}): no credential can work here"))
+            (
+                Status::Fail,
+                format!("in a container ({why_container}): no credential can work here"),
+            )
         }
     };
     let evidence = json!({ "container_markers": envf.container, "container_override": envf.container_override, "kubernetes": envf.kubernetes, "options": options });
-    Judgement::new(status, summary).with_findings(findings).evidence(evidence)
+    Judgement::new(status, summary)
+        .with_findings(findings)
+        .evidence(evidence)
 }
 
 #[cfg(test)]
@@ -272,14 +382,27 @@ mod tests {
     const NOW: i64 = 1_767_225_600;
 
     fn container() -> EnvironmentFacts {
-        EnvironmentFacts { container: vec!["/.dockerenv".into()], ..Default::default() }
+        EnvironmentFacts {
+            container: vec!["/.dockerenv".into()],
+            ..Default::default()
+        }
     }
     fn no_cli() -> CliState {
-        CliState { installed: false, ..Default::default() }
+        CliState {
+            installed: false,
+            ..Default::default()
+        }
     }
     fn jwt_with_exp(exp: i64) -> String {
         let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-        format!("{}.{}.{}", b(br#"{"alg":"RS256"}"#), b(json!({"exp": exp, "sub": "system:serviceaccount:ai:chat"}).to_string().as_bytes()), b(b"sig"))
+        format!(
+            "{}.{}.{}",
+            b(br#"{"alg":"RS256"}"#),
+            b(json!({"exp": exp, "sub": "system:serviceaccount:ai:chat"})
+                .to_string()
+                .as_bytes()),
+            b(b"sig")
+        )
     }
     fn codes(j: &Judgement) -> Vec<&'static str> {
         j.findings.iter().map(|f| f.code.id).collect()
@@ -294,33 +417,55 @@ mod tests {
         let options = assess(&env, Some(&no_cli()), None, NOW);
         let mut options = options;
         for o in options.iter_mut().filter(|o| o.link == "managed-identity") {
-            *o = imds_option(&imds::Probe::Absent("connection refused".into()), &url::Url::parse("http://169.254.169.254").unwrap());
+            *o = imds_option(
+                &imds::Probe::Absent("connection refused".into()),
+                &url::Url::parse("http://169.254.169.254").unwrap(),
+            );
         }
         let j = judge(&container(), &options, None);
         assert_eq!(j.status, Status::Fail);
         assert_eq!(codes(&j), vec!["container-no-credential", "container-cli-unavailable"]);
         let cmds = j.findings[0].remediation.commands.join("\n");
-        assert!(cmds.contains("docker run -e AZURE_TENANT_ID -e AZURE_CLIENT_ID -e AZURE_CLIENT_SECRET"), "{cmds}");
-        assert!(cmds.contains("az containerapp identity assign") && cmds.contains("az webapp identity assign"), "{cmds}");
+        assert!(
+            cmds.contains("docker run -e AZURE_TENANT_ID -e AZURE_CLIENT_ID -e AZURE_CLIENT_SECRET"),
+            "{cmds}"
+        );
+        assert!(
+            cmds.contains("az containerapp identity assign") && cmds.contains("az webapp identity assign"),
+            "{cmds}"
+        );
         assert!(j.findings[1].remediation.commands[0].contains("$HOME/.azure:/root/.azure"));
         assert!(!j.findings[1].remediation.commands[0].contains(":ro"));
     }
 
     #[test]
     fn a_service_principal_passed_in_works() {
-        let env = FakeEnvironment::new().var("AZURE_TENANT_ID", "t").var("AZURE_CLIENT_ID", "c").var("AZURE_CLIENT_SECRET", "s");
+        let env = FakeEnvironment::new()
+            .var("AZURE_TENANT_ID", "t")
+            .var("AZURE_CLIENT_ID", "c")
+            .var("AZURE_CLIENT_SECRET", "s");
         let options = assess(&env, Some(&no_cli()), None, NOW);
-        let chosen = CredentialFacts { name: "EnvironmentCredential".into(), kind: "environment".into(), ..Default::default() };
+        let chosen = CredentialFacts {
+            name: "EnvironmentCredential".into(),
+            kind: "environment".into(),
+            ..Default::default()
+        };
         let j = judge(&container(), &options, Some(&chosen));
         assert_eq!(j.status, Status::Pass, "{j:?}");
-        assert!(j.summary.contains("EnvironmentCredential can work here"), "{}", j.summary);
+        assert!(
+            j.summary.contains("EnvironmentCredential can work here"),
+            "{}",
+            j.summary
+        );
         // The secret's value appears nowhere.
         assert!(!serde_json::to_string(&j.evidence).unwrap().contains("\"s\""));
     }
 
     #[test]
     fn half_a_service_principal_is_named() {
-        let env = FakeEnvironment::new().var("AZURE_CLIENT_ID", "c").var("AZURE_CLIENT_SECRET", "s");
+        let env = FakeEnvironment::new()
+            .var("AZURE_CLIENT_ID", "c")
+            .var("AZURE_CLIENT_SECRET", "s");
         let options = assess(&env, Some(&no_cli()), None, NOW);
         assert_eq!(state_of(&options, "environment"), State::Incomplete);
         let j = judge(&container(), &options, None);
@@ -330,28 +475,61 @@ mod tests {
 
     #[test]
     fn workload_identity_token_files_are_judged_by_exp() {
-        let base = FakeEnvironment::new().var("AZURE_TENANT_ID", "t").var("AZURE_CLIENT_ID", "c").var("AZURE_FEDERATED_TOKEN_FILE", "/var/run/t");
+        let base = FakeEnvironment::new()
+            .var("AZURE_TENANT_ID", "t")
+            .var("AZURE_CLIENT_ID", "c")
+            .var("AZURE_FEDERATED_TOKEN_FILE", "/var/run/t");
         let fresh = base.clone().file("/var/run/t", &jwt_with_exp(NOW + 1800));
-        assert_eq!(state_of(&assess(&fresh, None, None, NOW), "workload-identity"), State::Works);
+        assert_eq!(
+            state_of(&assess(&fresh, None, None, NOW), "workload-identity"),
+            State::Works
+        );
         let stale = base.clone().file("/var/run/t", &jwt_with_exp(NOW - 7200));
         let options = assess(&stale, None, None, NOW);
         assert_eq!(state_of(&options, "workload-identity"), State::Broken);
-        let j = judge(&EnvironmentFacts { kubernetes: true, ..container() }, &options, None);
+        let j = judge(
+            &EnvironmentFacts {
+                kubernetes: true,
+                ..container()
+            },
+            &options,
+            None,
+        );
         assert!(codes(&j).contains(&"container-federated-token"));
-        let f = j.findings.iter().find(|f| f.code.id == "container-federated-token").unwrap();
+        let f = j
+            .findings
+            .iter()
+            .find(|f| f.code.id == "container-federated-token")
+            .unwrap();
         assert!(f.message.contains("expired 2h"), "{}", f.message);
         // The token itself never appears.
-        assert!(!serde_json::to_string(&j.evidence).unwrap().contains(&jwt_with_exp(NOW - 7200)));
-        assert_eq!(state_of(&assess(&base, None, None, NOW), "workload-identity"), State::Broken);
+        assert!(
+            !serde_json::to_string(&j.evidence)
+                .unwrap()
+                .contains(&jwt_with_exp(NOW - 7200))
+        );
+        assert_eq!(
+            state_of(&assess(&base, None, None, NOW), "workload-identity"),
+            State::Broken
+        );
         let garbage = base.file("/var/run/t", "not a token");
-        assert_eq!(state_of(&assess(&garbage, None, None, NOW), "workload-identity"), State::Broken);
+        assert_eq!(
+            state_of(&assess(&garbage, None, None, NOW), "workload-identity"),
+            State::Broken
+        );
     }
 
     #[test]
     fn docker_desktop_answering_for_imds_is_called_out() {
         let mut options = assess(&FakeEnvironment::new(), Some(&no_cli()), None, NOW);
         for o in options.iter_mut().filter(|o| o.link == "managed-identity") {
-            *o = imds_option(&imds::Probe::NotImds { status: 403, excerpt: "connecting to 169.254.169.254:80: unreachable network".into() }, &url::Url::parse("http://169.254.169.254").unwrap());
+            *o = imds_option(
+                &imds::Probe::NotImds {
+                    status: 403,
+                    excerpt: "connecting to 169.254.169.254:80: unreachable network".into(),
+                },
+                &url::Url::parse("http://169.254.169.254").unwrap(),
+            );
         }
         let j = judge(&container(), &options, None);
         assert_eq!(j.status, Status::Fail);
@@ -364,17 +542,46 @@ mod tests {
             installed: true,
             logged_in: true,
             user: Some("alice@contoso.com".into()),
-            token: Some(TokenInfo { token: Secret::new("x"), expires_on: None, source: "az".into() }),
+            token: Some(TokenInfo {
+                token: Secret::new("x"),
+                expires_on: None,
+                source: "az".into(),
+            }),
             ..Default::default()
         };
         let options = assess(&FakeEnvironment::new(), Some(&cli), None, NOW);
         let j = judge(&container(), &options, None);
         assert_eq!(j.status, Status::Pass);
         assert!(j.summary.contains("AzureCliCredential"), "{}", j.summary);
-        let app = FakeEnvironment::new().var("IDENTITY_ENDPOINT", "http://localhost:42356/msi/token").var("IDENTITY_HEADER", "h");
+        let app = FakeEnvironment::new()
+            .var("IDENTITY_ENDPOINT", "http://localhost:42356/msi/token")
+            .var("IDENTITY_HEADER", "h");
         let j = judge(&container(), &assess(&app, Some(&no_cli()), None, NOW), None);
         assert_eq!(j.status, Status::Pass);
         assert!(j.summary.contains("ManagedIdentityCredential"), "{}", j.summary);
+    }
+
+    #[test]
+    fn az_without_a_login_directory_says_nothing_is_mounted() {
+        let cli = CliState {
+            installed: true,
+            problem: Some("nobody is logged in".into()),
+            ..Default::default()
+        };
+        let env = FakeEnvironment::new().var("HOME", "/root");
+        let o = assess(&env, Some(&cli), None, NOW);
+        let az = o.iter().find(|o| o.link == "azure-cli").unwrap();
+        assert_eq!(az.state, State::Broken);
+        assert!(az.why.contains("/root/.azure does not exist"), "{}", az.why);
+        let mounted = env.file("/root/.azure", "");
+        let o = assess(&mounted, Some(&cli), None, NOW);
+        assert!(
+            !o.iter()
+                .find(|o| o.link == "azure-cli")
+                .unwrap()
+                .why
+                .contains("does not exist")
+        );
     }
 
     #[test]
@@ -383,8 +590,21 @@ mod tests {
         for o in options.iter_mut().filter(|o| o.link == "managed-identity") {
             o.state = State::Absent;
         }
-        let j = judge(&EnvironmentFacts { kubernetes: true, ..container() }, &options, None);
+        let j = judge(
+            &EnvironmentFacts {
+                kubernetes: true,
+                ..container()
+            },
+            &options,
+            None,
+        );
         assert_eq!(codes(&j), vec!["container-no-credential"]);
-        assert!(j.findings[0].remediation.commands.iter().any(|c| c.contains("azure.workload.identity")));
+        assert!(
+            j.findings[0]
+                .remediation
+                .commands
+                .iter()
+                .any(|c| c.contains("azure.workload.identity"))
+        );
     }
 }

@@ -13,7 +13,7 @@ use crate::diagnose::dataplane::{
     retry_after_from_headers, retry_after_from_message,
 };
 use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtError};
-use crate::diagnose::{ROLE_OPENAI_USER, redact};
+use crate::diagnose::redact;
 use crate::facts::{Fact, Facts, RoleFacts, RoleVerdict};
 use crate::model::{Finding, Judgement, Status};
 use crate::runner::Outcome;
@@ -54,18 +54,31 @@ impl Check for DataPlaneProbeCheck {
             return Outcome::new(Judgement::new(Status::Skip, "no live call: --probe none"));
         }
         let Some(base) = base_url(ctx, facts) else {
-            return Outcome::new(Judgement::new(Status::Skip, "skipped: no endpoint (--endpoint or AZURE_OPENAI_ENDPOINT)"));
+            return Outcome::new(Judgement::new(
+                Status::Skip,
+                "skipped: no endpoint (--endpoint or AZURE_OPENAI_ENDPOINT)",
+            ));
         };
         if base.scheme() != "https" && !is_loopback(&base) {
             let f = Finding::error(
                 &codes::PROBE_INSECURE_HTTP,
-                format!("{base} is plain {}: the probe does not send a bearer token over an unencrypted connection.", base.scheme()),
+                format!(
+                    "{base} is plain {}: the probe does not send a bearer token over an unencrypted connection.",
+                    base.scheme()
+                ),
             )
             .fix("Use the https:// endpoint of the resource.")
-            .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv");
+            .command(
+                "az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv",
+            );
             return Outcome::new(Judgement::new(Status::Fail, "not sent: the endpoint is not https").finding(f));
         }
-        let deployment = ctx.target.deployment.as_deref().map(str::trim).filter(|d| !d.is_empty());
+        let deployment = ctx
+            .target
+            .deployment
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty());
         let Some(request) = dataplane::request(&base, kind, deployment, &ctx.target.api_version) else {
             return Outcome::new(no_deployment(kind));
         };
@@ -126,16 +139,25 @@ fn is_loopback(u: &url::Url) -> bool {
 
 /// One request's limit: the HTTP limit, and never most of the check's own.
 fn request_limit(ctx: &RunContext) -> Duration {
-    ctx.timeouts.http.min(ctx.timeouts.check.mul_f64(0.8)).max(Duration::from_millis(200))
+    ctx.timeouts
+        .http
+        .min(ctx.timeouts.check.mul_f64(0.8))
+        .max(Duration::from_millis(200))
 }
 
 fn no_deployment(kind: ProbeKind) -> Judgement {
-    let what = if kind == ProbeKind::Embeddings { "embeddings" } else { "chat completion" };
+    let what = if kind == ProbeKind::Embeddings {
+        "embeddings"
+    } else {
+        "chat completion"
+    };
     Judgement::new(Status::Warn, format!("no live call: no deployment to send a {what} to"))
         .finding(
             Finding::warning(
                 &codes::PROBE_NO_DEPLOYMENT,
-                format!("No deployment was given, so the {what} probe was not made and access is not proven end to end."),
+                format!(
+                    "No deployment was given, so the {what} probe was not made and access is not proven end to end."
+                ),
             )
             .fix("Name the deployment (its name, not the model's), or probe the models list, which needs none.")
             .command("aoai-doctor --deployment YOUR-DEPLOYMENT")
@@ -156,7 +178,11 @@ pub struct WaitPolicy {
 
 impl WaitPolicy {
     pub fn standard(max_wait: Duration) -> Self {
-        WaitPolicy { max_wait, first_delay: Duration::from_secs(5), max_delay: Duration::from_secs(30) }
+        WaitPolicy {
+            max_wait,
+            first_delay: Duration::from_secs(5),
+            max_delay: Duration::from_secs(30),
+        }
     }
 
     /// The pause before the next attempt: the backoff step, or the server's Retry-After hint
@@ -218,11 +244,18 @@ pub async fn gather(
     let mut last_denied: Option<ProbeResponse> = None;
     let mut step = policy.first_delay;
     loop {
-        let this_limit = limit.min(hard_deadline.saturating_duration_since(Instant::now())).max(Duration::from_millis(100));
+        let this_limit = limit
+            .min(hard_deadline.saturating_duration_since(Instant::now()))
+            .max(Duration::from_millis(100));
         let answer = dataplane::call(&ctx.http, request, token, this_limit).await;
         attempts += 1;
-        let verdict = answer.as_ref().ok().map(|r| classify_response(r.status, &r.headers, &r.body));
-        let denied = verdict.as_ref().is_some_and(|v| worth_waiting(&v.kind, roles, policy.max_wait));
+        let verdict = answer
+            .as_ref()
+            .ok()
+            .map(|r| classify_response(r.status, &r.headers, &r.body));
+        let denied = verdict
+            .as_ref()
+            .is_some_and(|v| worth_waiting(&v.kind, roles, policy.max_wait));
         let waiting = first_denied.is_some();
         if denied && first_denied.is_none() {
             first_denied = Some(Instant::now());
@@ -234,32 +267,56 @@ pub async fn gather(
         let waited = first_denied.map(|_| started.elapsed());
         if !keep_going {
             if waiting {
-                ctx.progress.done(ID, &format!("answered HTTP {} after {}", status_text(&answer), short_duration(started.elapsed())));
+                ctx.progress.done(
+                    ID,
+                    &format!(
+                        "answered HTTP {} after {}",
+                        status_text(&answer),
+                        short_duration(started.elapsed())
+                    ),
+                );
             }
-            return ProbeRun { answer, attempts, waited, gave_up: false };
+            return ProbeRun {
+                answer,
+                attempts,
+                waited,
+                gave_up: false,
+            };
         }
         let since_denied = first_denied.map(|t| t.elapsed()).unwrap_or_default();
-        let remaining = policy
-            .max_wait
-            .saturating_sub(since_denied)
-            .min(hard_deadline.saturating_duration_since(Instant::now()).saturating_sub(limit));
-        let hint = answer.as_ref().ok().and_then(|r| {
-            retry_after_from_headers(&r.headers).or_else(|| retry_after_from_message(&r.body))
-        });
+        let remaining = policy.max_wait.saturating_sub(since_denied).min(
+            hard_deadline
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(limit),
+        );
+        let hint = answer
+            .as_ref()
+            .ok()
+            .and_then(|r| retry_after_from_headers(&r.headers).or_else(|| retry_after_from_message(&r.body)));
         let delay = policy.next_delay(step, hint, remaining);
         if delay.is_zero() || remaining < Duration::from_millis(50) {
-            ctx.progress.done(ID, &format!("still 401 PermissionDenied after {}", short_duration(started.elapsed())));
+            ctx.progress.done(
+                ID,
+                &format!("still 401 PermissionDenied after {}", short_duration(started.elapsed())),
+            );
             let answer = match (&answer, last_denied) {
                 (Ok(_), _) | (Err(_), None) => answer,
                 (Err(_), Some(d)) => Ok(d),
             };
-            return ProbeRun { answer, attempts, waited, gave_up: true };
+            return ProbeRun {
+                answer,
+                attempts,
+                waited,
+                gave_up: true,
+            };
         }
         let why = match (verdict.as_ref().map(|v| &v.kind), roles.map(|r| r.verdict)) {
             (Some(DataPlaneKind::RoleMissing { .. }), Some(RoleVerdict::Propagating)) => {
                 "401 PermissionDenied, role still propagating".to_string()
             }
-            (Some(DataPlaneKind::RoleMissing { .. }), _) => "401 PermissionDenied, waiting for the role to take effect".to_string(),
+            (Some(DataPlaneKind::RoleMissing { .. }), _) => {
+                "401 PermissionDenied, waiting for the role to take effect".to_string()
+            }
             _ => format!("{} while waiting for the role, retrying", status_text(&answer)),
         };
         ctx.progress.waiting(ID, &why, started.elapsed(), Some(delay));
@@ -283,7 +340,7 @@ pub fn short_duration(d: Duration) -> String {
         format!("{h}h{m:02}m")
     } else if m > 0 {
         format!("{m}m{sec:02}s")
-    } else if s >= 10 || d.subsec_millis() == 0 {
+    } else if s >= 10 || d.as_millis() < 100 || d.subsec_millis() == 0 {
         format!("{s}s")
     } else {
         format!("{:.1}s", d.as_secs_f64())
@@ -300,7 +357,11 @@ pub struct ResourceNames {
 
 impl ResourceNames {
     fn find(ctx: &RunContext, facts: &Facts) -> Self {
-        let id = facts.roles.as_ref().and_then(|r| r.resource_id.clone()).or_else(|| ctx.target.resource_id.clone());
+        let id = facts
+            .roles
+            .as_ref()
+            .and_then(|r| r.resource_id.clone())
+            .or_else(|| ctx.target.resource_id.clone());
         let mut names = id.as_deref().map(Self::from_id).unwrap_or_default();
         if names.account.is_none() {
             names.account = facts.endpoint.as_ref().and_then(|e| e.subdomain.clone());
@@ -313,9 +374,17 @@ impl ResourceNames {
     pub fn from_id(id: &str) -> Self {
         let parts: Vec<&str> = id.split('/').collect();
         let after = |key: &str| {
-            parts.windows(2).find(|w| w[0].eq_ignore_ascii_case(key)).map(|w| w[1].to_string()).filter(|s| !s.is_empty())
+            parts
+                .windows(2)
+                .find(|w| w[0].eq_ignore_ascii_case(key))
+                .map(|w| w[1].to_string())
+                .filter(|s| !s.is_empty())
         };
-        ResourceNames { resource_id: Some(id.to_string()), account: after("accounts"), resource_group: after("resourceGroups") }
+        ResourceNames {
+            resource_id: Some(id.to_string()),
+            account: after("accounts"),
+            resource_group: after("resourceGroups"),
+        }
     }
     fn rg(&self) -> &str {
         self.resource_group.as_deref().unwrap_or("YOUR-RG")
@@ -397,7 +466,9 @@ impl Input<'_> {
             Some("app") => Some("ServicePrincipal"),
             Some("user") => Some("User"),
             _ if claims.is_some_and(|c| c.upn.is_some() || c.preferred_username.is_some()) => Some("User"),
-            _ if claims.is_some_and(|c| c.appid.is_some() || c.azp.is_some()) && claims.is_some_and(|c| c.upn.is_none()) => {
+            _ if claims.is_some_and(|c| c.appid.is_some() || c.azp.is_some())
+                && claims.is_some_and(|c| c.upn.is_none()) =>
+            {
                 Some("ServicePrincipal")
             }
             _ => None,
@@ -430,8 +501,14 @@ fn is_guid(s: &str) -> bool {
 /// `Tue, 15 Nov 1994 08:12:31 GMT` → unix seconds.
 pub fn parse_http_date(v: &str) -> Option<i64> {
     let t = v.trim();
-    let t = t.strip_suffix("GMT").or_else(|| t.strip_suffix("UTC")).map(|s| format!("{}+0000", s)).unwrap_or_else(|| t.to_string());
-    time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc2822).ok().map(|d| d.unix_timestamp())
+    let t = t
+        .strip_suffix("GMT")
+        .or_else(|| t.strip_suffix("UTC"))
+        .map(|s| format!("{}+0000", s))
+        .unwrap_or_else(|| t.to_string());
+    time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc2822)
+        .ok()
+        .map(|d| d.unix_timestamp())
 }
 
 /// The pure judge.
@@ -459,7 +536,9 @@ pub fn judge(input: &Input) -> Judgement {
     let mut judgement = judge_response(input, resp, &verdict, server_date);
     if let Some(server) = server_date {
         let skew = input.now - server;
-        if skew.abs() > jwt::CLOCK_SKEW_TOLERANCE_SECS && !judgement.findings.iter().any(|f| f.code == &codes::CLAIMS_CLOCK_SKEW) {
+        if skew.abs() > jwt::CLOCK_SKEW_TOLERANCE_SECS
+            && !judgement.findings.iter().any(|f| f.code == &codes::CLAIMS_CLOCK_SKEW)
+        {
             judgement.findings.push(skew_finding(skew));
             if judgement.status == Status::Pass {
                 judgement.status = Status::Warn;
@@ -528,7 +607,12 @@ fn no_answer(input: &Input, e: &ProbeError) -> Judgement {
     }
 }
 
-fn judge_response(input: &Input, resp: &ProbeResponse, verdict: &DataPlaneVerdict, server_date: Option<i64>) -> Judgement {
+fn judge_response(
+    input: &Input,
+    resp: &ProbeResponse,
+    verdict: &DataPlaneVerdict,
+    server_date: Option<i64>,
+) -> Judgement {
     let what = input.what();
     let st = resp.status;
     let ex = &verdict.explanation;
@@ -536,10 +620,11 @@ fn judge_response(input: &Input, resp: &ProbeResponse, verdict: &DataPlaneVerdic
     let error_message = ex.evidence.get("error_message").and_then(|v| v.as_str()).unwrap_or("");
     match &verdict.kind {
         DataPlaneKind::Ok => {
-            let mut j = Judgement::new(
-                Status::Pass,
-                format!("{what} answered HTTP {st} in {} ms{}", resp.elapsed.as_millis(), input.after_wait()),
-            );
+            let summary = match input.run.waited {
+                Some(w) => format!("{what} answered HTTP {st} after {} of waiting for the role to propagate", short_duration(w)),
+                None => format!("{what} answered HTTP {st} in {} ms", resp.elapsed.as_millis()),
+            };
+            let mut j = Judgement::new(Status::Pass, summary);
             if let Some(w) = input.run.waited {
                 j = j.finding(propagated(w));
             }
@@ -583,7 +668,7 @@ fn judge_response(input: &Input, resp: &ProbeResponse, verdict: &DataPlaneVerdic
         DataPlaneKind::RateLimited { retry_after_header_secs, retry_after_message_secs } => {
             let hint = retry_after_header_secs.or(*retry_after_message_secs);
             let wait_text = match hint {
-                Some(s) if s > 30 => format!(" The service asks to wait {s} s ({}): that is a quota, not a burst.", jwt::human_duration(s as i64)),
+                Some(s) if s >= 3600 => format!(" The service asks to wait {s} s ({}): a quota for the period, not a burst.", jwt::human_duration(s as i64)),
                 Some(s) => format!(" Retry-After: {s} s."),
                 None => String::new(),
             };
@@ -623,7 +708,7 @@ fn judge_response(input: &Input, resp: &ProbeResponse, verdict: &DataPlaneVerdic
             let rt = resource_tenant.as_deref().unwrap_or("RESOURCE-TENANT-ID");
             Judgement::new(Status::Fail, "HTTP 400: the token comes from another tenant than the resource's").finding(
                 Finding::error(&codes::PROBE_WRONG_TENANT, message)
-                    .fix("Get the token from the resource's tenant: az login --tenant, AZURE_TENANT_ID for a service principal, or the credential's tenant option (e.g. DefaultAzureCredential(additionally_allowed_tenants=…) is not enough: the token must be issued by the resource's tenant).")
+                    .fix("Get the token from the resource's tenant: `az login --tenant`, AZURE_TENANT_ID for a service principal, or the credential's tenant option. Guest users sign in to the resource's tenant, not their home tenant.")
                     .command(format!("az login --tenant {rt} --scope {}", input.scope)),
             )
         }
@@ -726,7 +811,11 @@ fn judge_response(input: &Input, resp: &ProbeResponse, verdict: &DataPlaneVerdic
 }
 
 fn quoted(m: &str) -> String {
-    if m.is_empty() { String::new() } else { format!(": \"{}\"", redact(m)) }
+    if m.is_empty() {
+        String::new()
+    } else {
+        format!(": \"{}\"", redact(m))
+    }
 }
 
 fn html_title(body: &str) -> Option<String> {
@@ -734,7 +823,11 @@ fn html_title(body: &str) -> Option<String> {
     let start = lower.find("<title")?;
     let open_end = lower[start..].find('>')? + start + 1;
     let end = lower[open_end..].find("</title")? + open_end;
-    let t: String = body.get(open_end..end)?.split_whitespace().collect::<Vec<_>>().join(" ");
+    let t: String = body
+        .get(open_end..end)?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     (!t.is_empty()).then(|| redact(&t.chars().take(80).collect::<String>()))
 }
 
@@ -755,12 +848,15 @@ fn permission_denied(input: &Input, principal_from_body: Option<&str>, action_fr
     let verdict = input.roles.map(|r| r.verdict);
     let oid = p.oid.clone().unwrap_or_else(|| "PRINCIPAL-OBJECT-ID".into());
     let create = format!(
-        "az role assignment create --assignee-object-id {oid} --assignee-principal-type {} --role {ROLE_OPENAI_USER} --scope {}",
+        "az role assignment create --assignee-object-id {oid} --assignee-principal-type {} --role \"Cognitive Services OpenAI User\" --scope {}",
         p.kind.unwrap_or("User|ServicePrincipal"),
         input.resource.scope()
     );
     let list = format!("az role assignment list --assignee {oid} --all --include-inherited --include-groups -o table");
-    let head = format!("HTTP 401 PermissionDenied: {} lacks the data action `{action}`", p.describe);
+    let head = format!(
+        "HTTP 401 PermissionDenied: {} lacks the data action `{action}`",
+        p.describe
+    );
     let (summary, message, fix, commands) = match (verdict, input.run.gave_up, input.run.waited) {
         (_, true, waited) => (
             format!("still 401 PermissionDenied after waiting {}", short_duration(waited.unwrap_or(input.wait))),
@@ -793,11 +889,18 @@ fn permission_denied(input: &Input, principal_from_body: Option<&str>, action_fr
             vec![list, create],
         ),
     };
-    Judgement::new(Status::Fail, summary).finding(Finding::error(&codes::PROBE_PERMISSION_DENIED, message).fix(fix).commands(commands))
+    Judgement::new(Status::Fail, summary).finding(
+        Finding::error(&codes::PROBE_PERMISSION_DENIED, message)
+            .fix(fix)
+            .commands(commands),
+    )
 }
 
 fn short_principal(p: &Principal) -> String {
-    p.oid.clone().map(|o| format!("principal {o}")).unwrap_or_else(|| "the principal".into())
+    p.oid
+        .clone()
+        .map(|o| format!("principal {o}"))
+        .unwrap_or_else(|| "the principal".into())
 }
 
 fn default_action(kind: ProbeKind) -> &'static str {
@@ -824,13 +927,17 @@ fn token_rejected(input: &Input, server_date: Option<i64>) -> Judgement {
     {
         message.push_str(&format!(" ({d})"));
     }
-    let mut f = Finding::error(&codes::PROBE_TOKEN_REJECTED, message).fix(ex.fix.clone()).commands(ex.commands.clone());
+    let mut f = Finding::error(&codes::PROBE_TOKEN_REJECTED, message)
+        .fix(ex.fix.clone())
+        .commands(ex.commands.clone());
     if problems.iter().any(|p| matches!(p, ClaimProblem::WrongAudience { .. })) {
         f = f.command(format!("aoai-doctor --scope {}/.default", input.audience_resource));
     }
     let summary = format!("HTTP 401: token rejected — {}", ex.summary.trim_end_matches('.'));
     let mut j = Judgement::new(Status::Fail, summary).finding(f);
-    if let Some(ClaimProblem::ClockSkew { secs }) = problems.iter().find(|p| matches!(p, ClaimProblem::ClockSkew { .. })) {
+    if let Some(ClaimProblem::ClockSkew { secs }) =
+        problems.iter().find(|p| matches!(p, ClaimProblem::ClockSkew { .. }))
+    {
         j = j.finding(skew_finding(*secs));
     }
     j
@@ -849,17 +956,35 @@ mod tests {
     fn corpus_case(id: &str) -> (u16, Vec<(String, String)>, String) {
         let all: serde_json::Value =
             serde_json::from_str(include_str!("../../../fixtures/corpus/aoai-dataplane.json")).expect("corpus");
-        let case = all.as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no case {id}"));
+        let case = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no case {id}"));
         let headers = case["headers"]
             .as_object()
-            .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
-        (case["status"].as_u64().unwrap() as u16, headers, case["body"].as_str().unwrap_or_default().to_string())
+        (
+            case["status"].as_u64().unwrap() as u16,
+            headers,
+            case["body"].as_str().unwrap_or_default().to_string(),
+        )
     }
 
     fn token(payload: serde_json::Value) -> String {
         let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-        format!("{}.{}.{}", b(br#"{"alg":"RS256"}"#), b(payload.to_string().as_bytes()), b(b"sig"))
+        format!(
+            "{}.{}.{}",
+            b(br#"{"alg":"RS256"}"#),
+            b(payload.to_string().as_bytes()),
+            b(b"sig")
+        )
     }
 
     fn good_claims() -> Claims {
@@ -873,7 +998,10 @@ mod tests {
     fn roles(verdict: RoleVerdict) -> RoleFacts {
         RoleFacts {
             verdict,
-            resource_id: Some("/subscriptions/s/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai".into()),
+            resource_id: Some(
+                "/subscriptions/s/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai"
+                    .into(),
+            ),
             resource_tenant: Some("t1".into()),
             principal_id: Some(OID.into()),
             data_action: "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action".into(),
@@ -882,11 +1010,22 @@ mod tests {
     }
 
     fn resp(status: u16, headers: Vec<(String, String)>, body: &str) -> ProbeResponse {
-        ProbeResponse { status, headers, body: body.into(), truncated: false, elapsed: Duration::from_millis(42) }
+        ProbeResponse {
+            status,
+            headers,
+            body: body.into(),
+            truncated: false,
+            elapsed: Duration::from_millis(42),
+        }
     }
 
     fn run_of(answer: Result<ProbeResponse, ProbeError>) -> ProbeRun {
-        ProbeRun { answer, attempts: 1, waited: None, gave_up: false }
+        ProbeRun {
+            answer,
+            attempts: 1,
+            waited: None,
+            gave_up: false,
+        }
     }
 
     struct Case {
@@ -898,7 +1037,12 @@ mod tests {
 
     impl Default for Case {
         fn default() -> Self {
-            Case { claims: good_claims(), roles: None, deployments: None, kind: ProbeKind::Chat }
+            Case {
+                claims: good_claims(),
+                roles: None,
+                deployments: None,
+                kind: ProbeKind::Chat,
+            }
         }
     }
 
@@ -937,16 +1081,29 @@ mod tests {
 
     #[test]
     fn success_passes_without_findings() {
-        let j = judge_case(Case::default(), resp(200, vec![], r#"{"choices":[],"object":"chat.completion"}"#));
+        let j = judge_case(
+            Case::default(),
+            resp(200, vec![], r#"{"choices":[],"object":"chat.completion"}"#),
+        );
         assert_eq!(j.status, Status::Pass, "{j:?}");
         assert!(j.findings.is_empty());
-        assert!(j.summary.contains("chat completion on `gpt-4o-mini` answered HTTP 200"), "{}", j.summary);
+        assert!(
+            j.summary.contains("chat completion on `gpt-4o-mini` answered HTTP 200"),
+            "{}",
+            j.summary
+        );
     }
 
     #[test]
     fn a_missing_role_fails_with_the_assignment_command_for_the_principal_and_resource() {
         let (st, h, body) = corpus_case("aoai-401-permissiondenied-principal-no-access-cli-identity");
-        let j = judge_case(Case { roles: Some(roles(RoleVerdict::Missing)), ..Default::default() }, resp(st, h, &body));
+        let j = judge_case(
+            Case {
+                roles: Some(roles(RoleVerdict::Missing)),
+                ..Default::default()
+            },
+            resp(st, h, &body),
+        );
         assert_eq!(j.status, Status::Fail);
         assert_eq!(code(&j), "probe-permission-denied");
         let f = &j.findings[0];
@@ -955,25 +1112,58 @@ mod tests {
         assert!(cmd.contains("az role assignment create"), "{cmd}");
         assert!(cmd.contains("--assignee-principal-type User"), "{cmd}");
         assert!(cmd.contains("accounts/contoso-aoai"), "{cmd}");
-        assert!(cmd.contains(ROLE_OPENAI_USER), "{cmd}");
+        assert!(cmd.contains("--role \"Cognitive Services OpenAI User\""), "{cmd}");
     }
 
     #[test]
     fn propagating_without_waiting_says_how_to_wait_and_after_waiting_says_how_long() {
-        let body = r#"{"error":{"code":"PermissionDenied","message":"Principal does not have access to API/Operation."}}"#;
-        let j = judge_case(Case { roles: Some(roles(RoleVerdict::Propagating)), ..Default::default() }, resp(401, vec![], body));
+        let body =
+            r#"{"error":{"code":"PermissionDenied","message":"Principal does not have access to API/Operation."}}"#;
+        let j = judge_case(
+            Case {
+                roles: Some(roles(RoleVerdict::Propagating)),
+                ..Default::default()
+            },
+            resp(401, vec![], body),
+        );
         assert_eq!(code(&j), "probe-permission-denied");
         assert!(j.findings[0].remediation.commands[0].contains("--wait-for-propagation"));
 
-        let run = ProbeRun { answer: Ok(resp(401, vec![], body)), attempts: 9, waited: Some(Duration::from_secs(600)), gave_up: true };
-        let j = judge_with(Case { roles: Some(roles(RoleVerdict::Propagating)), ..Default::default() }, run);
+        let run = ProbeRun {
+            answer: Ok(resp(401, vec![], body)),
+            attempts: 9,
+            waited: Some(Duration::from_secs(600)),
+            gave_up: true,
+        };
+        let j = judge_with(
+            Case {
+                roles: Some(roles(RoleVerdict::Propagating)),
+                ..Default::default()
+            },
+            run,
+        );
         assert_eq!(j.status, Status::Fail);
         assert!(j.summary.contains("after waiting 10m00s"), "{}", j.summary);
 
-        let run = ProbeRun { answer: Ok(resp(200, vec![], "{}")), attempts: 5, waited: Some(Duration::from_secs(192)), gave_up: false };
-        let j = judge_with(Case { roles: Some(roles(RoleVerdict::Propagating)), ..Default::default() }, run);
+        let run = ProbeRun {
+            answer: Ok(resp(200, vec![], "{}")),
+            attempts: 5,
+            waited: Some(Duration::from_secs(192)),
+            gave_up: false,
+        };
+        let j = judge_with(
+            Case {
+                roles: Some(roles(RoleVerdict::Propagating)),
+                ..Default::default()
+            },
+            run,
+        );
         assert_eq!(j.status, Status::Pass);
-        assert!(j.summary.ends_with("after 3m12s"), "{}", j.summary);
+        assert!(
+            j.summary.ends_with("after 3m12s of waiting for the role to propagate"),
+            "{}",
+            j.summary
+        );
         assert_eq!(code(&j), "probe-propagation-waited");
     }
 
@@ -989,24 +1179,64 @@ mod tests {
     #[test]
     fn an_expired_token_is_named_as_such() {
         let (st, h, body) = corpus_case("aoai-401-token-rejected-hourly-expiry");
-        let claims =
-            jwt::decode_claims(&token(json!({"aud": "https://cognitiveservices.azure.com", "oid": OID, "exp": NOW - 7200}))).unwrap();
-        let j = judge_case(Case { claims, ..Default::default() }, resp(st, h, &body));
+        let claims = jwt::decode_claims(&token(
+            json!({"aud": "https://cognitiveservices.azure.com", "oid": OID, "exp": NOW - 7200}),
+        ))
+        .unwrap();
+        let j = judge_case(
+            Case {
+                claims,
+                ..Default::default()
+            },
+            resp(st, h, &body),
+        );
         assert_eq!(code(&j), "probe-token-rejected");
-        assert!(j.findings[0].message.contains("expired 2h"), "{}", j.findings[0].message);
-        let claims = jwt::decode_claims(&token(json!({"aud": "https://management.azure.com/", "exp": NOW + 600}))).unwrap();
-        let j = judge_case(Case { claims, ..Default::default() }, resp(st, vec![], &body));
+        assert!(
+            j.findings[0].message.contains("expired 2h"),
+            "{}",
+            j.findings[0].message
+        );
+        let claims = jwt::decode_claims(&token(
+            json!({"aud": "https://management.azure.com/", "exp": NOW + 600}),
+        ))
+        .unwrap();
+        let j = judge_case(
+            Case {
+                claims,
+                ..Default::default()
+            },
+            resp(st, vec![], &body),
+        );
         assert!(j.findings[0].message.contains("audience"), "{}", j.findings[0].message);
-        assert!(j.findings[0].remediation.commands.iter().any(|c| c.contains("--scope https://cognitiveservices.azure.com/.default")));
+        assert!(
+            j.findings[0]
+                .remediation
+                .commands
+                .iter()
+                .any(|c| c.contains("--scope https://cognitiveservices.azure.com/.default"))
+        );
     }
 
     #[test]
     fn the_servers_date_reveals_clock_skew() {
         let (_, _, body) = corpus_case("aoai-401-token-rejected-hourly-expiry");
-        let claims = jwt::decode_claims(&token(json!({"aud": "https://cognitiveservices.azure.com", "exp": NOW + 60}))).unwrap();
+        let claims = jwt::decode_claims(&token(
+            json!({"aud": "https://cognitiveservices.azure.com", "exp": NOW + 60}),
+        ))
+        .unwrap();
         // The server is 2 hours ahead: for it the token expired long ago.
-        let date = time::OffsetDateTime::from_unix_timestamp(NOW + 7200).unwrap().format(&time::format_description::well_known::Rfc2822).unwrap().replace("+0000", "GMT");
-        let j = judge_case(Case { claims, ..Default::default() }, resp(401, vec![("Date".into(), date)], &body));
+        let date = time::OffsetDateTime::from_unix_timestamp(NOW + 7200)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap()
+            .replace("+0000", "GMT");
+        let j = judge_case(
+            Case {
+                claims,
+                ..Default::default()
+            },
+            resp(401, vec![("Date".into(), date)], &body),
+        );
         let codes: Vec<_> = j.findings.iter().map(|f| f.code.id).collect();
         assert_eq!(codes, vec!["probe-token-rejected", "claims-clock-skew"], "{j:?}");
         assert!(j.findings[0].message.contains("expired"), "{}", j.findings[0].message);
@@ -1017,36 +1247,71 @@ mod tests {
     #[test]
     fn wrong_tenant_names_both_tenants() {
         let body = r#"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant 33e01921-4d64-4f8c-a055-5bdaffd5e33d does not match resource tenant."}}"#;
-        let j = judge_case(Case { roles: Some(roles(RoleVerdict::Unknown)), ..Default::default() }, resp(400, vec![], body));
+        let j = judge_case(
+            Case {
+                roles: Some(roles(RoleVerdict::Unknown)),
+                ..Default::default()
+            },
+            resp(400, vec![], body),
+        );
         assert_eq!(code(&j), "probe-wrong-tenant");
-        assert!(j.findings[0].message.contains("33e01921-4d64-4f8c-a055-5bdaffd5e33d") && j.findings[0].message.contains("tenant t1"));
+        assert!(
+            j.findings[0].message.contains("33e01921-4d64-4f8c-a055-5bdaffd5e33d")
+                && j.findings[0].message.contains("tenant t1")
+        );
         assert!(j.findings[0].remediation.commands[0].starts_with("az login --tenant t1"));
     }
 
     #[test]
     fn forbidden_is_key_auth_or_network_never_a_guess() {
         let body = r#"{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this resource."}}"#;
-        assert_eq!(code(&judge_case(Case::default(), resp(403, vec![], body))), "probe-key-auth-disabled");
+        assert_eq!(
+            code(&judge_case(Case::default(), resp(403, vec![], body))),
+            "probe-key-auth-disabled"
+        );
         let j = judge_case(
             Case::default(),
-            resp(403, vec![("policy-id".into(), "ThrowExceptionDueToTrafficDenied".into())], r#"{"error":{"code":"AccessDenied","message": "Public access is disabled. Please configure private endpoint."}}"#),
+            resp(
+                403,
+                vec![("policy-id".into(), "ThrowExceptionDueToTrafficDenied".into())],
+                r#"{"error":{"code":"AccessDenied","message": "Public access is disabled. Please configure private endpoint."}}"#,
+            ),
         );
         assert_eq!(code(&j), "probe-network-blocked");
         assert!(j.findings[0].message.contains("ThrowExceptionDueToTrafficDenied"));
         assert!(j.findings[0].remediation.text.contains("private endpoint"));
-        let j = judge_case(Case::default(), resp(403, vec![], r#"{"error":{"code":"Other","message":"x"}}"#));
+        let j = judge_case(
+            Case::default(),
+            resp(403, vec![], r#"{"error":{"code":"Other","message":"x"}}"#),
+        );
         assert_eq!((j.status, code(&j)), (Status::Error, "probe-unrecognized"));
     }
 
     #[test]
     fn deployment_not_found_lists_what_exists() {
         let body = r#"{"error":{"code":"DeploymentNotFound","message": "The API deployment for this resource does not exist."}}"#;
-        let list = parse_deployments(r#"{"data":[{"id":"gpt-4o-mini","model":"gpt-4o-mini"},{"id":"emb","model":"text-embedding-3-small"}],"object":"list"}"#);
-        let j = judge_case(Case { deployments: list, roles: Some(roles(RoleVerdict::Granted)), ..Default::default() }, resp(404, vec![], body));
+        let list = parse_deployments(
+            r#"{"data":[{"id":"gpt-4o-mini","model":"gpt-4o-mini"},{"id":"emb","model":"text-embedding-3-small"}],"object":"list"}"#,
+        );
+        let j = judge_case(
+            Case {
+                deployments: list,
+                roles: Some(roles(RoleVerdict::Granted)),
+                ..Default::default()
+            },
+            resp(404, vec![], body),
+        );
         assert_eq!(code(&j), "probe-deployment-not-found");
         let f = &j.findings[0];
-        assert!(f.message.contains("`gpt-4o-mini`") && f.message.contains("emb (model text-embedding-3-small)"), "{}", f.message);
-        assert_eq!(f.remediation.commands[0], "az cognitiveservices account deployment list -g rg-ai -n contoso-aoai -o table");
+        assert!(
+            f.message.contains("`gpt-4o-mini`") && f.message.contains("emb (model text-embedding-3-small)"),
+            "{}",
+            f.message
+        );
+        assert_eq!(
+            f.remediation.commands[0],
+            "az cognitiveservices account deployment list -g rg-ai -n contoso-aoai -o table"
+        );
     }
 
     #[test]
@@ -1065,15 +1330,25 @@ mod tests {
     fn html_and_server_errors_and_no_answer() {
         let j = judge_case(
             Case::default(),
-            resp(403, vec![("content-type".into(), "text/html".into())], "<html><head><title>Access Denied by Proxy</title></head></html>"),
+            resp(
+                403,
+                vec![("content-type".into(), "text/html".into())],
+                "<html><head><title>Access Denied by Proxy</title></head></html>",
+            ),
         );
         assert_eq!((j.status, code(&j)), (Status::Fail, "probe-not-azure-openai"));
         assert!(j.findings[0].message.contains("Access Denied by Proxy"));
         let j = judge_case(Case::default(), resp(503, vec![], "upstream connect error"));
         assert_eq!((j.status, code(&j)), (Status::Error, "probe-server-error"));
-        let j = judge_with(Case::default(), run_of(Err(ProbeError::TimedOut(Duration::from_secs(3)))));
+        let j = judge_with(
+            Case::default(),
+            run_of(Err(ProbeError::TimedOut(Duration::from_secs(3)))),
+        );
         assert_eq!((j.status, code(&j)), (Status::Error, "probe-timed-out"));
-        let reset = ProbeError::Transport { kind: crate::azure::http::Failure::Reset, message: "connection closed before message completed".into() };
+        let reset = ProbeError::Transport {
+            kind: crate::azure::http::Failure::Reset,
+            message: "connection closed before message completed".into(),
+        };
         let j = judge_with(Case::default(), run_of(Err(reset)));
         assert_eq!((j.status, code(&j)), (Status::Fail, "probe-unreachable"));
         assert!(j.summary.contains("closed or reset"));
@@ -1081,25 +1356,52 @@ mod tests {
 
     #[test]
     fn waiting_is_for_propagation_only() {
-        let denied = DataPlaneKind::RoleMissing { principal_id: None, data_action: None, operation: None };
+        let denied = DataPlaneKind::RoleMissing {
+            principal_id: None,
+            data_action: None,
+            operation: None,
+        };
         let ten = Duration::from_secs(600);
         assert!(worth_waiting(&denied, Some(&roles(RoleVerdict::Propagating)), ten));
         assert!(worth_waiting(&denied, Some(&roles(RoleVerdict::Unknown)), ten));
         assert!(!worth_waiting(&denied, Some(&roles(RoleVerdict::Missing)), ten));
         assert!(!worth_waiting(&denied, None, ten));
-        assert!(!worth_waiting(&denied, Some(&roles(RoleVerdict::Propagating)), Duration::ZERO));
-        assert!(!worth_waiting(&DataPlaneKind::DeploymentNotFound, Some(&roles(RoleVerdict::Propagating)), ten));
+        assert!(!worth_waiting(
+            &denied,
+            Some(&roles(RoleVerdict::Propagating)),
+            Duration::ZERO
+        ));
+        assert!(!worth_waiting(
+            &DataPlaneKind::DeploymentNotFound,
+            Some(&roles(RoleVerdict::Propagating)),
+            ten
+        ));
     }
 
     #[test]
     fn delays_back_off_and_hints_are_capped() {
         let p = WaitPolicy::standard(Duration::from_secs(600));
         let plenty = Duration::from_secs(600);
-        assert_eq!(p.next_delay(Duration::from_secs(5), None, plenty), Duration::from_secs(5));
-        assert_eq!(p.next_delay(Duration::from_secs(40), None, plenty), Duration::from_secs(30));
-        assert_eq!(p.next_delay(Duration::from_secs(5), Some(86400), plenty), Duration::from_secs(30));
-        assert_eq!(p.next_delay(Duration::from_secs(5), Some(2), plenty), Duration::from_secs(2));
-        assert_eq!(p.next_delay(Duration::from_secs(20), Some(86400), Duration::from_secs(7)), Duration::from_secs(7));
+        assert_eq!(
+            p.next_delay(Duration::from_secs(5), None, plenty),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            p.next_delay(Duration::from_secs(40), None, plenty),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            p.next_delay(Duration::from_secs(5), Some(86400), plenty),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            p.next_delay(Duration::from_secs(5), Some(2), plenty),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            p.next_delay(Duration::from_secs(20), Some(86400), Duration::from_secs(7)),
+            Duration::from_secs(7)
+        );
     }
 
     #[test]
@@ -1108,14 +1410,23 @@ mod tests {
         assert_eq!(short_duration(Duration::from_secs(65)), "1m05s");
         assert_eq!(short_duration(Duration::from_secs(45)), "45s");
         assert_eq!(short_duration(Duration::from_millis(2500)), "2.5s");
+        assert_eq!(short_duration(Duration::from_millis(3)), "0s");
         assert_eq!(short_duration(Duration::from_secs(3720)), "1h02m");
     }
 
     #[test]
     fn resource_names_come_from_the_resource_id() {
-        let n = ResourceNames::from_id("/subscriptions/s/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai");
-        assert_eq!((n.resource_group.as_deref(), n.account.as_deref()), (Some("rg-ai"), Some("contoso-aoai")));
-        assert_eq!(ResourceNames::default().scope(), "$(az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query id -o tsv)");
+        let n = ResourceNames::from_id(
+            "/subscriptions/s/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai",
+        );
+        assert_eq!(
+            (n.resource_group.as_deref(), n.account.as_deref()),
+            (Some("rg-ai"), Some("contoso-aoai"))
+        );
+        assert_eq!(
+            ResourceNames::default().scope(),
+            "$(az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query id -o tsv)"
+        );
     }
 
     /// Records what the probe reports while it waits.
@@ -1123,7 +1434,10 @@ mod tests {
     struct Recorder(Mutex<Vec<String>>);
     impl Progress for Recorder {
         fn waiting(&self, check: &str, message: &str, _elapsed: Duration, next: Option<Duration>) {
-            self.0.lock().unwrap().push(format!("{check}: {message}; next {:?}", next.map(|n| n.as_millis())));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{check}: {message}; next {:?}", next.map(|n| n.as_millis())));
         }
         fn done(&self, check: &str, message: &str) {
             self.0.lock().unwrap().push(format!("{check}: done: {message}"));
@@ -1140,11 +1454,16 @@ mod tests {
         let counter = seen.clone();
         tokio::spawn(async move {
             for (status, body) in answers.into_iter().chain(std::iter::repeat((200, "{}"))) {
-                let Ok((mut s, _)) = listener.accept().await else { return };
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
                 let mut buf = vec![0u8; 8192];
                 let _ = s.read(&mut buf).await;
                 *counter.lock().unwrap() += 1;
-                let reply = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
                 let _ = s.write_all(reply.as_bytes()).await;
                 let _ = s.shutdown().await;
             }
@@ -1152,10 +1471,15 @@ mod tests {
         (url, seen)
     }
 
-    const DENIED: &str = r#"{"error":{"code":"PermissionDenied","message":"Principal does not have access to API/Operation."}}"#;
+    const DENIED: &str =
+        r#"{"error":{"code":"PermissionDenied","message":"Principal does not have access to API/Operation."}}"#;
 
     fn quick(max_wait: Duration) -> WaitPolicy {
-        WaitPolicy { max_wait, first_delay: Duration::from_millis(20), max_delay: Duration::from_millis(60) }
+        WaitPolicy {
+            max_wait,
+            first_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(60),
+        }
     }
 
     #[tokio::test]
@@ -1165,16 +1489,29 @@ mod tests {
         let mut ctx = crate::checks::test_support::context();
         ctx.progress = recorder.clone();
         let req = dataplane::request(&url, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
-        let run = gather(&ctx, &req, &crate::secret::Secret::new("t"), Some(&roles(RoleVerdict::Propagating)), &quick(Duration::from_secs(20))).await;
+        let run = gather(
+            &ctx,
+            &req,
+            &crate::secret::Secret::new("t"),
+            Some(&roles(RoleVerdict::Propagating)),
+            &quick(Duration::from_secs(20)),
+        )
+        .await;
         assert_eq!(run.answer.as_ref().unwrap().status, 200);
         assert_eq!((run.attempts, *seen.lock().unwrap()), (4, 4));
         assert!(run.waited.is_some() && !run.gave_up);
         let log = recorder.0.lock().unwrap().clone();
         assert_eq!(log.len(), 4, "{log:?}");
-        assert!(log[0].starts_with("data-plane-probe: 401 PermissionDenied, role still propagating; next Some(20)"), "{log:?}");
+        assert!(
+            log[0].starts_with("data-plane-probe: 401 PermissionDenied, role still propagating; next Some(20)"),
+            "{log:?}"
+        );
         assert!(log[1].ends_with("next Some(40)"), "{log:?}");
         assert!(log[2].ends_with("next Some(60)"), "{log:?}");
-        assert!(log[3].starts_with("data-plane-probe: done: answered HTTP 200 after"), "{log:?}");
+        assert!(
+            log[3].starts_with("data-plane-probe: done: answered HTTP 200 after"),
+            "{log:?}"
+        );
     }
 
     #[tokio::test]
@@ -1183,12 +1520,26 @@ mod tests {
         let ctx = crate::checks::test_support::context();
         let req = dataplane::request(&url, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
         let token = crate::secret::Secret::new("t");
-        let run = gather(&ctx, &req, &token, Some(&roles(RoleVerdict::Missing)), &quick(Duration::from_secs(20))).await;
+        let run = gather(
+            &ctx,
+            &req,
+            &token,
+            Some(&roles(RoleVerdict::Missing)),
+            &quick(Duration::from_secs(20)),
+        )
+        .await;
         assert_eq!((run.attempts, run.waited.is_none(), run.gave_up), (1, true, false));
         assert_eq!(*seen.lock().unwrap(), 1);
 
         let started = std::time::Instant::now();
-        let run = gather(&ctx, &req, &token, Some(&roles(RoleVerdict::Unknown)), &quick(Duration::from_millis(300))).await;
+        let run = gather(
+            &ctx,
+            &req,
+            &token,
+            Some(&roles(RoleVerdict::Unknown)),
+            &quick(Duration::from_millis(300)),
+        )
+        .await;
         assert!(run.gave_up && run.attempts >= 3, "{run:?}");
         assert_eq!(run.answer.unwrap().status, 401);
         assert!(started.elapsed() < Duration::from_secs(5));

@@ -57,7 +57,13 @@ impl Check for RoleAssignmentCheck {
     async fn run(&self, ctx: &RunContext, facts: &Facts) -> Outcome {
         let g = gather(ctx, facts).await;
         let (judgement, roles) = judge(&g, ctx.now());
-        Outcome::with_facts(judgement, Facts { roles, ..Default::default() })
+        Outcome::with_facts(
+            judgement,
+            Facts {
+                roles,
+                ..Default::default()
+            },
+        )
     }
 }
 
@@ -96,10 +102,19 @@ pub enum ResourceState {
         tenant: Option<String>,
     },
     /// Not among the accounts the identity can read.
-    NotFound { host: String, subscriptions: usize },
+    NotFound {
+        host: String,
+        subscriptions: usize,
+    },
     /// `--resource-id` is not an account id, or ARM says it does not exist.
-    BadId { id: String, why: String },
-    OtherTenant { id: Option<String>, tenant: Option<String> },
+    BadId {
+        id: String,
+        why: String,
+    },
+    OtherTenant {
+        id: Option<String>,
+        tenant: Option<String>,
+    },
     /// ARM refused or failed the search.
     Failed(ArmError),
 }
@@ -179,7 +194,12 @@ pub struct Gathered {
 // ---------------------------------------------------------------------------------------
 
 fn claim(claims: &Value, key: &str) -> Option<String> {
-    claims.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    claims
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The caller, from the token's claims.
@@ -195,7 +215,9 @@ pub fn caller_principal(claims: &Value) -> PrincipalInfo {
         object_id: claim(claims, "oid").map(|o| o.to_ascii_lowercase()),
         kind: kind.map(str::to_string),
         is_caller: true,
-        display: claim(claims, "upn").or_else(|| claim(claims, "xms_mirid")).or_else(|| claim(claims, "appid")),
+        display: claim(claims, "upn")
+            .or_else(|| claim(claims, "xms_mirid"))
+            .or_else(|| claim(claims, "appid")),
         how: "the token's oid claim".into(),
         ..Default::default()
     }
@@ -209,7 +231,11 @@ pub fn classify_assignee(assignee: &str, claims: &Value) -> Option<PrincipalInfo
     let given = Some(a.to_string());
     if a.starts_with('/') {
         let mirid = claim(claims, "xms_mirid").unwrap_or_default();
-        if !mirid.is_empty() && mirid.trim_end_matches('/').eq_ignore_ascii_case(a.trim_end_matches('/')) {
+        if !mirid.is_empty()
+            && mirid
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(a.trim_end_matches('/'))
+        {
             return Some(PrincipalInfo {
                 given,
                 kind: Some("ServicePrincipal".into()),
@@ -230,9 +256,17 @@ pub fn classify_assignee(assignee: &str, claims: &Value) -> Option<PrincipalInfo
     }
     let lower = a.to_ascii_lowercase();
     if caller.object_id.as_deref() == Some(lower.as_str()) {
-        return Some(PrincipalInfo { given, how: "--assignee is the token's oid".into(), ..caller });
+        return Some(PrincipalInfo {
+            given,
+            how: "--assignee is the token's oid".into(),
+            ..caller
+        });
     }
-    if [claim(claims, "appid"), claim(claims, "azp")].iter().flatten().any(|c| c.eq_ignore_ascii_case(a)) {
+    if [claim(claims, "appid"), claim(claims, "azp")]
+        .iter()
+        .flatten()
+        .any(|c| c.eq_ignore_ascii_case(a))
+    {
         return Some(PrincipalInfo {
             given,
             how: "--assignee is the token's client id (appid); its object id is the token's oid".into(),
@@ -278,7 +312,11 @@ async fn resolve_assignee(arm: &ArmClient, assignee: &str) -> PrincipalInfo {
 /// Host, port and custom subdomain of the endpoint.
 fn endpoint_key(ctx: &RunContext, facts: &Facts) -> Option<(String, Option<u16>, Option<String>)> {
     if let Some(e) = &facts.endpoint {
-        return Some((e.host.to_ascii_lowercase(), e.base.port_or_known_default(), e.subdomain.clone()));
+        return Some((
+            e.host.to_ascii_lowercase(),
+            e.base.port_or_known_default(),
+            e.subdomain.clone(),
+        ));
     }
     let u = ctx.target.endpoint.as_ref()?;
     let host = u.host_str()?.to_ascii_lowercase();
@@ -295,9 +333,11 @@ fn endpoint_key(ctx: &RunContext, facts: &Facts) -> Option<(String, Option<u16>,
 
 /// The account whose endpoint (or custom subdomain) is the endpoint's.
 pub fn account_matches(a: &Account, host: &str, port: Option<u16>, subdomain: Option<&str>) -> bool {
-    let by_url = a.endpoint_urls().iter().filter_map(|e| url::Url::parse(e).ok()).any(|u| {
-        u.host_str().is_some_and(|h| h.eq_ignore_ascii_case(host)) && u.port_or_known_default() == port
-    });
+    let by_url = a
+        .endpoint_urls()
+        .iter()
+        .filter_map(|e| url::Url::parse(e).ok())
+        .any(|u| u.host_str().is_some_and(|h| h.eq_ignore_ascii_case(host)) && u.port_or_known_default() == port);
     let by_subdomain = subdomain
         .zip(a.properties.custom_sub_domain_name.as_deref())
         .is_some_and(|(s, c)| !s.is_empty() && s.eq_ignore_ascii_case(c));
@@ -309,13 +349,27 @@ pub fn account_matches(a: &Account, host: &str, port: Option<u16>, subdomain: Op
 pub fn account_subscription(resource_id: &str) -> Option<String> {
     let segs: Vec<&str> = resource_id.split('/').filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
-        [s, sub, rg, _, p, ns, t, _name] if s.eq_ignore_ascii_case("subscriptions")
-            && rg.eq_ignore_ascii_case("resourceGroups")
-            && p.eq_ignore_ascii_case("providers")
-            && ns.eq_ignore_ascii_case("Microsoft.CognitiveServices")
-            && t.eq_ignore_ascii_case("accounts") =>
+        [s, sub, rg, _, p, ns, t, _name]
+            if s.eq_ignore_ascii_case("subscriptions")
+                && rg.eq_ignore_ascii_case("resourceGroups")
+                && p.eq_ignore_ascii_case("providers")
+                && ns.eq_ignore_ascii_case("Microsoft.CognitiveServices")
+                && t.eq_ignore_ascii_case("accounts") =>
         {
             Some(sub.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// `/subscriptions/{s}/resourceGroups/{rg}` of a resource id.
+fn resource_group_scope(resource_id: &str) -> Option<String> {
+    let segs: Vec<&str> = resource_id.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        [s, sub, rg, name, ..]
+            if s.eq_ignore_ascii_case("subscriptions") && rg.eq_ignore_ascii_case("resourceGroups") =>
+        {
+            Some(format!("/subscriptions/{sub}/resourceGroups/{name}"))
         }
         _ => None,
     }
@@ -340,7 +394,10 @@ async fn find_resource(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut
             Ok(s) => s.tenant_id,
             Err(e) => match e.kind() {
                 Some(ArmErrorKind::WrongTenant { expected_tenant, .. }) => {
-                    g.resource = ResourceState::OtherTenant { id: Some(id.to_string()), tenant: expected_tenant.clone() };
+                    g.resource = ResourceState::OtherTenant {
+                        id: Some(id.to_string()),
+                        tenant: expected_tenant.clone(),
+                    };
                     return;
                 }
                 _ if e.unreachable() => {
@@ -348,7 +405,10 @@ async fn find_resource(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut
                     return;
                 }
                 _ if e.code() == Some("SubscriptionNotFound") => {
-                    g.resource = ResourceState::BadId { id: id.to_string(), why: format!("ARM says: {}", e.describe()) };
+                    g.resource = ResourceState::BadId {
+                        id: id.to_string(),
+                        why: format!("ARM says: {}", e.describe()),
+                    };
                     return;
                 }
                 _ => None,
@@ -357,13 +417,22 @@ async fn find_resource(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut
         if let Some(t) = &tenant
             && token_tenant.as_deref().is_some_and(|tt| !tt.eq_ignore_ascii_case(t))
         {
-            g.resource = ResourceState::OtherTenant { id: Some(id.to_string()), tenant: Some(t.clone()) };
+            g.resource = ResourceState::OtherTenant {
+                id: Some(id.to_string()),
+                tenant: Some(t.clone()),
+            };
             return;
         }
         let account = match arm.account(id).await {
-            Ok(a) => AccountSummary { id: if a.id.is_empty() { id.to_string() } else { a.id.clone() }, ..AccountSummary::from_account(&a) },
+            Ok(a) => AccountSummary {
+                id: if a.id.is_empty() { id.to_string() } else { a.id.clone() },
+                ..AccountSummary::from_account(&a)
+            },
             Err(e) if e.is_not_found() => {
-                g.resource = ResourceState::BadId { id: id.to_string(), why: format!("ARM says: {}", e.describe()) };
+                g.resource = ResourceState::BadId {
+                    id: id.to_string(),
+                    why: format!("ARM says: {}", e.describe()),
+                };
                 return;
             }
             Err(e) if e.unreachable() => {
@@ -377,7 +446,11 @@ async fn find_resource(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut
                 ..Default::default()
             },
         };
-        g.resource = ResourceState::Found { account, via: "--resource-id", tenant: tenant.or(token_tenant) };
+        g.resource = ResourceState::Found {
+            account,
+            via: "--resource-id",
+            tenant: tenant.or(token_tenant),
+        };
         return;
     }
 
@@ -395,7 +468,11 @@ async fn find_resource(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut
             return;
         }
     };
-    let subs: Vec<_> = subs.into_iter().filter(|s| !s.subscription_id.is_empty()).take(MAX_SUBSCRIPTIONS).collect();
+    let subs: Vec<_> = subs
+        .into_iter()
+        .filter(|s| !s.subscription_id.is_empty())
+        .take(MAX_SUBSCRIPTIONS)
+        .collect();
     g.subscriptions_searched = subs.len();
     let calls: Vec<_> = subs
         .iter()
@@ -410,7 +487,10 @@ async fn find_resource(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut
     for (sub_id, result) in lists {
         match result {
             Ok(accounts) => {
-                if let Some(a) = accounts.iter().find(|a| account_matches(a, &host, port, subdomain.as_deref())) {
+                if let Some(a) = accounts
+                    .iter()
+                    .find(|a| account_matches(a, &host, port, subdomain.as_deref()))
+                {
                     let tenant = subs
                         .iter()
                         .find(|s| s.subscription_id.eq_ignore_ascii_case(&sub_id))
@@ -419,11 +499,17 @@ async fn find_resource(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut
                     if let (Some(t), Some(tt)) = (&tenant, &token_tenant)
                         && !t.eq_ignore_ascii_case(tt)
                     {
-                        g.resource = ResourceState::OtherTenant { id: Some(a.id.clone()), tenant: Some(t.clone()) };
+                        g.resource = ResourceState::OtherTenant {
+                            id: Some(a.id.clone()),
+                            tenant: Some(t.clone()),
+                        };
                         return;
                     }
-                    g.resource =
-                        ResourceState::Found { account: AccountSummary::from_account(a), via: "endpoint", tenant };
+                    g.resource = ResourceState::Found {
+                        account: AccountSummary::from_account(a),
+                        via: "endpoint",
+                        tenant,
+                    };
                     return;
                 }
             }
@@ -442,23 +528,34 @@ async fn find_resource(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut
         Some(p) if p != 443 => format!("{host}:{p}"),
         _ => host,
     };
-    g.resource = ResourceState::NotFound { host: shown, subscriptions: g.subscriptions_searched };
+    g.resource = ResourceState::NotFound {
+        host: shown,
+        subscriptions: g.subscriptions_searched,
+    };
 }
 
 /// Role assignments for the principal at `scope` (inherited and, for users and service
 /// principals, through groups).
 async fn assignments_at(arm: &ArmClient, scope: &str, principal: &str) -> Result<Vec<RoleAssignment>, ArmError> {
-    match arm.role_assignments(scope, Some(&format!("atScope() and assignedTo('{principal}')"))).await {
+    match arm
+        .role_assignments(scope, Some(&format!("atScope() and assignedTo('{principal}')")))
+        .await
+    {
         // assignedTo() rejects group object ids: ask for the group's own assignments.
         Err(e) if e.status() == Some(400) => {
-            arm.role_assignments(scope, Some(&format!("atScope() and principalId eq '{principal}'"))).await
+            arm.role_assignments(scope, Some(&format!("atScope() and principalId eq '{principal}'")))
+                .await
         }
         other => other,
     }
 }
 
 /// Fetches each distinct role definition once; the bundled built-ins are the fallback.
-async fn with_roles(arm: &ArmClient, raw: &[RoleAssignment], cache: &mut HashMap<String, Option<RoleDef>>) -> Vec<AssignedRole> {
+async fn with_roles(
+    arm: &ArmClient,
+    raw: &[RoleAssignment],
+    cache: &mut HashMap<String, Option<RoleDef>>,
+) -> Vec<AssignedRole> {
     let mut wanted: Vec<String> = vec![];
     for a in raw {
         let guid = rbac::role_guid(&a.properties.role_definition_id);
@@ -468,12 +565,24 @@ async fn with_roles(arm: &ArmClient, raw: &[RoleAssignment], cache: &mut HashMap
     }
     let fetched: Vec<(String, Option<RoleDef>)> = futures::stream::iter(wanted.into_iter().map(|def_id| async move {
         let guid = rbac::role_guid(&def_id);
-        let live = if def_id.starts_with('/') { arm.role_definition(&def_id).await.ok() } else { None };
+        let live = if def_id.starts_with('/') {
+            arm.role_definition(&def_id).await.ok()
+        } else {
+            None
+        };
         let role = match live {
             Some(d) => Some(RoleDef {
                 id: guid.clone(),
-                name: if d.properties.role_name.is_empty() { guid.clone() } else { d.properties.role_name },
-                builtin: d.properties.role_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("BuiltInRole")),
+                name: if d.properties.role_name.is_empty() {
+                    guid.clone()
+                } else {
+                    d.properties.role_name
+                },
+                builtin: d
+                    .properties
+                    .role_type
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("BuiltInRole")),
                 permissions: d.properties.permissions,
                 source: "arm",
             }),
@@ -525,7 +634,10 @@ async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
         None => Some(caller_principal(&claims)),
         Some(a) => classify_assignee(a, &claims),
     };
-    g.principal = pre.clone().unwrap_or_else(|| PrincipalInfo { given: assignee.map(str::to_string), ..Default::default() });
+    g.principal = pre.clone().unwrap_or_else(|| PrincipalInfo {
+        given: assignee.map(str::to_string),
+        ..Default::default()
+    });
 
     let Some(cred) = &facts.credential else {
         g.arm = ArmAccess::NoToken("no credential".into());
@@ -548,16 +660,24 @@ async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
         return g;
     }
     find_resource(ctx, facts, &arm, &mut g).await;
-    let ResourceState::Found { account, tenant, .. } = &g.resource else { return g };
+    let ResourceState::Found { account, tenant, .. } = &g.resource else {
+        return g;
+    };
     let (rid, resource_tenant) = (account.id.clone(), tenant.clone());
-    let Some(pid) = g.principal.object_id.clone() else { return g };
+    let Some(pid) = g.principal.object_id.clone() else {
+        return g;
+    };
 
     let mut cache = HashMap::new();
     let (raw, denies, effective) = futures::join!(
         assignments_at(&arm, &rid, &pid),
         arm.deny_assignments(&rid, Some("atScope()")),
         async {
-            if g.principal.is_caller { Some(arm.permissions(&rid).await) } else { None }
+            if g.principal.is_caller {
+                Some(arm.permissions(&rid).await)
+            } else {
+                None
+            }
         }
     );
     if let Err(e) = &raw
@@ -570,11 +690,25 @@ async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
         list.into_iter()
             .map(|d| DenyRule {
                 id: d.id.clone(),
-                name: d.properties.deny_assignment_name.clone().unwrap_or_else(|| d.name.clone()),
+                name: d
+                    .properties
+                    .deny_assignment_name
+                    .clone()
+                    .unwrap_or_else(|| d.name.clone()),
                 scope: d.properties.scope.clone().unwrap_or_default(),
                 permissions: d.properties.permissions.clone(),
-                principals: d.properties.principals.iter().map(|p| p.id.to_ascii_lowercase()).collect(),
-                excluded: d.properties.exclude_principals.iter().map(|p| p.id.to_ascii_lowercase()).collect(),
+                principals: d
+                    .properties
+                    .principals
+                    .iter()
+                    .map(|p| p.id.to_ascii_lowercase())
+                    .collect(),
+                excluded: d
+                    .properties
+                    .exclude_principals
+                    .iter()
+                    .map(|p| p.id.to_ascii_lowercase())
+                    .collect(),
                 do_not_apply_to_child_scopes: d.properties.do_not_apply_to_child_scopes,
             })
             .collect()
@@ -585,7 +719,9 @@ async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
         Err(e) => Err(e),
     };
     if let Some(kind) = assignments.as_ref().ok().and_then(|list| {
-        list.iter().find(|a| a.principal_id == pid && a.principal_type.is_some()).and_then(|a| a.principal_type.clone())
+        list.iter()
+            .find(|a| a.principal_id == pid && a.principal_type.is_some())
+            .and_then(|a| a.principal_type.clone())
     }) && g.principal.kind.is_none()
     {
         g.principal.kind = Some(kind);
@@ -603,7 +739,9 @@ async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
         {
             for s in all {
                 if !subs.iter().any(|x| x.eq_ignore_ascii_case(&s.subscription_id))
-                    && resource_tenant.as_deref().is_none_or(|t| s.tenant_id.as_deref().is_none_or(|st| st.eq_ignore_ascii_case(t)))
+                    && resource_tenant
+                        .as_deref()
+                        .is_none_or(|t| s.tenant_id.as_deref().is_none_or(|st| st.eq_ignore_ascii_case(t)))
                 {
                     subs.push(s.subscription_id);
                 }
@@ -617,8 +755,19 @@ async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
             .map(|s| (format!("/subscriptions/{s}"), filter.clone()))
             .map(|(scope, filter)| async move { arm_ref.role_assignments(&scope, Some(&filter)).await })
             .collect();
-        let found: Vec<_> = futures::stream::iter(calls).buffered(4).collect().await;
-        let raw: Vec<RoleAssignment> = found.into_iter().flat_map(|r| r.unwrap_or_default()).collect();
+        let mut found: Vec<_> = futures::stream::iter(calls).buffered(4).collect().await;
+        // Reading at the subscription needs a role there; the account's resource group (its
+        // other accounts) is often readable when the subscription is not.
+        if found
+            .first()
+            .is_some_and(|r| r.as_ref().is_err_and(ArmError::is_forbidden))
+            && let Some(rg) = resource_group_scope(&rid)
+        {
+            found[0] = arm.role_assignments(&rg, Some(&filter)).await;
+        }
+        let mut raw: Vec<RoleAssignment> = found.into_iter().flat_map(|r| r.unwrap_or_default()).collect();
+        let mut seen = std::collections::HashSet::new();
+        raw.retain(|a| seen.insert(a.id.to_ascii_lowercase()));
         g.elsewhere = with_roles(&arm, &raw, &mut cache).await;
     }
     g.assignments = Some(assignments);
@@ -629,16 +778,39 @@ async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
 // Judge
 // ---------------------------------------------------------------------------------------
 
-fn short_action(action: &str) -> &str {
-    action.strip_prefix("Microsoft.CognitiveServices/accounts/OpenAI/").unwrap_or(action)
+/// Text that ends a sentence: no doubled full stop when it already has one.
+fn end(text: &str) -> &str {
+    text.trim_end().trim_end_matches('.')
 }
 
+fn short_action(action: &str) -> &str {
+    action
+        .strip_prefix("Microsoft.CognitiveServices/accounts/OpenAI/")
+        .unwrap_or(action)
+}
+
+/// The principal in a sentence: UPN, managed identity or object id, with the object id.
 fn who(p: &PrincipalInfo) -> String {
     let id = p.object_id.as_deref().unwrap_or("?");
     match (&p.display, p.is_caller) {
+        (Some(d), _) if d.starts_with('/') => {
+            format!(
+                "the managed identity of {} (object id {id})",
+                d.trim_end_matches('/').rsplit('/').next().unwrap_or(d)
+            )
+        }
         (Some(d), _) if d != id => format!("{d} (object id {id})"),
         (_, true) => format!("the caller (object id {id})"),
         _ => format!("principal {id}"),
+    }
+}
+
+/// The principal in a summary: the name alone.
+fn short_who(p: &PrincipalInfo) -> String {
+    match &p.display {
+        Some(d) if d.starts_with('/') => d.trim_end_matches('/').rsplit('/').next().unwrap_or(d).to_string(),
+        Some(d) => d.clone(),
+        None => p.object_id.clone().unwrap_or_else(|| "?".into()),
     }
 }
 
@@ -679,8 +851,16 @@ fn assignment_json(a: &AssignedRole, resource: &str, action: &str, now: i64) -> 
 }
 
 fn read_forbidden_fix(f: Finding, p: &PrincipalInfo, scope: &str) -> Finding {
-    let oid = if p.is_caller { p.object_id.clone().unwrap_or_else(|| "<object-id>".into()) } else { "<your-object-id>".into() };
-    let kind = if p.is_caller { principal_type_arg(p) } else { "<User|ServicePrincipal>".into() };
+    let oid = if p.is_caller {
+        p.object_id.clone().unwrap_or_else(|| "<object-id>".into())
+    } else {
+        "<your-object-id>".into()
+    };
+    let kind = if p.is_caller {
+        principal_type_arg(p)
+    } else {
+        "<User|ServicePrincipal>".into()
+    };
     f.fix(
         "Run the doctor as an identity that may read role assignments on the account: Reader, \"Role Based Access Control Administrator\", or any role with Microsoft.Authorization/roleAssignments/read (Cognitive Services OpenAI User has it). Or check in the portal: the account → Access control (IAM) → Check access.",
     )
@@ -710,23 +890,40 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
         "subscriptions_searched": g.subscriptions_searched,
     });
     let done = |status: Status, summary: String, findings: Vec<Finding>, evidence: Value, facts: RoleFacts| {
-        (Judgement::new(status, summary).with_findings(findings).evidence(evidence), Some(facts))
+        (
+            Judgement::new(status, summary)
+                .with_findings(findings)
+                .evidence(evidence),
+            Some(facts),
+        )
     };
 
     // ARM at all?
     if let ArmAccess::NoToken(why) | ArmAccess::Unreachable(why) = &g.arm {
-        let f = Finding::warning(&codes::ROLE_ARM_UNREACHABLE, format!("Roles could not be checked: {why}."))
+        let f = Finding::warning(&codes::ROLE_ARM_UNREACHABLE, format!("Roles could not be checked: {}.", end(why)))
             .fix("The app itself does not need ARM; the doctor does, to read role assignments. Allow management.azure.com through the proxy/firewall (or pass --arm-endpoint), or run the doctor where ARM is reachable; the data-plane probe still tests the call itself.")
             .command("az role assignment list --all --assignee <object-id> --include-inherited --include-groups -o table");
         evidence["arm"] = json!(why);
-        return done(Status::Warn, "roles not checked: Azure Resource Manager unavailable".into(), vec![f], evidence, facts);
+        return done(
+            Status::Warn,
+            "roles not checked: Azure Resource Manager unavailable".into(),
+            vec![f],
+            evidence,
+            facts,
+        );
     }
     if let Some(why) = &p.unresolved {
-        let f = Finding::warning(&codes::ROLE_ASSIGNEE_UNRESOLVED, format!("--assignee could not be resolved: {why}."))
+        let f = Finding::warning(&codes::ROLE_ASSIGNEE_UNRESOLVED, format!("--assignee could not be resolved: {}.", end(why)))
             .fix("Pass the principal's object id. For a managed identity: its principalId; for an app registration: the object id of its service principal (not the application's client id).")
             .command("az identity show --ids <managed-identity-resource-id> --query principalId -o tsv")
             .command("az ad sp show --id <client-id> --query id -o tsv");
-        return done(Status::Warn, "--assignee not resolved: roles not checked".into(), vec![f], evidence, facts);
+        return done(
+            Status::Warn,
+            "--assignee not resolved: roles not checked".into(),
+            vec![f],
+            evidence,
+            facts,
+        );
     }
 
     let (account, tenant) = match &g.resource {
@@ -737,8 +934,11 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
         }
         ResourceState::NotSearched | ResourceState::NoEndpoint => {
             return (
-                Judgement::new(Status::Skip, "skipped: needs a usable endpoint (`endpoint`) or --resource-id to find the account")
-                    .evidence(evidence),
+                Judgement::new(
+                    Status::Skip,
+                    "skipped: needs a usable endpoint (`endpoint`) or --resource-id to find the account",
+                )
+                .evidence(evidence),
                 None,
             );
         }
@@ -751,14 +951,21 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
                     Finding::error(
                         &codes::ROLE_MISSING,
                         format!(
-                            "{} holds no role at all in tenant {tenant}: ARM lists no subscription for it, so it has no role on the account at {host} (unless that account lives in another tenant, which the app's tokens would not fit either)."
-                        , who(p)),
+                            "{} holds no role at all in tenant {tenant}: ARM lists no subscription for it, so it has no role on the account at {host} (unless that account lives in another tenant, which the app's tokens would not fit either).",
+                            who(p)
+                        ),
                     ),
                     p,
                     "<account-resource-id>",
                     "Find the account's resource id (az cognitiveservices account list --query \"[].{id:id, endpoint:properties.endpoint}\" -o table, as someone who can see it), then: ",
                 );
-                return done(Status::Fail, format!("{} holds no role in tenant {tenant}", who(p)), vec![f], evidence, facts);
+                return done(
+                    Status::Fail,
+                    format!("{} holds no role in tenant {tenant}", short_who(p)),
+                    vec![f],
+                    evidence,
+                    facts,
+                );
             }
             let f = Finding::warning(
                 &codes::ROLE_RESOURCE_NOT_FOUND,
@@ -770,12 +977,21 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
             .fix("Pass the account's ARM id so the doctor can check roles on it directly (it is on the account's Overview → JSON View, or from az).")
             .command("az cognitiveservices account list --query \"[].{id:id, endpoint:properties.endpoint}\" -o table")
             .command("aoai-doctor --resource-id /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.CognitiveServices/accounts/<name>");
-            return done(Status::Warn, format!("account for {host} not found in readable subscriptions"), vec![f], evidence, facts);
+            return done(
+                Status::Warn,
+                format!("account for {host} not found in readable subscriptions"),
+                vec![f],
+                evidence,
+                facts,
+            );
         }
         ResourceState::BadId { id, why } => {
-            let f = Finding::error(&codes::ROLE_RESOURCE_NOT_FOUND, format!("--resource-id {id} is not usable: {why}."))
-                .fix("Pass the account's exact ARM id.")
-                .command("az cognitiveservices account show -n <name> -g <resource-group> --query id -o tsv");
+            let f = Finding::error(
+                &codes::ROLE_RESOURCE_NOT_FOUND,
+                format!("--resource-id {id} is not usable: {}.", end(why)),
+            )
+            .fix("Pass the account's exact ARM id.")
+            .command("az cognitiveservices account show -n <name> -g <resource-group> --query id -o tsv");
             return done(Status::Fail, "--resource-id not found".into(), vec![f], evidence, facts);
         }
         ResourceState::OtherTenant { id, tenant } => {
@@ -792,12 +1008,31 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
             )
             .fix(format!("Get tokens from the account's tenant: sign in to it, or set AZURE_TENANT_ID={t} for a service principal (a guest user must be invited into that tenant)."))
             .command(format!("az login --tenant {t}"));
-            return done(Status::Fail, format!("account is in another tenant ({t})"), vec![f], evidence, facts);
+            return done(
+                Status::Fail,
+                format!("account is in another tenant ({t})"),
+                vec![f],
+                evidence,
+                facts,
+            );
         }
         ResourceState::Failed(e) => {
-            let f = Finding::warning(&codes::ROLE_ARM_UNREACHABLE, format!("ARM refused the search for the account: {}.", e.describe()))
-                .fix(e.kind().map(|_| "See the ARM error; pass --resource-id to skip the search.").unwrap_or("Pass --resource-id to skip the search."));
-            return done(Status::Warn, "roles not checked: ARM refused the search".into(), vec![f], evidence, facts);
+            let f = Finding::warning(
+                &codes::ROLE_ARM_UNREACHABLE,
+                format!("ARM refused the search for the account: {}.", end(&e.describe())),
+            )
+            .fix(
+                e.kind()
+                    .map(|_| "See the ARM error; pass --resource-id to skip the search.")
+                    .unwrap_or("Pass --resource-id to skip the search."),
+            );
+            return done(
+                Status::Warn,
+                "roles not checked: ARM refused the search".into(),
+                vec![f],
+                evidence,
+                facts,
+            );
         }
     };
     let rid = account.id.as_str();
@@ -806,7 +1041,8 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
 
     let effective_grants = match &g.effective {
         Some(Ok(blocks)) => {
-            evidence["effective_permissions"] = json!({"grants": rbac::grants_data(blocks, action), "blocks": blocks.len()});
+            evidence["effective_permissions"] =
+                json!({"grants": rbac::grants_data(blocks, action), "blocks": blocks.len()});
             Some(rbac::grants_data(blocks, action))
         }
         Some(Err(e)) => {
@@ -817,7 +1053,11 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
     };
     let denies: &[DenyRule] = match &g.denies {
         Some(Ok(d)) => {
-            evidence["deny_assignments"] = json!(d.iter().map(|d| json!({"name": d.name, "scope": d.scope})).collect::<Vec<_>>());
+            evidence["deny_assignments"] = json!(
+                d.iter()
+                    .map(|d| json!({"name": d.name, "scope": d.scope}))
+                    .collect::<Vec<_>>()
+            );
             d
         }
         Some(Err(e)) => {
@@ -835,7 +1075,11 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
             let what = if forbidden {
                 format!(
                     "{} may not read role assignments on the account (403 AuthorizationFailed: it lacks {}), so the doctor cannot tell which roles it holds",
-                    if p.is_caller { who(p) } else { "The doctor's identity".to_string() },
+                    if p.is_caller {
+                        who(p)
+                    } else {
+                        "The doctor's identity".to_string()
+                    },
                     rbac::ROLE_ASSIGNMENTS_READ
                 )
             } else {
@@ -849,47 +1093,90 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
                             &codes::ROLE_MISSING,
                             format!(
                                 "{} has no permission for {} on the account: ARM's effective permissions for it contain no matching data action.",
-                                who(p), short_action(action)
+                                who(p),
+                                short_action(action)
                             ),
                         ),
                         p,
                         rid,
                         "",
                     );
-                    let info = Finding::info(&codes::ROLE_READ_FORBIDDEN, format!("{what}; the effective-permissions answer decided instead."));
-                    done(Status::Fail, format!("{} lacks {} on the account", who(p), short_action(action)), vec![f, info], evidence, facts)
+                    let info = Finding::info(
+                        &codes::ROLE_READ_FORBIDDEN,
+                        format!("{what}; the effective-permissions answer decided instead."),
+                    );
+                    done(
+                        Status::Fail,
+                        format!("{} lacks {} on the account", short_who(p), short_action(action)),
+                        vec![f, info],
+                        evidence,
+                        facts,
+                    )
                 }
                 Some(true) => {
                     let f = read_forbidden_fix(
                         Finding::warning(
                             &codes::ROLE_READ_FORBIDDEN,
-                            format!("{what}. ARM's effective permissions do include {}, but which assignment grants it, and since when, cannot be read.", short_action(action)),
+                            format!(
+                                "{what}. ARM's effective permissions do include {}, but which assignment grants it, and since when, cannot be read.",
+                                short_action(action)
+                            ),
                         ),
                         p,
                         rid,
                     );
-                    done(Status::Warn, "role assignments unreadable (effective permissions allow the call)".into(), vec![f], evidence, facts)
+                    done(
+                        Status::Warn,
+                        "role assignments unreadable (effective permissions allow the call)".into(),
+                        vec![f],
+                        evidence,
+                        facts,
+                    )
                 }
                 None => {
-                    let code = if forbidden { &codes::ROLE_READ_FORBIDDEN } else { &codes::ROLE_ARM_UNREACHABLE };
-                    let f = read_forbidden_fix(Finding::warning(code, format!("{what}.")), p, rid);
-                    done(Status::Warn, "role assignments unreadable: roles not verified".into(), vec![f], evidence, facts)
+                    let code = if forbidden {
+                        &codes::ROLE_READ_FORBIDDEN
+                    } else {
+                        &codes::ROLE_ARM_UNREACHABLE
+                    };
+                    let f = read_forbidden_fix(Finding::warning(code, format!("{}.", end(&what))), p, rid);
+                    done(
+                        Status::Warn,
+                        "role assignments unreadable: roles not verified".into(),
+                        vec![f],
+                        evidence,
+                        facts,
+                    )
                 }
             };
         }
         None => {
-            return done(Status::Warn, "role assignments not read".into(), vec![], evidence, facts);
+            return done(
+                Status::Warn,
+                "role assignments not read".into(),
+                vec![],
+                evidence,
+                facts,
+            );
         }
     };
 
     let pid = p.object_id.clone().unwrap_or_default();
     let e: Evaluation = rbac::evaluate(assignments, denies, &pid, rid, action, now);
-    evidence["role_assignments"] =
-        json!(assignments.iter().map(|a| assignment_json(a, rid, action, now)).collect::<Vec<_>>());
+    evidence["role_assignments"] = json!(
+        assignments
+            .iter()
+            .map(|a| assignment_json(a, rid, action, now))
+            .collect::<Vec<_>>()
+    );
     let wrong_scope = rbac::wrong_scope_grants(&g.elsewhere, rid, action);
     if !g.elsewhere.is_empty() {
-        evidence["assignments_elsewhere"] =
-            json!(g.elsewhere.iter().map(|a| assignment_json(a, rid, action, now)).collect::<Vec<_>>());
+        evidence["assignments_elsewhere"] = json!(
+            g.elsewhere
+                .iter()
+                .map(|a| assignment_json(a, rid, action, now))
+                .collect::<Vec<_>>()
+        );
     }
     facts.verdict = e.verdict;
     facts.newest_grant_age_secs = e.newest_grant_age_secs;
@@ -903,8 +1190,16 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
 
     let summary;
     if !e.denied_by.is_empty() {
-        let d: Vec<String> = e.denied_by.iter().map(|i| format!("\"{}\" at {}", denies[*i].name, describe_scope(&denies[*i].scope, rid))).collect();
-        let granted = if e.granting.is_empty() { String::new() } else { format!(" although {} grants it", list(&e.granting)) };
+        let d: Vec<String> = e
+            .denied_by
+            .iter()
+            .map(|i| format!("\"{}\" at {}", denies[*i].name, describe_scope(&denies[*i].scope, rid)))
+            .collect();
+        let granted = if e.granting.is_empty() {
+            String::new()
+        } else {
+            format!(" although {} grants it", list(&e.granting))
+        };
         findings.push(
             Finding::error(
                 &codes::ROLE_DENIED,
@@ -915,18 +1210,47 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
         );
         summary = format!("denied by {}", d.join(", "));
     } else if e.granting.is_empty() {
-        let control: Vec<usize> = e.near_misses.iter().copied().filter(|i| assignments[*i].reading(action) == RoleReading::ControlPlaneOnly).collect();
+        let control: Vec<usize> = e
+            .near_misses
+            .iter()
+            .copied()
+            .filter(|i| assignments[*i].reading(action) == RoleReading::ControlPlaneOnly)
+            .collect();
         let other: Vec<usize> = e.near_misses.iter().copied().filter(|i| !control.contains(i)).collect();
         let mut lead_done = false;
+        // The right role on the wrong scope first: it is what the person meant to do.
+        let wrong: Vec<&AssignedRole> = wrong_scope.iter().map(|i| &g.elsewhere[*i]).collect();
+        if !wrong.is_empty() {
+            let found: Vec<String> = wrong
+                .iter()
+                .map(|a| format!("{} on {} ({})", a.role_name(), describe_scope(&a.scope, rid), a.scope))
+                .collect();
+            let f = Finding::error(
+                &codes::ROLE_WRONG_SCOPE,
+                format!(
+                    "{} holds the right role on the wrong scope: {}. It is needed on this account ({rid}) or a parent (its resource group or subscription).",
+                    who(p),
+                    found.join("; ")
+                ),
+            );
+            findings.push(grant_fix(f, p, rid, "The role grants nothing outside its scope. "));
+            lead_done = true;
+        }
         if !control.is_empty() {
             let f = Finding::error(
                 &codes::ROLE_CONTROL_PLANE_ONLY,
                 format!(
                     "{} holds {} — management roles with no data actions, so they do not allow {} (Owner and Contributor manage the account but cannot call its models with Entra ID). The data plane answers 401 PermissionDenied.",
-                    who(p), list(&control), short_action(action)
+                    who(p),
+                    list(&control),
+                    short_action(action)
                 ),
             );
-            findings.push(grant_fix(f, p, rid, ""));
+            findings.push(if lead_done {
+                f.fix("Keep them for management if needed; the data action comes from the role above.")
+            } else {
+                grant_fix(f, p, rid, "")
+            });
             lead_done = true;
         }
         for i in &other {
@@ -936,36 +1260,39 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
                     format!("its dataActions include {allowed_by}, but its notDataActions remove {removed_by}")
                 }
                 RoleReading::OtherDataActions { data_actions } => {
-                    format!("its data actions ({}) do not cover {}", data_actions.join(", "), short_action(action))
+                    format!(
+                        "its data actions ({}) do not cover {}",
+                        data_actions.join(", "),
+                        short_action(action)
+                    )
                 }
                 _ => "its definition does not grant it".into(),
             };
             let f = Finding::error(
                 &codes::ROLE_MISSING,
-                format!("{} holds {}, which does not allow {}: {why}.", who(p), describe(i), short_action(action)),
-            );
-            findings.push(if lead_done { f.fix(format!("Add {} to the role's dataActions (or remove it from notDataActions), or assign \"{RECOMMENDED_ROLE}\".", action)) } else { grant_fix(f, p, rid, "") });
-            lead_done = true;
-        }
-        if !wrong_scope.is_empty() {
-            let found: Vec<String> = wrong_scope
-                .iter()
-                .map(|i| format!("{} on {} ({})", g.elsewhere[*i].role_name(), describe_scope(&g.elsewhere[*i].scope, rid), g.elsewhere[*i].scope))
-                .collect();
-            let f = Finding::error(
-                &codes::ROLE_WRONG_SCOPE,
                 format!(
-                    "{} holds the right role on the wrong scope: {}. It is needed on this account ({rid}) or a parent (its resource group or subscription).",
-                    who(p), found.join("; ")
+                    "{} holds {}, which does not allow {}: {why}.",
+                    who(p),
+                    describe(i),
+                    short_action(action)
                 ),
             );
-            findings.push(if lead_done { f.fix("Assign the role on the account the app calls (see the command above).") } else { grant_fix(f, p, rid, "") });
+            let lead = format!("Add {action} to the custom role's dataActions (and out of its notDataActions), or: ");
+            findings.push(if lead_done {
+                f.fix(format!("Add {action} to the role's dataActions (and out of its notDataActions), or assign \"{RECOMMENDED_ROLE}\"."))
+            } else {
+                grant_fix(f, p, rid, &lead)
+            });
             lead_done = true;
         }
         if !e.unknown_definitions.is_empty() && !lead_done {
             let f = Finding::warning(
                 &codes::ROLE_READ_FORBIDDEN,
-                format!("The definitions of {} could not be read (Microsoft.Authorization/roleDefinitions/read), so whether they allow {} is unknown.", list(&e.unknown_definitions), short_action(action)),
+                format!(
+                    "The definitions of {} could not be read (Microsoft.Authorization/roleDefinitions/read), so whether they allow {} is unknown.",
+                    list(&e.unknown_definitions),
+                    short_action(action)
+                ),
             );
             findings.push(read_forbidden_fix(f, p, rid));
             lead_done = true;
@@ -975,7 +1302,8 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
                 &codes::ROLE_MISSING,
                 format!(
                     "{} holds no role on the account — none at its scope, inherited from its resource group or subscription, or through a group — so {} is not allowed and the data plane answers 401 PermissionDenied.",
-                    who(p), short_action(action)
+                    who(p),
+                    short_action(action)
                 ),
             );
             findings.push(grant_fix(f, p, rid, ""));
@@ -991,18 +1319,39 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
             }
         }
         summary = match e.verdict {
-            RoleVerdict::Unknown => format!("could not tell whether {} allows {}", list(&e.unknown_definitions), short_action(action)),
+            RoleVerdict::Unknown => {
+                format!(
+                    "could not tell whether {} allows {}",
+                    list(&e.unknown_definitions),
+                    short_action(action)
+                )
+            }
+            _ if !wrong.is_empty() => format!(
+                "the right role on the wrong scope ({}), not on this account",
+                wrong
+                    .iter()
+                    .map(|a| describe_scope(&a.scope, rid))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             _ if !control.is_empty() => format!("only management roles ({}): no data action", list(&control)),
-            _ if !wrong_scope.is_empty() => "the right role, on another scope".to_string(),
-            _ => format!("no role allows {} on the account", short_action(action)),
+            _ if !other.is_empty() => format!("{} does not allow {}", list(&other), short_action(action)),
+            _ => format!("{} holds no role on the account", short_who(p)),
         };
     } else {
         let granting = list(&e.granting);
         match e.verdict {
             RoleVerdict::Propagating => {
-                let age = e.oldest_grant_age_secs.map(human_duration).unwrap_or_else(|| "moments".into());
+                let age = e
+                    .oldest_grant_age_secs
+                    .map(human_duration)
+                    .unwrap_or_else(|| "moments".into());
                 let via_group = e.granting.iter().all(|i| assignments[*i].via_group(&pid));
-                let window = if via_group { "30 minutes (it comes through a group)" } else { "10 minutes" };
+                let window = if via_group {
+                    "30 minutes (it comes through a group)"
+                } else {
+                    "10 minutes"
+                };
                 findings.push(
                     Finding::warning(
                         &codes::ROLE_PROPAGATING,
@@ -1014,7 +1363,20 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
                 summary = format!("{granting} assigned {age} ago: probably still propagating");
             }
             RoleVerdict::Unknown => {
-                let c: Vec<String> = e.conditional.iter().map(|i| format!("{} ({})", describe(i), assignments[*i].condition.as_deref().unwrap_or("condition in the role definition"))).collect();
+                let c: Vec<String> = e
+                    .conditional
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{} ({})",
+                            describe(i),
+                            assignments[*i]
+                                .condition
+                                .as_deref()
+                                .unwrap_or("condition in the role definition")
+                        )
+                    })
+                    .collect();
                 findings.push(
                     Finding::warning(
                         &codes::ROLE_CONDITION,
@@ -1026,10 +1388,23 @@ pub fn judge(g: &Gathered, now: i64) -> (Judgement, Option<RoleFacts>) {
                 summary = format!("{granting}, with an ABAC condition");
             }
             _ => {
-                let age = e.oldest_grant_age_secs.map(|a| format!(", assigned {} ago", human_duration(a))).unwrap_or_default();
-                summary = format!("{} holds {granting}{age}: allows {}", who(p), short_action(action));
+                let age = e
+                    .oldest_grant_age_secs
+                    .map(|a| format!(", assigned {} ago", human_duration(a)))
+                    .unwrap_or_default();
+                summary = format!(
+                    "{} holds {granting}{age}: allows {}",
+                    short_who(p),
+                    short_action(action)
+                );
                 if !e.conditional.is_empty() {
-                    findings.push(Finding::info(&codes::ROLE_CONDITION, format!("Some granting assignments carry an ABAC condition: {}.", list(&e.conditional))));
+                    findings.push(Finding::info(
+                        &codes::ROLE_CONDITION,
+                        format!(
+                            "Some granting assignments carry an ABAC condition: {}.",
+                            list(&e.conditional)
+                        ),
+                    ));
                 }
             }
         }
@@ -1063,12 +1438,19 @@ mod tests {
     use super::*;
     use crate::azure::arm::AccountProperties;
 
-    const RID: &str = "/subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai";
+    const RID: &str =
+        "/subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai";
     const ALICE: &str = "0f8e2d4c-6b1a-4c9e-8d7f-3a5b2c1e9f70";
     const NOW: i64 = 1_767_225_600;
 
     fn alice() -> PrincipalInfo {
-        PrincipalInfo { object_id: Some(ALICE.into()), kind: Some("User".into()), is_caller: true, display: Some("alice@contoso.onmicrosoft.com".into()), ..Default::default() }
+        PrincipalInfo {
+            object_id: Some(ALICE.into()),
+            kind: Some("User".into()),
+            is_caller: true,
+            display: Some("alice@contoso.onmicrosoft.com".into()),
+            ..Default::default()
+        }
     }
 
     fn found(assignments: Result<Vec<AssignedRole>, ArmError>) -> Gathered {
@@ -1077,7 +1459,12 @@ mod tests {
             token_tenant: Some("t".into()),
             principal: alice(),
             resource: ResourceState::Found {
-                account: AccountSummary { id: RID.into(), name: "contoso-aoai".into(), readable: true, ..Default::default() },
+                account: AccountSummary {
+                    id: RID.into(),
+                    name: "contoso-aoai".into(),
+                    readable: true,
+                    ..Default::default()
+                },
                 via: "endpoint",
                 tenant: Some("t".into()),
             },
@@ -1107,7 +1494,12 @@ mod tests {
     fn forbidden() -> ArmError {
         let body = r#"{"error":{"code":"AuthorizationFailed","message":"The client 'x' with object id 'y' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/s' or the scope is invalid."}}"#;
         let verdict = crate::diagnose::arm::classify_arm_response(403, &[], body);
-        ArmError::Status { status: 403, code: Some("AuthorizationFailed".into()), message: "no".into(), verdict: Box::new(verdict) }
+        ArmError::Status {
+            status: 403,
+            code: Some("AuthorizationFailed".into()),
+            message: "no".into(),
+            verdict: Box::new(verdict),
+        }
     }
 
     #[test]
@@ -1115,32 +1507,60 @@ mod tests {
         let (j, f) = judge(&found(Ok(vec![assigned(roles::OPENAI_USER, RID, 7 * 86400)])), NOW);
         assert_eq!(j.status, Status::Pass, "{j:?}");
         let f = f.unwrap();
-        assert_eq!((f.verdict, f.newest_grant_age_secs, f.resource_id.as_deref()), (RoleVerdict::Granted, Some(7 * 86400), Some(RID)));
+        assert_eq!(
+            (f.verdict, f.newest_grant_age_secs, f.resource_id.as_deref()),
+            (RoleVerdict::Granted, Some(7 * 86400), Some(RID))
+        );
         assert!(j.summary.contains("Cognitive Services OpenAI User"), "{}", j.summary);
     }
 
     #[test]
     fn owner_is_control_plane_only_with_the_exact_fix() {
-        let (j, f) = judge(&found(Ok(vec![assigned(roles::OWNER, "/subscriptions/s1", 86400)])), NOW);
-        assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-control-plane-only"]));
+        let (j, f) = judge(
+            &found(Ok(vec![assigned(roles::OWNER, "/subscriptions/s1", 86400)])),
+            NOW,
+        );
+        assert_eq!(
+            (j.status, codes_of(&j)),
+            (Status::Fail, vec!["role-control-plane-only"])
+        );
         assert_eq!(f.unwrap().verdict, RoleVerdict::Missing);
         let cmd = &j.findings[0].remediation.commands[0];
         assert_eq!(
             cmd,
-            &format!("az role assignment create --assignee-object-id {ALICE} --assignee-principal-type User --role \"Cognitive Services OpenAI User\" --scope {RID}")
+            &format!(
+                "az role assignment create --assignee-object-id {ALICE} --assignee-principal-type User --role \"Cognitive Services OpenAI User\" --scope {RID}"
+            )
         );
         let text = &j.findings[0].remediation.text;
-        assert!(text.contains("Bicep:") && text.contains("azurerm_role_assignment"), "{text}");
-        assert!(j.findings[0].message.contains("Owner on subscription s1"), "{}", j.findings[0].message);
+        assert!(
+            text.contains("Bicep:") && text.contains("azurerm_role_assignment"),
+            "{text}"
+        );
+        assert!(
+            j.findings[0].message.contains("Owner on subscription s1"),
+            "{}",
+            j.findings[0].message
+        );
     }
 
     #[test]
     fn wrong_scope_names_both_scopes() {
-        let mut g = found(Ok(vec![assigned(roles::READER, "/subscriptions/s1/resourceGroups/rg-ai", 86400)]));
+        let mut g = found(Ok(vec![assigned(
+            roles::READER,
+            "/subscriptions/s1/resourceGroups/rg-ai",
+            86400,
+        )]));
         g.elsewhere = vec![assigned(roles::OPENAI_USER, &format!("{RID}-eus2"), 86400)];
         let (j, _) = judge(&g, NOW);
-        assert_eq!(codes_of(&j), vec!["role-control-plane-only", "role-wrong-scope"]);
-        let m = &j.findings[1].message;
+        assert_eq!(codes_of(&j), vec!["role-wrong-scope", "role-control-plane-only"]);
+        assert!(
+            j.summary.contains("wrong scope (account contoso-aoai-eus2)"),
+            "{}",
+            j.summary
+        );
+        assert!(j.findings[0].remediation.commands[0].ends_with(&format!("--scope {RID}")));
+        let m = &j.findings[0].message;
         assert!(m.contains("account contoso-aoai-eus2") && m.contains(RID), "{m}");
     }
 
@@ -1159,13 +1579,21 @@ mod tests {
         let (j, f) = judge(&found(Err(forbidden())), NOW);
         assert_eq!((j.status, codes_of(&j)), (Status::Warn, vec!["role-read-forbidden"]));
         assert_eq!(f.unwrap().verdict, RoleVerdict::Unknown);
-        assert!(j.findings[0].remediation.text.contains("Role Based Access Control Administrator"));
+        assert!(
+            j.findings[0]
+                .remediation
+                .text
+                .contains("Role Based Access Control Administrator")
+        );
 
         // …unless the caller's effective permissions settle it.
         let mut g = found(Err(forbidden()));
         g.effective = Some(Ok(vec![]));
         let (j, f) = judge(&g, NOW);
-        assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-missing", "role-read-forbidden"]));
+        assert_eq!(
+            (j.status, codes_of(&j)),
+            (Status::Fail, vec!["role-missing", "role-read-forbidden"])
+        );
         assert_eq!(f.unwrap().verdict, RoleVerdict::Missing);
         g.effective = Some(Ok(rbac::builtin_role(roles::OPENAI_USER).unwrap().permissions));
         let (j, f) = judge(&g, NOW);
@@ -1178,7 +1606,10 @@ mod tests {
         let mut g = found(Ok(vec![]));
         g.effective = Some(Ok(rbac::builtin_role(roles::OPENAI_USER).unwrap().permissions));
         let (j, _) = judge(&g, NOW);
-        assert_eq!(codes_of(&j), vec!["role-missing", "role-effective-permissions-disagree"]);
+        assert_eq!(
+            codes_of(&j),
+            vec!["role-missing", "role-effective-permissions-disagree"]
+        );
     }
 
     #[test]
@@ -1186,29 +1617,59 @@ mod tests {
         let mut g = found(Ok(vec![]));
         g.arm = ArmAccess::NoToken("x".into());
         let (j, f) = judge(&g, NOW);
-        assert_eq!((j.status, codes_of(&j), f.unwrap().verdict), (Status::Warn, vec!["role-arm-unreachable"], RoleVerdict::Unknown));
+        assert_eq!(
+            (j.status, codes_of(&j), f.unwrap().verdict),
+            (Status::Warn, vec!["role-arm-unreachable"], RoleVerdict::Unknown)
+        );
         let mut g = found(Ok(vec![]));
         g.principal.unresolved = Some("nope".into());
         let (j, _) = judge(&g, NOW);
         assert_eq!(codes_of(&j), vec!["role-assignee-unresolved"]);
         g.principal.unresolved = None;
-        g.resource = ResourceState::OtherTenant { id: Some(RID.into()), tenant: Some("other".into()) };
+        g.resource = ResourceState::OtherTenant {
+            id: Some(RID.into()),
+            tenant: Some("other".into()),
+        };
         let (j, f) = judge(&g, NOW);
-        assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-resource-other-tenant"]));
+        assert_eq!(
+            (j.status, codes_of(&j)),
+            (Status::Fail, vec!["role-resource-other-tenant"])
+        );
         assert_eq!(f.unwrap().resource_tenant.as_deref(), Some("other"));
     }
 
     #[test]
     fn assignee_forms() {
         let claims = json!({"oid": ALICE, "tid": "t", "idtyp": "app", "appid": "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92", "xms_mirid": "/subscriptions/s/resourcegroups/r/providers/Microsoft.Web/sites/chat-app"});
-        let p = classify_assignee("/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/chat-app", &claims).unwrap();
+        let p = classify_assignee(
+            "/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/chat-app",
+            &claims,
+        )
+        .unwrap();
         assert_eq!((p.object_id.as_deref(), p.is_caller), (Some(ALICE), true));
         let p = classify_assignee("C5D3A1F7-2E8B-4D6C-9F0A-7B1E3C5D8A92", &claims).unwrap();
-        assert_eq!((p.object_id.as_deref(), p.kind.as_deref()), (Some(ALICE), Some("ServicePrincipal")));
+        assert_eq!(
+            (p.object_id.as_deref(), p.kind.as_deref()),
+            (Some(ALICE), Some("ServicePrincipal"))
+        );
         let p = classify_assignee("2E4A6C8E-0B1D-4F3A-9C5E-7A9B1D3F5E86", &claims).unwrap();
-        assert_eq!((p.object_id.as_deref(), p.is_caller, p.maybe_client_id), (Some("2e4a6c8e-0b1d-4f3a-9c5e-7a9b1d3f5e86"), false, true));
-        assert!(classify_assignee("/subscriptions/s/resourcegroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id", &claims).is_none());
-        assert!(classify_assignee("alice@contoso.com", &claims).unwrap().unresolved.is_some());
+        assert_eq!(
+            (p.object_id.as_deref(), p.is_caller, p.maybe_client_id),
+            (Some("2e4a6c8e-0b1d-4f3a-9c5e-7a9b1d3f5e86"), false, true)
+        );
+        assert!(
+            classify_assignee(
+                "/subscriptions/s/resourcegroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id",
+                &claims
+            )
+            .is_none()
+        );
+        assert!(
+            classify_assignee("alice@contoso.com", &claims)
+                .unwrap()
+                .unresolved
+                .is_some()
+        );
     }
 
     #[test]
@@ -1225,12 +1686,23 @@ mod tests {
             },
         };
         assert!(account_matches(&a, "contoso-aoai.openai.azure.com", Some(443), None));
-        assert!(account_matches(&a, "contoso-aoai.cognitiveservices.azure.com", Some(443), Some("CONTOSO-AOAI")));
+        assert!(account_matches(
+            &a,
+            "contoso-aoai.cognitiveservices.azure.com",
+            Some(443),
+            Some("CONTOSO-AOAI")
+        ));
         assert!(!account_matches(&a, "contoso-aoai.openai.azure.com", Some(8443), None));
         assert!(!account_matches(&a, "other.openai.azure.com", Some(443), Some("other")));
         assert_eq!(account_subscription(RID).as_deref(), Some("s1"));
         assert_eq!(account_subscription("/subscriptions/s1/resourceGroups/rg"), None);
-        assert_eq!(scope_of_assignment_id(&format!("{RID}/providers/Microsoft.Authorization/roleAssignments/abc")), RID);
-        assert_eq!(scope_of_assignment_id("/providers/Microsoft.Authorization/roleAssignments/abc"), "/");
+        assert_eq!(
+            scope_of_assignment_id(&format!("{RID}/providers/Microsoft.Authorization/roleAssignments/abc")),
+            RID
+        );
+        assert_eq!(
+            scope_of_assignment_id("/providers/Microsoft.Authorization/roleAssignments/abc"),
+            "/"
+        );
     }
 }

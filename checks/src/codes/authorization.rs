@@ -6,8 +6,7 @@ const RBAC_TROUBLESHOOT: &str = "https://learn.microsoft.com/azure/role-based-ac
 const DENY_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/deny-assignments";
 const CONDITION_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/conditions-overview";
 const TENANT_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/troubleshoot-multi-tenant";
-const MI_DOCS: &str =
-    "https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-manage-user-assigned-managed-identities";
+const MI_DOCS: &str = "https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-manage-user-assigned-managed-identities";
 const PERMISSIONS_DOCS: &str = "https://learn.microsoft.com/rest/api/authorization/permissions/list-for-resource";
 
 codes! {

@@ -2,8 +2,7 @@
 use super::{codes, docs};
 
 const WI_DOCS: &str = "https://learn.microsoft.com/azure/aks/workload-identity-overview";
-const MI_DOCS: &str =
-    "https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/overview";
+const MI_DOCS: &str = "https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/overview";
 const SP_DOCS: &str =
     "https://learn.microsoft.com/azure/developer/python/sdk/authentication/local-development-service-principal";
 

@@ -87,11 +87,17 @@ impl Permission {
     }
     /// The `dataActions` pattern that matches the action, if any.
     pub fn matching_data_action(&self, action: &str) -> Option<&str> {
-        self.data_actions.iter().find(|p| pattern_matches(p, action)).map(String::as_str)
+        self.data_actions
+            .iter()
+            .find(|p| pattern_matches(p, action))
+            .map(String::as_str)
     }
     /// The `notDataActions` pattern that removes the action, if any.
     pub fn excluding_data_action(&self, action: &str) -> Option<&str> {
-        self.not_data_actions.iter().find(|p| pattern_matches(p, action)).map(String::as_str)
+        self.not_data_actions
+            .iter()
+            .find(|p| pattern_matches(p, action))
+            .map(String::as_str)
     }
 }
 
@@ -154,7 +160,13 @@ pub fn role_guid(role_definition_id: &str) -> String {
 pub fn is_guid(s: &str) -> bool {
     let s = s.trim();
     s.len() == 36
-        && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+        && s.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 /// A role definition as the judge needs it.
@@ -255,15 +267,24 @@ pub struct AssignedRole {
 
 impl AssignedRole {
     pub fn role_name(&self) -> String {
-        self.role.as_ref().map(|r| r.name.clone()).or_else(|| builtin_name(&self.role_id)).unwrap_or_else(|| self.role_id.clone())
+        self.role
+            .as_ref()
+            .map(|r| r.name.clone())
+            .or_else(|| builtin_name(&self.role_id))
+            .unwrap_or_else(|| self.role_id.clone())
     }
     pub fn via_group(&self, principal_id: &str) -> bool {
         !self.principal_id.eq_ignore_ascii_case(principal_id)
-            || self.principal_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("group"))
+            || self
+                .principal_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("group"))
     }
     /// How this assignment's role reads against the action.
     pub fn reading(&self, action: &str) -> RoleReading {
-        let Some(role) = &self.role else { return RoleReading::DefinitionUnknown };
+        let Some(role) = &self.role else {
+            return RoleReading::DefinitionUnknown;
+        };
         if role.grants_data(action) {
             return RoleReading::Grants;
         }
@@ -272,11 +293,19 @@ impl AssignedRole {
         }
         for p in &role.permissions {
             if let (Some(allow), Some(deny)) = (p.matching_data_action(action), p.excluding_data_action(action)) {
-                return RoleReading::Excluded { allowed_by: allow.to_string(), removed_by: deny.to_string() };
+                return RoleReading::Excluded {
+                    allowed_by: allow.to_string(),
+                    removed_by: deny.to_string(),
+                };
             }
         }
         RoleReading::OtherDataActions {
-            data_actions: role.permissions.iter().flat_map(|p| p.data_actions.iter().cloned()).take(6).collect(),
+            data_actions: role
+                .permissions
+                .iter()
+                .flat_map(|p| p.data_actions.iter().cloned())
+                .take(6)
+                .collect(),
         }
     }
 }
@@ -289,9 +318,14 @@ pub enum RoleReading {
     /// No data actions at all (Owner, Contributor, Reader, Cognitive Services Contributor…).
     ControlPlaneOnly,
     /// A `dataActions` pattern matches, but the same block's `notDataActions` removes it.
-    Excluded { allowed_by: String, removed_by: String },
+    Excluded {
+        allowed_by: String,
+        removed_by: String,
+    },
     /// Data actions for something else.
-    OtherDataActions { data_actions: Vec<String> },
+    OtherDataActions {
+        data_actions: Vec<String>,
+    },
     DefinitionUnknown,
 }
 
@@ -312,14 +346,17 @@ impl DenyRule {
     /// Applies to one of `identities` (the principal and its known groups) on `resource`.
     pub fn applies(&self, identities: &[String], resource: &str) -> bool {
         let in_scope = if self.do_not_apply_to_child_scopes {
-            self.scope.trim_end_matches('/').eq_ignore_ascii_case(resource.trim_end_matches('/'))
+            self.scope
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(resource.trim_end_matches('/'))
         } else {
             scope_covers(&self.scope, resource)
         };
-        let has = |list: &[String]| list.iter().any(|p| identities.iter().any(|i| i.eq_ignore_ascii_case(p)));
-        in_scope
-            && (self.principals.iter().any(|p| p == EVERYONE) || has(&self.principals))
-            && !has(&self.excluded)
+        let has = |list: &[String]| {
+            list.iter()
+                .any(|p| identities.iter().any(|i| i.eq_ignore_ascii_case(p)))
+        };
+        in_scope && (self.principals.iter().any(|p| p == EVERYONE) || has(&self.principals)) && !has(&self.excluded)
     }
     pub fn denies_data(&self, action: &str) -> bool {
         grants_data(&self.permissions, action)
@@ -358,7 +395,9 @@ pub fn evaluate(
     action: &str,
     now: i64,
 ) -> Evaluation {
-    let applicable: Vec<usize> = (0..assignments.len()).filter(|i| scope_covers(&assignments[*i].scope, resource)).collect();
+    let applicable: Vec<usize> = (0..assignments.len())
+        .filter(|i| scope_covers(&assignments[*i].scope, resource))
+        .collect();
     let mut granting = vec![];
     let mut near_misses = vec![];
     let mut unknown_definitions = vec![];
@@ -368,10 +407,11 @@ pub fn evaluate(
         match a.reading(action) {
             RoleReading::Grants => {
                 granting.push(i);
-                let block_condition = a
-                    .role
-                    .as_ref()
-                    .is_some_and(|r| r.permissions.iter().any(|p| p.grants_data(action) && p.condition.is_some()));
+                let block_condition = a.role.as_ref().is_some_and(|r| {
+                    r.permissions
+                        .iter()
+                        .any(|p| p.grants_data(action) && p.condition.is_some())
+                });
                 if a.condition.as_deref().is_some_and(|c| !c.trim().is_empty()) || block_condition {
                     conditional.push(i);
                 }
@@ -387,23 +427,31 @@ pub fn evaluate(
             identities.push(p);
         }
     }
-    let denied_by: Vec<usize> =
-        (0..denies.len()).filter(|d| denies[*d].applies(&identities, resource) && denies[*d].denies_data(action)).collect();
+    let denied_by: Vec<usize> = (0..denies.len())
+        .filter(|d| denies[*d].applies(&identities, resource) && denies[*d].denies_data(action))
+        .collect();
 
     let age = |i: &usize| assignments[*i].created_on.map(|c| (now - c).max(0));
     let newest = granting.iter().filter_map(age).min();
     let oldest = granting.iter().filter_map(age).max();
     let effective = |i: &usize| {
         let a = &assignments[*i];
-        let window =
-            if a.via_group(principal_id) { GROUP_PROPAGATION_WINDOW_SECS } else { PROPAGATION_WINDOW_SECS };
+        let window = if a.via_group(principal_id) {
+            GROUP_PROPAGATION_WINDOW_SECS
+        } else {
+            PROPAGATION_WINDOW_SECS
+        };
         // An assignment without a creation time is taken as old: ARM omits it only on old ones.
         age(i).is_none_or(|x| x >= window)
     };
     let verdict = if !denied_by.is_empty() {
         RoleVerdict::Missing
     } else if granting.is_empty() {
-        if unknown_definitions.is_empty() { RoleVerdict::Missing } else { RoleVerdict::Unknown }
+        if unknown_definitions.is_empty() {
+            RoleVerdict::Missing
+        } else {
+            RoleVerdict::Unknown
+        }
     } else if granting.iter().all(|i| conditional.contains(i)) {
         RoleVerdict::Unknown
     } else if granting.iter().filter(|i| !conditional.contains(i)).any(effective) {
@@ -438,12 +486,17 @@ pub fn wrong_scope_grants(elsewhere: &[AssignedRole], resource: &str, action: &s
 /// Where an ARM scope sits, in words ("the account", "resource group rg-ai", …).
 pub fn describe_scope(scope: &str, resource: &str) -> String {
     let segs: Vec<&str> = scope.split('/').filter(|s| !s.is_empty()).collect();
-    if scope.trim_end_matches('/').eq_ignore_ascii_case(resource.trim_end_matches('/')) {
+    if scope
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case(resource.trim_end_matches('/'))
+    {
         return "the account".to_string();
     }
     match segs.as_slice() {
         [] => "the root scope (/)".to_string(),
-        [p, _, mg_kind, mg] if p.eq_ignore_ascii_case("providers") && mg_kind.eq_ignore_ascii_case("managementGroups") => {
+        [p, _, mg_kind, mg]
+            if p.eq_ignore_ascii_case("providers") && mg_kind.eq_ignore_ascii_case("managementGroups") =>
+        {
             format!("management group {mg}")
         }
         [s, id] if s.eq_ignore_ascii_case("subscriptions") => format!("subscription {id}"),
@@ -460,7 +513,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ACCOUNT: &str = "/subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai";
+    const ACCOUNT: &str =
+        "/subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai";
     const NOW: i64 = 1_767_225_600;
 
     fn block(data: &[&str], not: &[&str]) -> Permission {
@@ -490,12 +544,24 @@ mod tests {
         assert!(pattern_matches("*", chat));
         assert!(pattern_matches("Microsoft.CognitiveServices/*", chat));
         assert!(pattern_matches("Microsoft.CognitiveServices/accounts/OpenAI/*", chat));
-        assert!(pattern_matches("microsoft.cognitiveservices/ACCOUNTS/openai/deployments/CHAT/completions/action", chat));
+        assert!(pattern_matches(
+            "microsoft.cognitiveservices/ACCOUNTS/openai/deployments/CHAT/completions/action",
+            chat
+        ));
         assert!(pattern_matches("Microsoft.CognitiveServices/*/action", chat));
-        assert!(pattern_matches("Microsoft.CognitiveServices/accounts/OpenAI/*/read", MODELS_READ_ACTION));
-        assert!(!pattern_matches("Microsoft.CognitiveServices/accounts/OpenAI/*/read", chat));
+        assert!(pattern_matches(
+            "Microsoft.CognitiveServices/accounts/OpenAI/*/read",
+            MODELS_READ_ACTION
+        ));
+        assert!(!pattern_matches(
+            "Microsoft.CognitiveServices/accounts/OpenAI/*/read",
+            chat
+        ));
         assert!(!pattern_matches("Microsoft.Storage/*", chat));
-        assert!(!pattern_matches("Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat", chat));
+        assert!(!pattern_matches(
+            "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat",
+            chat
+        ));
         assert!(!pattern_matches("", chat));
         assert!(pattern_matches("", ""));
         assert!(pattern_matches("**", ""));
@@ -507,8 +573,10 @@ mod tests {
 
     #[test]
     fn not_data_actions_remove_within_the_same_block_only() {
-        let everything_but_chat =
-            block(&["Microsoft.CognitiveServices/accounts/OpenAI/*"], &[CHAT_COMPLETIONS_ACTION]);
+        let everything_but_chat = block(
+            &["Microsoft.CognitiveServices/accounts/OpenAI/*"],
+            &[CHAT_COMPLETIONS_ACTION],
+        );
         assert!(!everything_but_chat.grants_data(CHAT_COMPLETIONS_ACTION));
         assert!(everything_but_chat.grants_data(EMBEDDINGS_ACTION));
         // Case does not matter for the exclusion either.
@@ -520,7 +588,10 @@ mod tests {
         assert!(!grants_data(&[everything_but_chat], CHAT_COMPLETIONS_ACTION));
         assert!(!grants_data(&[], CHAT_COMPLETIONS_ACTION));
         // Control-plane actions never count as data actions.
-        let owner = Permission { actions: vec!["*".into()], ..Default::default() };
+        let owner = Permission {
+            actions: vec!["*".into()],
+            ..Default::default()
+        };
         assert!(!owner.grants_data(CHAT_COMPLETIONS_ACTION));
         assert!(owner.grants_action(ROLE_ASSIGNMENTS_READ));
     }
@@ -545,8 +616,16 @@ mod tests {
         let user = builtin_role(roles::OPENAI_USER).unwrap();
         assert!(!user.grants_data("Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"));
         assert!(user.grants_data(EMBEDDINGS_ACTION) && user.grants_data(MODELS_READ_ACTION));
-        assert_eq!(role_guid("/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/5E0BD9BD-7b93-4f28-af87-19fc36ad61bd"), roles::OPENAI_USER);
-        assert!(builtin_role("/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-0000-0000-000000000001").is_none());
+        assert_eq!(
+            role_guid(
+                "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/5E0BD9BD-7b93-4f28-af87-19fc36ad61bd"
+            ),
+            roles::OPENAI_USER
+        );
+        assert!(
+            builtin_role("/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-0000-0000-000000000001")
+                .is_none()
+        );
     }
 
     #[test]
@@ -558,7 +637,10 @@ mod tests {
         assert!(!scope_covers(&format!("{ACCOUNT}/projects/p"), ACCOUNT));
         assert!(!scope_covers("/subscriptions/s1/resourceGroups/rg", ACCOUNT));
         assert!(!scope_covers(&format!("{ACCOUNT}-eus2"), ACCOUNT));
-        assert_eq!(describe_scope("/subscriptions/s1/resourceGroups/rg-ai", ACCOUNT), "resource group rg-ai");
+        assert_eq!(
+            describe_scope("/subscriptions/s1/resourceGroups/rg-ai", ACCOUNT),
+            "resource group rg-ai"
+        );
         assert_eq!(describe_scope(ACCOUNT, ACCOUNT), "the account");
         assert_eq!(describe_scope("/subscriptions/s2", ACCOUNT), "subscription s2");
     }
@@ -568,30 +650,74 @@ mod tests {
         let alice = "a11ce000-0000-0000-0000-000000000001";
         let rg = "/subscriptions/s1/resourceGroups/rg-ai";
         // Inherited from the resource group, old: granted.
-        let e = evaluate(&[assigned(roles::OPENAI_USER, rg, alice, 86400)], &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW);
+        let e = evaluate(
+            &[assigned(roles::OPENAI_USER, rg, alice, 86400)],
+            &[],
+            alice,
+            ACCOUNT,
+            CHAT_COMPLETIONS_ACTION,
+            NOW,
+        );
         assert_eq!((e.verdict, e.granting.clone()), (RoleVerdict::Granted, vec![0]));
         // Owner of the subscription: missing, a near miss.
-        let e = evaluate(&[assigned(roles::OWNER, "/subscriptions/s1", alice, 86400)], &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW);
+        let e = evaluate(
+            &[assigned(roles::OWNER, "/subscriptions/s1", alice, 86400)],
+            &[],
+            alice,
+            ACCOUNT,
+            CHAT_COMPLETIONS_ACTION,
+            NOW,
+        );
         assert_eq!((e.verdict, e.near_misses.clone()), (RoleVerdict::Missing, vec![0]));
         // One minute old: propagating; with an old one beside it: granted.
         let young = assigned(roles::OPENAI_USER, ACCOUNT, alice, 60);
-        let e = evaluate(std::slice::from_ref(&young), &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW);
-        assert_eq!((e.verdict, e.newest_grant_age_secs), (RoleVerdict::Propagating, Some(60)));
-        let e = evaluate(&[young.clone(), assigned(roles::OPENAI_USER, rg, alice, 86400)], &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW);
+        let e = evaluate(
+            std::slice::from_ref(&young),
+            &[],
+            alice,
+            ACCOUNT,
+            CHAT_COMPLETIONS_ACTION,
+            NOW,
+        );
+        assert_eq!(
+            (e.verdict, e.newest_grant_age_secs),
+            (RoleVerdict::Propagating, Some(60))
+        );
+        let e = evaluate(
+            &[young.clone(), assigned(roles::OPENAI_USER, rg, alice, 86400)],
+            &[],
+            alice,
+            ACCOUNT,
+            CHAT_COMPLETIONS_ACTION,
+            NOW,
+        );
         assert_eq!((e.verdict, e.newest_grant_age_secs), (RoleVerdict::Granted, Some(60)));
         // Through a group, 15 minutes is still inside the group window.
         let mut group = assigned(roles::OPENAI_USER, ACCOUNT, "9f000000-0000-0000-0000-00000000000g", 900);
         group.principal_type = Some("Group".into());
-        assert_eq!(evaluate(&[group], &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW).verdict, RoleVerdict::Propagating);
+        assert_eq!(
+            evaluate(&[group], &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW).verdict,
+            RoleVerdict::Propagating
+        );
         // The right role on another account grants nothing here.
         let other = assigned(roles::OPENAI_USER, &format!("{ACCOUNT}-eus2"), alice, 86400);
-        let e = evaluate(std::slice::from_ref(&other), &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW);
+        let e = evaluate(
+            std::slice::from_ref(&other),
+            &[],
+            alice,
+            ACCOUNT,
+            CHAT_COMPLETIONS_ACTION,
+            NOW,
+        );
         assert_eq!(e.verdict, RoleVerdict::Missing);
         assert_eq!(wrong_scope_grants(&[other], ACCOUNT, CHAT_COMPLETIONS_ACTION), vec![0]);
         // An unknown definition is not "missing".
         let mut unknown = assigned(roles::OPENAI_USER, ACCOUNT, alice, 86400);
         unknown.role = None;
-        assert_eq!(evaluate(&[unknown], &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW).verdict, RoleVerdict::Unknown);
+        assert_eq!(
+            evaluate(&[unknown], &[], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW).verdict,
+            RoleVerdict::Unknown
+        );
         // A condition on the only grant: cannot tell.
         let mut cond = assigned(roles::OPENAI_USER, ACCOUNT, alice, 86400);
         cond.condition = Some("@Resource[x] StringEquals 'y'".into());
@@ -612,13 +738,45 @@ mod tests {
             excluded: excluded.iter().map(|s| s.to_string()).collect(),
             do_not_apply_to_child_scopes: false,
         };
-        let e = evaluate(&grant, &[deny(&[EVERYONE], &[])], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW);
+        let e = evaluate(
+            &grant,
+            &[deny(&[EVERYONE], &[])],
+            alice,
+            ACCOUNT,
+            CHAT_COMPLETIONS_ACTION,
+            NOW,
+        );
         assert_eq!((e.verdict, e.denied_by.clone()), (RoleVerdict::Missing, vec![0]));
-        assert_eq!(evaluate(&grant, &[deny(&[EVERYONE], &[alice])], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW).verdict, RoleVerdict::Granted);
-        assert_eq!(evaluate(&grant, &[deny(&["someone-else"], &[])], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW).verdict, RoleVerdict::Granted);
+        assert_eq!(
+            evaluate(
+                &grant,
+                &[deny(&[EVERYONE], &[alice])],
+                alice,
+                ACCOUNT,
+                CHAT_COMPLETIONS_ACTION,
+                NOW
+            )
+            .verdict,
+            RoleVerdict::Granted
+        );
+        assert_eq!(
+            evaluate(
+                &grant,
+                &[deny(&["someone-else"], &[])],
+                alice,
+                ACCOUNT,
+                CHAT_COMPLETIONS_ACTION,
+                NOW
+            )
+            .verdict,
+            RoleVerdict::Granted
+        );
         let mut only_rg = deny(&[EVERYONE], &[]);
         only_rg.do_not_apply_to_child_scopes = true;
-        assert_eq!(evaluate(&grant, &[only_rg], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW).verdict, RoleVerdict::Granted);
+        assert_eq!(
+            evaluate(&grant, &[only_rg], alice, ACCOUNT, CHAT_COMPLETIONS_ACTION, NOW).verdict,
+            RoleVerdict::Granted
+        );
     }
 
     #[test]
@@ -629,7 +787,10 @@ mod tests {
             id: "c".into(),
             name: "AOAI Everything But Chat".into(),
             builtin: false,
-            permissions: vec![block(&["Microsoft.CognitiveServices/accounts/OpenAI/*"], &[CHAT_COMPLETIONS_ACTION])],
+            permissions: vec![block(
+                &["Microsoft.CognitiveServices/accounts/OpenAI/*"],
+                &[CHAT_COMPLETIONS_ACTION],
+            )],
             source: "arm",
         });
         assert_eq!(
@@ -639,7 +800,10 @@ mod tests {
                 removed_by: CHAT_COMPLETIONS_ACTION.into()
             }
         );
-        assert_eq!(assigned(roles::READER, ACCOUNT, alice, 1).reading(CHAT_COMPLETIONS_ACTION), RoleReading::ControlPlaneOnly);
+        assert_eq!(
+            assigned(roles::READER, ACCOUNT, alice, 1).reading(CHAT_COMPLETIONS_ACTION),
+            RoleReading::ControlPlaneOnly
+        );
         assert_eq!(data_action_for(ProbeKind::Embeddings), EMBEDDINGS_ACTION);
         assert!(is_guid("5e0bd9bd-7b93-4f28-af87-19fc36ad61bd") && !is_guid("5e0bd9bd7b934f28af8719fc36ad61bd"));
     }

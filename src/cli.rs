@@ -196,6 +196,10 @@ pub struct RunArgs {
     #[arg(long, env = "AOAI_DOCTOR_TIMEOUT", value_name = "DURATION", default_value = "30s")]
     pub timeout: String,
 
+    /// Hard ceiling for the whole run [default: 3m plus --wait-for-propagation]
+    #[arg(long, env = "AOAI_DOCTOR_DEADLINE", value_name = "DURATION")]
+    pub deadline: Option<String>,
+
     /// When to use colors (auto honours NO_COLOR, CLICOLOR_FORCE and whether stdout is a terminal).
     #[arg(long, env = "AOAI_DOCTOR_COLOR", value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
@@ -264,6 +268,7 @@ pub enum SdkArg {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // the clouds' own names, as `az cloud list` spells them
 pub enum CloudArg {
     #[value(name = "AzureCloud", alias = "azurecloud", alias = "public")]
     AzureCloud,
@@ -337,6 +342,14 @@ impl RunArgs {
             wait_for_propagation: parse_duration("--wait-for-propagation", &self.wait_for_propagation)?,
             expected_principal: self.expect_principal.clone().filter(|p| !p.trim().is_empty()),
         })
+    }
+
+    /// `--deadline`, or 3 minutes on top of the propagation wait.
+    pub fn deadline(&self, wait: Duration) -> Result<Duration, UsageError> {
+        match &self.deadline {
+            Some(d) => parse_duration("--deadline", d),
+            None => Ok(Duration::from_secs(180) + wait),
+        }
     }
 
     pub fn check_timeout(&self) -> Result<Duration, UsageError> {

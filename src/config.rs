@@ -31,6 +31,7 @@ pub struct Config {
     probe: Option<String>,
     wait_for_propagation: Option<String>,
     timeout: Option<String>,
+    deadline: Option<String>,
     strict: Option<bool>,
     only: Option<Vec<String>>,
     skip: Option<Vec<String>>,
@@ -110,6 +111,7 @@ pub fn apply(c: Config, args: &mut RunArgs, m: &ArgMatches) -> Result<(), UsageE
     text!(ca_cert);
     text!(wait_for_propagation);
     text!(timeout);
+    text!(deadline);
     choice!(credential);
     choice!(sdk);
     choice!(cloud);

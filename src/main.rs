@@ -94,6 +94,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     // Everything that can be wrong with the input is found here, before any network call.
     let target = args.target()?;
     let check_timeout = args.check_timeout()?;
+    let deadline = args.deadline(target.wait_for_propagation)?;
     let ids = checks::ids();
     let (only, skip) = args.selection(&ids)?;
     let resolves = args.resolves()?;
@@ -132,12 +133,19 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let selected = checks::select(&only, &skip);
     // Ctrl-C ends the run early and still prints the report so far; if the handler cannot be
     // installed, the run just goes on.
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+    // The whole run also has a hard ceiling (--deadline).
+    let stop = async move {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => runner::Stopped::interrupted(),
+            _ = tokio::time::sleep(deadline) => runner::Stopped::deadline(deadline),
         }
     };
-    let (results, facts) = runtime().block_on(runner::run_until(ctx, selected, Arc::new(runner::Silent), ctrl_c));
+    let (results, facts) = runtime().block_on(runner::run_until(ctx, selected, Arc::new(runner::Silent), stop));
     let report = Report::assemble(
         started_at,
         started.elapsed().as_millis() as u64,

@@ -64,6 +64,16 @@ fn a_hanging_az_is_an_error_in_bounded_time() {
 }
 
 #[test]
+fn the_deadline_stops_the_whole_run_and_still_reports() {
+    let started = std::time::Instant::now();
+    let r = identity("cli-hangs", &["--timeout", "60s", "--deadline", "2s"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert_eq!(status_of(&r, "azure-cli"), "error");
+    assert!(has(&r, "run-stopped"), "{:?}", codes(&r));
+    assert_eq!(r["verdict"], "error");
+}
+
+#[test]
 fn app_service_managed_identity() {
     let r = identity("healthy-managed-identity", &[]);
     assert_eq!(status_of(&r, "token"), "pass", "{}", check(&r, "token"));

@@ -46,11 +46,43 @@ pub async fn run(
     checks: Vec<Arc<dyn Check>>,
     observer: Arc<dyn Observer>,
 ) -> (Vec<CheckResult>, Facts) {
-    run_until(ctx, checks, observer, std::future::pending()).await
+    run_until(ctx, checks, observer, std::future::pending::<Stopped>()).await
 }
 
 /// What an unfinished check says when the run is stopped (Ctrl-C).
 pub const INTERRUPTED: &str = "interrupted (Ctrl-C) before it finished";
+
+/// Why a run was stopped early: the summary and the finding of every unfinished check.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    pub summary: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Stopped {
+    /// Ctrl-C.
+    pub fn interrupted() -> Self {
+        Stopped {
+            summary: INTERRUPTED.into(),
+            message: "The run was interrupted (Ctrl-C) before this check finished.".into(),
+            fix: "Run again and let it finish; the checks that did finish are in this report.".into(),
+        }
+    }
+    /// `--deadline`.
+    pub fn deadline(limit: std::time::Duration) -> Self {
+        Stopped {
+            summary: format!("stopped at the run's deadline ({})", humanize(limit)),
+            message: format!("The whole run may take at most {}; this check had not finished.", humanize(limit)),
+            fix: "Raise --deadline, or look at the check that waits (run with -v).".into(),
+        }
+    }
+}
+
+fn humanize(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 && s % 60 == 0 { format!("{}m", s / 60) } else { format!("{s}s") }
+}
 
 /// [`run`], until `stop` completes (Ctrl-C in the binary): the checks that finished keep their
 /// results, every other one becomes an `error` result saying it was interrupted, and the
@@ -59,7 +91,7 @@ pub async fn run_until(
     ctx: Arc<RunContext>,
     checks: Vec<Arc<dyn Check>>,
     observer: Arc<dyn Observer>,
-    stop: impl std::future::Future<Output = ()>,
+    stop: impl std::future::Future<Output = Stopped>,
 ) -> (Vec<CheckResult>, Facts) {
     let names: Vec<(String, String)> = checks.iter().map(|c| (c.id().to_string(), c.title().to_string())).collect();
     let facts = Arc::new(Mutex::new(Facts::default()));
@@ -106,10 +138,10 @@ pub async fn run_until(
         all.push(task);
     }
     let started = Instant::now();
-    tokio::select! {
-        _ = futures::future::join_all(all) => {}
-        _ = stop => {}
-    }
+    let stopped = tokio::select! {
+        _ = futures::future::join_all(all) => None,
+        why = stop => Some(why),
+    };
 
     let results = results.lock().map(|r| r.clone()).unwrap_or_default();
     let facts = facts.lock().map(|f| f.clone()).unwrap_or_default();
@@ -117,14 +149,17 @@ pub async fn run_until(
         .into_iter()
         .zip(names)
         .map(|(r, (id, title))| {
-            r.unwrap_or_else(|| CheckResult {
-                id,
-                title,
-                status: Status::Error,
-                summary: INTERRUPTED.to_string(),
-                duration_ms: started.elapsed().as_millis() as u64,
-                findings: vec![],
-                evidence: serde_json::Value::Object(Default::default()),
+            r.unwrap_or_else(|| {
+                let why = stopped.clone().unwrap_or_else(Stopped::interrupted);
+                CheckResult {
+                    id,
+                    title,
+                    status: Status::Error,
+                    summary: why.summary,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    findings: vec![Finding::error(&codes::RUN_STOPPED, why.message).fix(why.fix)],
+                    evidence: serde_json::Value::Object(Default::default()),
+                }
             })
         })
         .collect();
@@ -305,7 +340,10 @@ mod tests {
         let notify = Arc::new(tokio::sync::Notify::new());
         let stop = {
             let n = notify.clone();
-            async move { n.notified().await }
+            async move {
+                n.notified().await;
+                Stopped::interrupted()
+            }
         };
         let (results, facts) = run_until(Arc::new(context()), checks, Arc::new(StopAfter(notify)), stop).await;
         let status: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.status)).collect();

@@ -109,16 +109,14 @@ impl Lab {
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("# run the doctor: aoai-doctor ") {
                 args = shell_words(rest);
-            } else if let Some(rest) = line.strip_prefix("export ") {
-                if let Some((k, v)) = rest.split_once('=') {
-                    let v = if k == "PATH" {
-                        // `'<shim>':"$PATH"` → the shim first, then the system directories.
-                        format!("{}:/usr/bin:/bin", shell_words(v.trim_end_matches(":\"$PATH\""))[0])
-                    } else {
-                        shell_words(v).into_iter().next().unwrap_or_default()
-                    };
-                    env.push((k.to_string(), v));
-                }
+            } else if let Some((k, v)) = line.strip_prefix("export ").and_then(|rest| rest.split_once('=')) {
+                let v = if k == "PATH" {
+                    // `'<shim>':"$PATH"` → the shim first, then the system directories.
+                    format!("{}:/usr/bin:/bin", shell_words(v.trim_end_matches(":\"$PATH\""))[0])
+                } else {
+                    shell_words(v).into_iter().next().unwrap_or_default()
+                };
+                env.push((k.to_string(), v));
             }
         }
         Lab { child, _dir: dir, env, args }
@@ -141,7 +139,16 @@ impl Lab {
 }
 
 impl Drop for Lab {
+    /// SIGTERM first, so the lab removes its temporary directory; SIGKILL if it lingers.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -71,13 +71,13 @@ pub fn select(only: &[String], skip: &[String]) -> Vec<Arc<dyn Check>> {
     } else {
         every.iter().filter(|c| only.iter().any(|o| o == c.id())).map(|c| c.id()).collect()
     };
-    // A selected check brings the checks that provide its inputs, so `--only token-claims`
-    // still has a token to look at.
+    // A selected check brings the checks that provide its inputs (and those whose facts it
+    // uses when present), so `--only token-claims` still has a token to look at.
     loop {
         let before = wanted.len();
         for c in &every {
             if wanted.contains(&c.id()) {
-                for f in c.needs() {
+                for f in c.needs().iter().chain(c.after()) {
                     if !wanted.contains(&f.producer()) && every.iter().any(|p| p.id() == f.producer()) {
                         wanted.push(f.producer());
                     }
@@ -156,6 +156,9 @@ mod tests {
         assert_eq!(names(select(&["environment".into()], &[])), vec!["environment"]);
         assert!(!names(select(&[], &["environment".into()])).contains(&"environment"));
         // A check brings the checks that provide what it needs.
-        assert_eq!(names(select(&["token-claims".into()], &[])), vec!["credential-chain", "token", "token-claims"]);
+        assert_eq!(
+            names(select(&["token-claims".into()], &[])),
+            vec!["environment", "azure-cli", "credential-chain", "token", "token-claims"]
+        );
     }
 }

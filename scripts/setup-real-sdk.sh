@@ -10,10 +10,15 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p target
   "$PY" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 # Versions measured in shared/REAL-CLIENTS.md: azure-identity 1.27.x, openai 3.x.
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "azure-identity==1.27.0" "openai==3.57.0"
+# A stamp skips the registry when the pinned versions are already installed.
+STAMP="$VENV/.ready-azure-identity-1.27.0-openai-3.57.0"
+if [ ! -f "$STAMP" ]; then
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "azure-identity==1.27.0" "openai==3.57.0"
+  touch "$STAMP"
+fi
 "$VENV/bin/python" -c 'import azure.identity, openai; print("real-sdk venv ready:", "azure-identity", azure.identity.__version__ if hasattr(azure.identity, "__version__") else "?", "openai", openai.__version__)'
 
 # The JavaScript SDKs, when node and npm are there (versions measured in REAL-CLIENTS.md;
@@ -22,6 +27,10 @@ if command -v npm >/dev/null 2>&1; then
   NODE_DIR=target/real-sdk-node
   mkdir -p "$NODE_DIR"
   [ -f "$NODE_DIR/package.json" ] || echo '{"name":"real-sdk","private":true,"type":"module"}' > "$NODE_DIR/package.json"
-  npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" "@azure/identity@4.13.1" "openai@6.49.0"
+  NODE_STAMP="$NODE_DIR/.ready-identity-4.13.1-openai-6.49.0"
+  if [ ! -f "$NODE_STAMP" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" "@azure/identity@4.13.1" "openai@6.49.0"
+    touch "$NODE_STAMP"
+  fi
   echo "real-sdk node_modules ready: $NODE_DIR"
 fi

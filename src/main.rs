@@ -198,8 +198,12 @@ fn init_logging(verbose: u8, color: cli::ColorWhen) {
         cli::ColorWhen::Never => false,
         cli::ColorWhen::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},hyper=warn,rustls=warn,reqwest=warn"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The TLS verifier logs its own ERROR line for an untrusted certificate; the endpoint and
+    // token checks already explain that as a finding, so it only shows with -vv.
+    let quiet_crates = if verbose >= 2 { "" } else { ",rustls_platform_verifier=off" };
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("{level},hyper=warn,rustls=warn,reqwest=warn{quiet_crates}"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -35,6 +35,9 @@ pub struct AzState {
     pub secret: String,
     /// `az account list` entries; the one with `isDefault` is the current subscription.
     pub subscriptions: Vec<Value>,
+    /// A lab fault for `az account …`: `garbage`, `empty` or `hang`.
+    #[serde(default)]
+    pub fault: Option<String>,
 }
 
 const NOT_LOGGED_IN: &str = "ERROR: Please run 'az login' to setup account.\n";
@@ -57,6 +60,9 @@ pub async fn run(args: &[String]) -> i32 {
         }
     };
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let (Some(fault), ["account", ..]) = (state.fault.as_deref(), words.as_slice()) {
+        return misbehave(fault).await;
+    }
     match words.as_slice() {
         ["--version", ..] => version_text(),
         ["version", rest @ ..] => print_value(&version_json(), &Opts::parse(rest)),
@@ -93,6 +99,27 @@ pub async fn run(args: &[String]) -> i32 {
             2,
         ),
     }
+}
+
+/// The CLI broken the way a fault says: it prints garbage (exit 0), prints nothing (exit 0),
+/// or never exits.
+async fn misbehave(fault: &str) -> i32 {
+    match fault {
+        "garbage" => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"\x1b[0m\x00\xff\xfe\x07garbage, not JSON: {{[\n\x1b[93m%PDF-1.7\n");
+            let _ = out.flush();
+            0
+        }
+        "hang" => hang().await,
+        _ => 0,
+    }
+}
+
+/// Stuck on a proxy or a prompt. Bounded so an orphaned process cannot live forever.
+async fn hang() -> i32 {
+    tokio::time::sleep(Duration::from_secs(15 * 60)).await;
+    fail("ERROR: The operation timed out.\n", 1)
 }
 
 fn logged_in(s: &AzState) -> bool {
@@ -212,9 +239,7 @@ async fn get_access_token(s: &AzState, o: &Opts) -> i32 {
         return fail(NOT_LOGGED_IN, 1);
     }
     if s.state == "hang" {
-        // Stuck on a proxy or prompt. Bounded so an orphaned process cannot live forever.
-        tokio::time::sleep(Duration::from_secs(15 * 60)).await;
-        return fail("ERROR: The operation timed out.\n", 1);
+        return hang().await;
     }
     let sub = match &o.subscription {
         Some(want) => s.subscriptions.iter().find(|x| {

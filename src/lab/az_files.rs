@@ -58,6 +58,9 @@ pub fn write(dir: &Path, st: &LabState, program: &Path, ca_file: &Path) -> Resul
         client_id,
         secret,
         subscriptions: subs.clone(),
+        fault: super::faults::table(&st.scenario.faults)?
+            .get(&super::faults::Service::Az)
+            .map(|f| f.name()),
     };
     let state_file = state_dir.join("state.json");
     write_private(&state_file, serde_json::to_string_pretty(&state)?.as_bytes())?;

@@ -33,6 +33,13 @@ pub struct ServeArgs {
     /// Log one line per request to stderr (never tokens or secrets)
     #[arg(long)]
     pub log: bool,
+    /// Make one service misbehave (repeatable): NAME[@SERVICE], SERVICE one of entra, arm,
+    /// aoai, imds, identity, az (default: where the app's token comes from). Faults: refused,
+    /// hang, garbage, untrusted-cert, reset-mid-body, http-500|502|503[-empty], html-200,
+    /// html-502, truncated-json, huge-body, not-a-token, opaque-token, bogus-exp, exp-string,
+    /// empty (az)
+    #[arg(long = "fault", value_name = "NAME[@SERVICE]")]
+    pub faults: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod dataplane;
 pub mod demo;
 pub mod entra;
+pub mod faults;
 pub mod http;
 pub mod jwt;
 pub mod managed_identity;
@@ -42,6 +43,7 @@ use tokio::task::JoinHandle;
 pub use cli::{run_demo, run_lab};
 pub use scenario::{Scenario, scenario, scenarios};
 
+use faults::{Fault, Service};
 use scenario::{AppCredential, HostKind};
 use state::{LabState, Urls};
 use util::now_unix;
@@ -92,17 +94,26 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
         l.set_nonblocking(true)?;
         Ok(l)
     };
+    let faults = faults::table(&scenario.faults)?;
     let (entra_l, arm_l, aoai_l, mi_l) = (bind()?, bind()?, bind()?, bind()?);
     let port = |l: &TcpListener| l.local_addr().map(|a| a.port());
     let mi = format!("http://127.0.0.1:{}", port(&mi_l)?);
-    let imds = if scenario.host.kind.has_imds() {
-        mi.clone()
+    // IMDS gets its own listener (so a fault can hit it and not the identity endpoint) on
+    // hosts that have one, or when a fault is put on it.
+    let imds_l = if scenario.host.kind.has_imds() || faults.contains_key(&Service::Imds) {
+        Some(bind()?)
     } else {
-        // Nothing answers on the IMDS address off Azure: a port that refuses connections.
-        let refused = bind()?;
-        let p = port(&refused)?;
-        drop(refused);
-        format!("http://127.0.0.1:{p}")
+        None
+    };
+    let imds = match &imds_l {
+        Some(l) => format!("http://127.0.0.1:{}", port(l)?),
+        None => {
+            // Nothing answers on the IMDS address off Azure: a port that refuses connections.
+            let refused = bind()?;
+            let p = port(&refused)?;
+            drop(refused);
+            format!("http://127.0.0.1:{p}")
+        }
     };
     let urls = Urls {
         entra: format!("https://127.0.0.1:{}", port(&entra_l)?),
@@ -143,26 +154,58 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
     let rustls = RustlsConfig::from_pem(tls.cert_pem.into_bytes(), tls.key_pem.into_bytes())
         .await
         .context("loading the lab's TLS certificate")?;
+    let untrusted = if faults.values().any(|f| *f == Fault::UntrustedCert) {
+        let (cert, key) = faults::untrusted_pems()?;
+        Some(
+            RustlsConfig::from_pem(cert.into_bytes(), key.into_bytes())
+                .await
+                .context("loading the untrusted certificate")?,
+        )
+    } else {
+        None
+    };
     let mut handles = vec![];
-    for (listener, router) in [
-        (entra_l, entra::router(state.clone())),
-        (arm_l, arm::router(state.clone())),
-        (aoai_l, dataplane::router(state.clone())),
-    ] {
+    let mut services = vec![
+        (Service::Entra, entra_l, entra::router(state.clone())),
+        (Service::Arm, arm_l, arm::router(state.clone())),
+        (Service::Aoai, aoai_l, dataplane::router(state.clone())),
+        (Service::Identity, mi_l, managed_identity::router(state.clone())),
+    ];
+    if let Some(l) = imds_l {
+        services.push((Service::Imds, l, managed_identity::router(state.clone())));
+    }
+    for (service, listener, router) in services {
+        let fault = faults.get(&service).copied();
+        if let Some(f) = fault.filter(|f| f.is_connection()) {
+            tasks.push(faults::serve_connection_fault(listener, f, service, state.clone())?);
+            continue;
+        }
+        let router: Router = match fault {
+            Some(f) if f != Fault::UntrustedCert => faults::wrap(router, f, service, state.clone()),
+            _ => router,
+        };
+        let tls = match (service.is_tls(), fault, &untrusted) {
+            (false, _, _) => None,
+            (true, Some(Fault::UntrustedCert), Some(u)) => Some(u.clone()),
+            (true, _, _) => Some(rustls.clone()),
+        };
         let handle = Handle::new();
-        let server = axum_server::from_tcp_rustls(listener, rustls.clone())?.handle(handle.clone());
-        tasks.push(tokio::spawn(async move {
-            let _ = server.serve(router.into_make_service()).await;
-        }));
+        match tls {
+            Some(tls) => {
+                let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+                tasks.push(tokio::spawn(async move {
+                    let _ = server.serve(router.into_make_service()).await;
+                }));
+            }
+            None => {
+                let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+                tasks.push(tokio::spawn(async move {
+                    let _ = server.serve(router.into_make_service()).await;
+                }));
+            }
+        }
         handles.push(handle);
     }
-    let handle = Handle::new();
-    let server = axum_server::from_tcp(mi_l)?.handle(handle.clone());
-    let router: Router = managed_identity::router(state.clone());
-    tasks.push(tokio::spawn(async move {
-        let _ = server.serve(router.into_make_service()).await;
-    }));
-    handles.push(handle);
 
     Ok(Lab {
         state,

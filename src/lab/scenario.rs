@@ -63,6 +63,10 @@ pub struct Scenario {
     pub data_plane: DataPlane,
     pub arm: Arm,
     pub doctor: Doctor,
+    /// `SERVICE = "FAULT"`: one fault per service (see `src/lab/faults.rs`); `lab serve
+    /// --fault` adds to these and overrides them.
+    #[serde(default)]
+    pub faults: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -562,6 +566,7 @@ impl Scenario {
         if self.app.credential != AppCredential::None && self.app.principal.is_none() {
             bail!("app: credential {:?} needs a principal", self.app.credential);
         }
+        super::faults::table(&self.faults)?;
         Ok(())
     }
 
@@ -687,6 +692,16 @@ mod tests {
             "description = 'x'\nexpected_verdict = 'pass'\n[account]\nnmae = 'typo'\n",
         );
         assert!(e.is_err());
+    }
+
+    #[test]
+    fn faults_are_checked_when_the_scenario_loads() {
+        let head = "description = 'x'\nexpected_verdict = 'fail'\n";
+        let s = parse("t", &format!("{head}[faults]\nentra = 'reset-mid-body'\naz = 'empty'\n")).unwrap();
+        assert_eq!(s.faults.len(), 2);
+        for bad in ["nowhere = 'hang'", "entra = 'sneeze'", "arm = 'opaque-token'", "imds = 'untrusted-cert'"] {
+            assert!(parse("t", &format!("{head}[faults]\n{bad}\n")).is_err(), "{bad}");
+        }
     }
 
     #[test]

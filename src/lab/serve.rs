@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::cli::ServeArgs;
-use super::{Options, scenario, start_with};
+use super::{Options, faults, scenario, start_with};
 
 /// The first words of the line `lab serve` prints once it accepts connections.
 pub const READY: &str = "lab ready:";
@@ -16,6 +16,15 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
     let mut s = scenario::load(&a.scenario)?;
     if let Some(d) = a.propagation_delay {
         s.data_plane.propagation_delay_seconds = d.as_secs();
+    }
+    let mut switched = std::collections::BTreeSet::new();
+    for spec in &a.faults {
+        let (service, fault) = faults::parse_switch(spec, &s).with_context(|| format!("--fault {spec}"))?;
+        if !switched.insert(service) {
+            anyhow::bail!("--fault {spec}: {} already has a fault (one per service)", service.name());
+        }
+        s.faults.retain(|k, _| !k.eq_ignore_ascii_case(service.name()));
+        s.faults.insert(service.name().to_string(), fault.name());
     }
     let lab = start_with(
         &s,
@@ -36,7 +45,7 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
     let u = lab.urls();
     writeln!(
         out,
-        "{READY} scenario={} entra={}/ arm={}/ aoai={}/ identity={} imds={} ca={}{}",
+        "{READY} scenario={} entra={}/ arm={}/ aoai={}/ identity={} imds={} ca={}{}{}",
         lab.scenario().name,
         u.entra,
         u.arm,
@@ -47,7 +56,12 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
         a.env_file
             .as_ref()
             .map(|p| format!(" env-file={}", p.display()))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        lab.scenario()
+            .faults
+            .iter()
+            .map(|(svc, f)| format!(" fault={f}@{svc}"))
+            .collect::<String>()
     )?;
     out.flush()?;
     drop(out);

@@ -17,23 +17,9 @@ fn container(report: &serde_json::Value) -> &serde_json::Value {
 }
 
 fn finding<'a>(report: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
-    container(report)["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} in {}", container(report)))
+    finding_in(report, "container-credentials", code)
 }
 
-fn commands(f: &serde_json::Value) -> String {
-    f["remediation"]["commands"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 fn on_lab(scenario: &str, extra: &[&str]) -> (Run, serde_json::Value) {
     let lab = Lab::start(scenario, &[]);

@@ -23,23 +23,9 @@ fn probe(report: &serde_json::Value) -> &serde_json::Value {
 }
 
 fn finding<'a>(report: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
-    probe(report)["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} in {}", probe(report)))
+    finding_in(report, "data-plane-probe", code)
 }
 
-fn commands(f: &serde_json::Value) -> String {
-    f["remediation"]["commands"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 /// The whole doctor against a scenario, as the lab suggests running it, plus `extra`.
 fn doctor_on(lab: &Lab, extra: &[&str]) -> (Run, serde_json::Value) {

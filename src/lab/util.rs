@@ -8,9 +8,8 @@ use rand::Rng as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
-/// A random version-4 GUID, the shape of every Azure request/trace/correlation id.
-pub fn guid() -> String {
-    let mut b: [u8; 16] = rand::rng().random();
+/// Sets the version-4 and variant bits and formats the 8-4-4-4-12 GUID.
+fn version4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -24,22 +23,17 @@ pub fn guid() -> String {
     )
 }
 
+/// A random version-4 GUID, the shape of every Azure request/trace/correlation id.
+pub fn guid() -> String {
+    version4(rand::rng().random())
+}
+
 /// A GUID derived from a string, so that generated ids stay stable across lab restarts.
 pub fn stable_guid(seed: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, seed.as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d.as_ref()[..16]);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    version4(b)
 }
 
 /// Random URL-safe characters (token ids `uti`, `aio`, chat completion ids...).

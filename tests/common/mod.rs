@@ -186,3 +186,26 @@ pub fn shell_words(s: &str) -> Vec<String> {
     }
     out
 }
+
+/// The finding `code` of check `id`, or a panic showing the check.
+pub fn finding_in<'a>(report: &'a serde_json::Value, id: &str, code: &str) -> &'a serde_json::Value {
+    let check = report["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no {id} in {report}"));
+    check["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["code"] == code))
+        .unwrap_or_else(|| panic!("no {code} in {check}"))
+}
+
+/// A finding's remediation commands, one per line.
+pub fn commands(f: &serde_json::Value) -> String {
+    f["remediation"]["commands"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -296,7 +296,8 @@ impl std::fmt::Debug for ArmClient {
 impl ArmClient {
     /// A client for `ctx.endpoints.arm` with the shared HTTP client and its time limit.
     pub fn new(ctx: &RunContext, token: Secret) -> Self {
-        Self::with(ctx.http.clone(), ctx.endpoints.arm.clone(), token, ctx.timeouts.http)
+        let limit = super::credentials::http_limit(ctx);
+        Self::with(ctx.http.clone(), ctx.endpoints.arm.clone(), token, limit)
     }
 
     pub fn with(http: reqwest::Client, base: Url, token: Secret, request_timeout: Duration) -> Self {
@@ -377,8 +378,30 @@ impl ArmClient {
                 })
                 .collect();
             let body = match tokio::time::timeout(self.request_timeout, read_capped(resp)).await {
-                Ok(b) => b,
                 Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
+                Ok(Err(e)) => {
+                    let (kind, message) = http::classify(&e);
+                    return Err(if kind == http::Failure::Timeout {
+                        ArmError::TimedOut(self.request_timeout)
+                    } else {
+                        ArmError::Transport {
+                            kind: http::Failure::Reset,
+                            message: format!(
+                                "the connection closed in the middle of ARM's answer (HTTP {status}): {message}"
+                            ),
+                        }
+                    });
+                }
+                Ok(Ok((_, true))) if (200..300).contains(&status) => {
+                    return Err(ArmError::BadBody {
+                        status,
+                        message: format!(
+                            "the body is larger than {} MiB; the doctor stopped reading it",
+                            MAX_BODY / (1024 * 1024)
+                        ),
+                    });
+                }
+                Ok(Ok((b, _))) => b,
             };
             if status == 429 && attempt < MAX_RETRIES {
                 let wait = retry_after(&headers).unwrap_or(DEFAULT_RETRY_AFTER);
@@ -407,6 +430,7 @@ impl ArmClient {
             let message = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v.pointer("/error/message").and_then(|c| c.as_str()).map(str::to_string))
+                .or_else(|| html_page(&body).map(|p| format!("{p} from a proxy or gateway, not Azure Resource Manager")))
                 .unwrap_or_else(|| verdict.explanation.summary.clone());
             return Err(ArmError::Status {
                 status,
@@ -556,7 +580,31 @@ pub fn identity_api_version(resource_id: &str) -> Option<&'static str> {
 fn parse<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ArmError> {
     serde_json::from_str(body).map_err(|e| ArmError::BadBody {
         status,
-        message: e.to_string(),
+        message: match html_page(body) {
+            Some(p) => format!("{p} instead of JSON: a proxy or captive portal answered, not Azure Resource Manager"),
+            None => e.to_string(),
+        },
+    })
+}
+
+/// `an HTML page ("502 Bad Gateway")` when the body is an HTML page.
+fn html_page(body: &str) -> Option<String> {
+    let t = body.trim_start();
+    let head = t.get(..t.len().min(15)).unwrap_or("").to_ascii_lowercase();
+    if !(head.starts_with("<!doctype html") || head.starts_with("<html")) {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    let title = lower
+        .find("<title>")
+        .map(|i| i + "<title>".len())
+        .and_then(|start| lower[start..].find("</title>").map(|end| (start, start + end)))
+        .and_then(|(a, b)| t.get(a..b))
+        .map(|x| x.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|x| !x.is_empty());
+    Some(match title {
+        Some(x) => format!("an HTML page (\"{}\")", x.chars().take(80).collect::<String>()),
+        None => "an HTML page".to_string(),
     })
 }
 
@@ -569,16 +617,20 @@ fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
         .map(|s| Duration::from_secs(s.min(60)))
 }
 
-async fn read_capped(mut resp: reqwest::Response) -> String {
+/// At most [`MAX_BODY`] bytes of the body, and whether there was more; an error when the
+/// connection fails before the body is complete.
+async fn read_capped(mut resp: reqwest::Response) -> Result<(String, bool), reqwest::Error> {
     let mut body = Vec::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
+    let mut too_large = false;
+    while let Some(chunk) = resp.chunk().await? {
         body.extend_from_slice(&chunk);
-        if body.len() >= MAX_BODY {
+        if body.len() > MAX_BODY {
             body.truncate(MAX_BODY);
+            too_large = true;
             break;
         }
     }
-    String::from_utf8_lossy(&body).into_owned()
+    Ok((String::from_utf8_lossy(&body).into_owned(), too_large))
 }
 
 /// Parses an ARM timestamp (`2026-01-01T10:00:00.1234567Z`) to Unix seconds.

@@ -60,6 +60,28 @@ fn client_options(ctx: &RunContext, transport: &CapturingTransport) -> ClientOpt
     }
 }
 
+/// One HTTP exchange's limit: the client's, but short of the check's own, so a service that
+/// never answers is reported by the check (token-timed-out) and not cut off by the runner.
+pub fn http_limit(ctx: &RunContext) -> Duration {
+    ctx.timeouts.http.min(ctx.timeouts.check.mul_f64(0.8))
+}
+
+/// A 2xx that did not give a token: what a finding can show of its body.
+fn not_a_token(c: &Captured) -> AcquireFailure {
+    let body_excerpt = if c.too_large {
+        format!(
+            "a body larger than {} KiB (the doctor stopped reading), starting: {}",
+            super::transport::MAX_READ / 1024,
+            c.body.chars().take(80).collect::<String>()
+        )
+    } else if c.body.trim().is_empty() {
+        "an empty body".to_string()
+    } else {
+        c.body.chars().take(200).collect()
+    };
+    AcquireFailure::NotAToken { status: c.status, body_excerpt }
+}
+
 /// Runs an SDK credential with a time limit and turns its error into what was on the wire.
 async fn drive(
     credential: azure_core::Result<Arc<dyn TokenCredential>>,
@@ -72,19 +94,25 @@ async fn drive(
     let got = tokio::time::timeout(limit, credential.get_token(&[scope], None)).await;
     match got {
         Err(_) => Err(AcquireFailure::TimedOut(limit)),
+        // The SDK fills a missing access_token with an empty string.
+        Ok(Ok(token)) if token.token.secret().trim().is_empty() => Err(match transport.last() {
+            Some(c) => not_a_token(&c),
+            None => AcquireFailure::NotAToken { status: 200, body_excerpt: "an answer without access_token".into() },
+        }),
         Ok(Ok(token)) => Ok(TokenInfo {
             token: Secret::new(token.token.secret().to_string()),
             expires_on: Some(token.expires_on.unix_timestamp()),
             source: source.to_string(),
         }),
-        Ok(Err(e)) => Err(match transport.last() {
-            Some(Captured { status, headers, body }) if !(200..300).contains(&status) => {
+        Ok(Err(e)) => Err(match (transport.last(), transport.last_failure()) {
+            (Some(c), _) if c.too_large => not_a_token(&c),
+            (Some(Captured { status, headers, body, .. }), _) if !(200..300).contains(&status) => {
                 AcquireFailure::Http { status, headers, body }
             }
-            Some(Captured { status, body, .. }) => {
-                AcquireFailure::NotAToken { status, body_excerpt: body.chars().take(200).collect() }
-            }
-            None => transport_failure(&e),
+            (Some(c), _) => not_a_token(&c),
+            (None, Some(f)) if f.kind == http::Failure::Timeout => AcquireFailure::TimedOut(limit),
+            (None, Some(f)) => AcquireFailure::Transport { kind: f.kind, message: f.message },
+            (None, None) => transport_failure(&e),
         }),
     }
 }
@@ -123,7 +151,7 @@ pub async fn client_secret(ctx: &RunContext, tenant: &str, client_id: &str, secr
         Some(options),
     )
     .map(|c| c as Arc<dyn TokenCredential>);
-    drive(credential, &transport, scope, "EnvironmentCredential (client secret)", ctx.timeouts.http).await
+    drive(credential, &transport, scope, "EnvironmentCredential (client secret)", http_limit(ctx)).await
 }
 
 /// `WorkloadIdentityCredential`: the federated token file exchanged at Entra.
@@ -145,7 +173,7 @@ pub async fn workload_identity(
     };
     let credential =
         azure_identity::WorkloadIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>);
-    drive(credential, &transport, scope, "WorkloadIdentityCredential", ctx.timeouts.http).await
+    drive(credential, &transport, scope, "WorkloadIdentityCredential", http_limit(ctx)).await
 }
 
 /// `ManagedIdentityCredential` on App Service / Functions / Container Apps
@@ -158,7 +186,7 @@ pub async fn app_service_managed_identity(ctx: &RunContext, client_id: Option<&s
     };
     let credential =
         azure_identity::ManagedIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>);
-    drive(credential, &transport, scope, "ManagedIdentityCredential (App Service endpoint)", ctx.timeouts.http).await
+    drive(credential, &transport, scope, "ManagedIdentityCredential (App Service endpoint)", http_limit(ctx)).await
 }
 
 /// `ManagedIdentityCredential` on IMDS (VM, VMSS, AKS node, ACI).

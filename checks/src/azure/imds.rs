@@ -48,7 +48,7 @@ pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
         Err(e) => Probe::Absent(http::classify(&e).1),
         Ok(resp) => {
             let status = resp.status().as_u16();
-            let body = read_capped(resp).await.1;
+            let body = read_capped(resp).await.body;
             // Real IMDS answers 400 with a JSON error naming the missing Metadata header.
             let imds_like = status == 400 && body.trim_start().starts_with('{') && body.to_ascii_lowercase().contains("metadata");
             if imds_like {
@@ -62,27 +62,49 @@ pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
 
 /// The token request, with `Metadata: true`.
 pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
-    let limit = ctx.timeouts.http;
+    let limit = super::credentials::http_limit(ctx);
     let url = token_url(ctx, resource_of(scope), client_id)
         .ok_or_else(|| AcquireFailure::Setup("the IMDS address is not a valid URL".into()))?;
     let client = client(ctx, limit).map_err(AcquireFailure::Setup)?;
-    let resp = match client.get(url).header("Metadata", "true").send().await {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => return Err(AcquireFailure::TimedOut(limit)),
-        Err(e) => {
+    let exchange = async {
+        let resp = client.get(url).header("Metadata", "true").send().await?;
+        let status = resp.status().as_u16();
+        Ok::<_, reqwest::Error>((status, read_capped(resp).await))
+    };
+    let (status, read) = match tokio::time::timeout(limit, exchange).await {
+        Err(_) => return Err(AcquireFailure::TimedOut(limit)),
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) if e.is_timeout() => return Err(AcquireFailure::TimedOut(limit)),
+        Ok(Err(e)) => {
             let (kind, message) = http::classify(&e);
             return Err(AcquireFailure::Transport { kind, message });
         }
     };
-    let status = resp.status().as_u16();
-    let (headers, body) = read_capped(resp).await;
+    let Read { headers, body, too_large, cut } = read;
+    if let Some((kind, message)) = cut {
+        if kind == http::Failure::Timeout {
+            return Err(AcquireFailure::TimedOut(limit));
+        }
+        let message = format!(
+            "the connection closed in the middle of the answer (HTTP {status}, {} bytes of the body read): {message}",
+            body.len()
+        );
+        return Err(AcquireFailure::Transport { kind: http::Failure::Reset, message });
+    }
     if !(200..300).contains(&status) {
         return Err(AcquireFailure::Http { status, headers, body });
+    }
+    if too_large {
+        let start: String = body.chars().take(80).collect();
+        return Err(AcquireFailure::NotAToken {
+            status,
+            body_excerpt: format!("a body larger than {} KiB (the doctor stopped reading), starting: {start}", MAX_BODY / 1024),
+        });
     }
     let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
     let token = parsed.as_ref().and_then(|v| v.get("access_token")).and_then(|t| t.as_str());
     match token {
-        Some(t) if !t.is_empty() => Ok(TokenInfo {
+        Some(t) if !t.trim().is_empty() => Ok(TokenInfo {
             token: Secret::new(t),
             // IMDS sends numbers as strings.
             expires_on: parsed.as_ref().and_then(|v| v.get("expires_on")).and_then(|e| {
@@ -94,20 +116,43 @@ pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Ac
     }
 }
 
-/// Headers and at most 256 KiB of body.
-pub async fn read_capped(mut resp: reqwest::Response) -> (Vec<(String, String)>, String) {
+/// At most this much of a body is read.
+const MAX_BODY: usize = 256 * 1024;
+
+/// An answer read with a cap: headers, at most [`MAX_BODY`] bytes of body, whether there was
+/// more, and why the body stopped early if the connection failed.
+pub struct Read {
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub too_large: bool,
+    pub cut: Option<(http::Failure, String)>,
+}
+
+pub async fn read_capped(mut resp: reqwest::Response) -> Read {
     let headers = resp
         .headers()
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let mut body = Vec::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
-        body.extend_from_slice(&chunk);
-        if body.len() >= 256 * 1024 {
-            body.truncate(256 * 1024);
-            break;
+    let mut too_large = false;
+    let mut cut = None;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_BODY {
+                    body.truncate(MAX_BODY);
+                    too_large = true;
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                cut = Some(http::classify(&e));
+                break;
+            }
         }
     }
-    (headers, String::from_utf8_lossy(&body).into_owned())
+    Read { headers, body: String::from_utf8_lossy(&body).into_owned(), too_large, cut }
 }

@@ -104,8 +104,13 @@ pub enum Fault {
     Garbage,
     UntrustedCert,
     ResetMidBody,
-    ServerError { status: u16, body: bool },
-    Html { status: u16 },
+    ServerError {
+        status: u16,
+        body: bool,
+    },
+    Html {
+        status: u16,
+    },
     TruncatedJson,
     HugeBody,
     NotAToken,
@@ -124,8 +129,14 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "garbage",
         "speaks another protocol: not TLS on entra/arm/aoai, not HTTP on imds/identity, not JSON from az",
     ),
-    ("untrusted-cert", "TLS with a certificate from another CA (entra, arm, aoai)"),
-    ("reset-mid-body", "sends the headers and half the body, then drops the connection"),
+    (
+        "untrusted-cert",
+        "TLS with a certificate from another CA (entra, arm, aoai)",
+    ),
+    (
+        "reset-mid-body",
+        "sends the headers and half the body, then drops the connection",
+    ),
     ("http-500", "500 with an error body shaped like the service's"),
     ("http-502", "502 with an error body shaped like the service's"),
     ("http-503", "503 with an error body shaped like the service's"),
@@ -136,10 +147,22 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("html-502", "502 with a proxy's HTML error page"),
     ("truncated-json", "the real answer, its JSON cut off in the middle"),
     ("huge-body", "200 with a 30 MB body"),
-    ("not-a-token", "a successful token answer replaced by 200 JSON that is not a token"),
-    ("opaque-token", "a successful token answer whose access_token is an opaque string, not a JWT"),
-    ("bogus-exp", "a successful token answer whose JWT has exp = 99999999999999"),
-    ("exp-string", "a successful token answer whose JWT has exp = \"tomorrow\""),
+    (
+        "not-a-token",
+        "a successful token answer replaced by 200 JSON that is not a token",
+    ),
+    (
+        "opaque-token",
+        "a successful token answer whose access_token is an opaque string, not a JWT",
+    ),
+    (
+        "bogus-exp",
+        "a successful token answer whose JWT has exp = 99999999999999",
+    ),
+    (
+        "exp-string",
+        "a successful token answer whose JWT has exp = \"tomorrow\"",
+    ),
     ("empty", "az only: exits 0 with empty output"),
 ];
 
@@ -231,11 +254,7 @@ impl Fault {
                 f if f.is_token_fault() => "it changes token answers (entra, imds, identity)",
                 _ => "az faults are garbage, empty and hang",
             };
-            bail!(
-                "fault {} cannot be put on {}: {why}",
-                self.name(),
-                service.name()
-            )
+            bail!("fault {} cannot be put on {}: {why}", self.name(), service.name())
         }
     }
 }
@@ -264,7 +283,11 @@ pub fn parse_switch(spec: &str, s: &Scenario) -> Result<(Service, Fault)> {
         Some((n, svc)) => (n, Service::parse(svc)?),
         None => {
             let f = Fault::parse(spec)?;
-            let svc = if f == Fault::Empty { Service::Az } else { token_service(s) };
+            let svc = if f == Fault::Empty {
+                Service::Az
+            } else {
+                token_service(s)
+            };
             (spec, svc)
         }
     };
@@ -285,9 +308,10 @@ pub fn table(raw: &BTreeMap<String, String>) -> Result<BTreeMap<Service, Fault>>
     Ok(out)
 }
 
-/// A leaf for 127.0.0.1 from a throw-away CA nobody trusts.
+/// A leaf for 127.0.0.1 from a throw-away CA nobody trusts, named like a TLS-inspecting
+/// proxy's.
 pub fn untrusted_pems() -> Result<(String, String)> {
-    let other = super::tls::generate()?;
+    let other = super::tls::generate_with("Contoso Proxy TLS Inspection CA", "Contoso IT")?;
     Ok((other.cert_pem, other.key_pem))
 }
 
@@ -332,7 +356,9 @@ pub fn serve_connection_fault(
 async fn speak_garbage(mut sock: tokio::net::TcpStream) {
     let mut buf = [0u8; 4096];
     let _ = tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf)).await;
-    let _ = sock.write_all(b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n\x00\x00\x04\x3c\x0a\x14\xde\xad\xbe\xef").await;
+    let _ = sock
+        .write_all(b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n\x00\x00\x04\x3c\x0a\x14\xde\xad\xbe\xef")
+        .await;
     let _ = sock.flush().await;
     let _ = sock.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), async {

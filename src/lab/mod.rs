@@ -36,6 +36,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use axum::Router;
 use axum_server::Handle;
+use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::RustlsConfig;
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -192,13 +193,16 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
         let handle = Handle::new();
         match tls {
             Some(tls) => {
-                let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+                // TCP_NODELAY, as Azure's front ends: without it a response split over two
+                // segments waits for the client's delayed ACK (~40 ms per exchange).
+                let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
+                let server = axum_server::from_tcp(listener)?.acceptor(acceptor).handle(handle.clone());
                 tasks.push(tokio::spawn(async move {
                     let _ = server.serve(router.into_make_service()).await;
                 }));
             }
             None => {
-                let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+                let server = axum_server::from_tcp(listener)?.acceptor(NoDelayAcceptor::new()).handle(handle.clone());
                 tasks.push(tokio::spawn(async move {
                     let _ = server.serve(router.into_make_service()).await;
                 }));

@@ -697,9 +697,18 @@ mod tests {
     #[test]
     fn faults_are_checked_when_the_scenario_loads() {
         let head = "description = 'x'\nexpected_verdict = 'fail'\n";
-        let s = parse("t", &format!("{head}[faults]\nentra = 'reset-mid-body'\naz = 'empty'\n")).unwrap();
+        let s = parse(
+            "t",
+            &format!("{head}[faults]\nentra = 'reset-mid-body'\naz = 'empty'\n"),
+        )
+        .unwrap();
         assert_eq!(s.faults.len(), 2);
-        for bad in ["nowhere = 'hang'", "entra = 'sneeze'", "arm = 'opaque-token'", "imds = 'untrusted-cert'"] {
+        for bad in [
+            "nowhere = 'hang'",
+            "entra = 'sneeze'",
+            "arm = 'opaque-token'",
+            "imds = 'untrusted-cert'",
+        ] {
             assert!(parse("t", &format!("{head}[faults]\n{bad}\n")).is_err(), "{bad}");
         }
     }

@@ -21,7 +21,10 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
     for spec in &a.faults {
         let (service, fault) = faults::parse_switch(spec, &s).with_context(|| format!("--fault {spec}"))?;
         if !switched.insert(service) {
-            anyhow::bail!("--fault {spec}: {} already has a fault (one per service)", service.name());
+            anyhow::bail!(
+                "--fault {spec}: {} already has a fault (one per service)",
+                service.name()
+            );
         }
         s.faults.retain(|k, _| !k.eq_ignore_ascii_case(service.name()));
         s.faults.insert(service.name().to_string(), fault.name());

@@ -16,13 +16,17 @@ pub struct LabTls {
 }
 
 pub fn generate() -> Result<LabTls> {
+    generate_with("aoai-doctor lab CA (throw-away)", "aoai-doctor lab")
+}
+
+/// The same with another CA name (the `untrusted-cert` fault: a TLS-inspecting proxy's CA).
+pub fn generate_with(ca_name: &str, organization: &str) -> Result<LabTls> {
     let now = OffsetDateTime::now_utc();
 
     let mut ca = CertificateParams::new(Vec::<String>::new()).context("CA params")?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.distinguished_name
-        .push(DnType::CommonName, "aoai-doctor lab CA (throw-away)");
-    ca.distinguished_name.push(DnType::OrganizationName, "aoai-doctor lab");
+    ca.distinguished_name.push(DnType::CommonName, ca_name);
+    ca.distinguished_name.push(DnType::OrganizationName, organization);
     ca.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,

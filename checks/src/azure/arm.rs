@@ -430,7 +430,9 @@ impl ArmClient {
             let message = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v.pointer("/error/message").and_then(|c| c.as_str()).map(str::to_string))
-                .or_else(|| html_page(&body).map(|p| format!("{p} from a proxy or gateway, not Azure Resource Manager")))
+                .or_else(|| {
+                    html_page(&body).map(|p| format!("{p} from a proxy or gateway, not Azure Resource Manager"))
+                })
                 .unwrap_or_else(|| verdict.explanation.summary.clone());
             return Err(ArmError::Status {
                 status,

@@ -48,7 +48,14 @@ pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
         Err(e) => Probe::Absent(http::classify(&e).1),
         Ok(resp) => {
             let status = resp.status().as_u16();
-            let body = read_capped(resp).await.body;
+            let read = read_capped(resp).await;
+            if let Some((_, why)) = read.cut {
+                return Probe::Absent(format!(
+                    "the connection closed in the middle of the answer (HTTP {status}, {} bytes read): {why}",
+                    read.body.len()
+                ));
+            }
+            let body = read.body;
             // Real IMDS answers 400 with a JSON error naming the missing Metadata header.
             let imds_like = status == 400 && body.trim_start().starts_with('{') && body.to_ascii_lowercase().contains("metadata");
             if imds_like {

@@ -54,7 +54,11 @@ pub const MAX_READ: usize = 1024 * 1024;
 
 impl CapturingTransport {
     pub fn new(inner: reqwest::Client, redirect_to: Option<Url>) -> Self {
-        CapturingTransport { inner, redirect_to, last: Arc::new(Mutex::new(Last::Nothing)) }
+        CapturingTransport {
+            inner,
+            redirect_to,
+            last: Arc::new(Mutex::new(Last::Nothing)),
+        }
     }
     /// The last response seen, if the last request got one.
     pub fn last(&self) -> Option<Captured> {
@@ -83,13 +87,23 @@ fn failure_of(e: &azure_core::Error, what: &str) -> TransportFailure {
     while let Some(err) = cur {
         if let Some(r) = err.downcast_ref::<reqwest::Error>() {
             let (kind, message) = http::classify(r);
-            return TransportFailure { kind, message: format!("{what}{message}") };
+            return TransportFailure {
+                kind,
+                message: format!("{what}{message}"),
+            };
         }
         cur = err.source();
     }
     let message = http::error_chain(e);
-    let kind = if message.to_ascii_lowercase().contains("timed out") { http::Failure::Timeout } else { http::Failure::Other };
-    TransportFailure { kind, message: format!("{what}{message}") }
+    let kind = if message.to_ascii_lowercase().contains("timed out") {
+        http::Failure::Timeout
+    } else {
+        http::Failure::Other
+    };
+    TransportFailure {
+        kind,
+        message: format!("{what}{message}"),
+    }
 }
 
 #[async_trait::async_trait]
@@ -141,7 +155,10 @@ impl HttpClient for CapturingTransport {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_BODY)]).into_owned();
         let captured = Captured {
             status: u16::from(status),
-            headers: headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
+                .collect(),
             body: text,
             too_large,
         };
@@ -149,7 +166,10 @@ impl HttpClient for CapturingTransport {
         if too_large {
             return Err(azure_core::Error::with_message(
                 ErrorKind::Io,
-                format!("the response body is larger than {} KiB; the doctor stopped reading it", MAX_READ / 1024),
+                format!(
+                    "the response body is larger than {} KiB; the doctor stopped reading it",
+                    MAX_READ / 1024
+                ),
             ));
         }
         Ok(AsyncRawResponse::from_bytes(status, headers, bytes))

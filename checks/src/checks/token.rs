@@ -63,7 +63,7 @@ pub fn judge(
     let stops = matches!(cred.kind.as_str(), "environment" | "workload-identity" | "managed-identity");
     match got {
         Ok(token) => {
-            let expires = token.expires_on.map(|e| format!(", expires in {}", crate::diagnose::jwt::human_duration(e - now))).unwrap_or_default();
+            let expires = token.expires_on.map(|e| format!(", expires in {}", crate::diagnose::jwt::human_duration(e.saturating_sub(now)))).unwrap_or_default();
             let evidence = json!({ "credential": cred.name, "scope": scope, "expires_on": token.expires_on });
             let status = Judgement::status_from(&findings);
             let summary = match findings.first() {
@@ -104,6 +104,13 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
                     return Finding::error(code, v.explanation.summary.clone()).fix(v.explanation.fix.clone()).commands(v.explanation.commands.clone());
                 }
             }
+            if let Some(page) = html_page(headers, body) {
+                return Finding::error(
+                    &codes::TOKEN_UNREACHABLE,
+                    format!("{} did not reach Entra ID: HTTP {status} with {page}, the answer of a proxy or gateway in between.", cred.name),
+                )
+                .fix("Check HTTPS_PROXY / NO_PROXY and the firewall for the Entra ID authority host (login.microsoftonline.com); a proxy that needs sign-in or cannot reach Entra answers with such a page.");
+            }
             let ex = entra::explain_token_response(*status, headers, body, entra_context(&cred.kind));
             let aadsts = entra::parse_entra_error(body).and_then(|e| e.aadsts());
             let code = aadsts.and_then(codes::for_aadsts).unwrap_or(&codes::TOKEN_ENTRA_ERROR);
@@ -138,6 +145,30 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
             Finding::error(code, ex.summary.clone()).fix(ex.fix.clone()).commands(ex.commands.clone())
         }
     }
+}
+
+/// `an HTML page titled "…"` when an answer is an HTML page (by content type or first bytes).
+fn html_page(headers: &[(String, String)], body: &str) -> Option<String> {
+    let html_type = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().contains("text/html"));
+    let t = body.trim_start();
+    let head = t.get(..t.len().min(15)).unwrap_or("").to_ascii_lowercase();
+    if !(html_type || head.starts_with("<!doctype html") || head.starts_with("<html")) {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    let title = lower
+        .find("<title>")
+        .map(|i| i + "<title>".len())
+        .and_then(|a| lower[a..].find("</title>").map(|b| (a, a + b)))
+        .and_then(|(a, b)| t.get(a..b))
+        .map(|x| redact(&x.split_whitespace().collect::<Vec<_>>().join(" ")).chars().take(80).collect::<String>())
+        .filter(|x| !x.is_empty());
+    Some(match title {
+        Some(x) => format!("an HTML page titled \"{x}\""),
+        None => "an HTML page".to_string(),
+    })
 }
 
 /// A scope that is not the Azure OpenAI `.default` scope, explained even when Entra grants it.

@@ -75,16 +75,53 @@ pub fn judge(
         }
     };
     let problems = jwt::judge_claims(&claims, now, expected);
-    let findings: Vec<Finding> = problems.iter().map(|p| finding(p, expected)).collect();
+    let implausible = implausible_expiry(&claims, now);
+    let mut findings: Vec<Finding> = problems
+        .iter()
+        // An exp that is there but unreadable is not "missing".
+        .filter(|p| !(implausible.is_some() && **p == ClaimProblem::MissingExp))
+        .map(|p| finding(p, expected))
+        .collect();
+    if let Some(why) = implausible {
+        findings.push(
+            Finding::error(&codes::CLAIMS_IMPLAUSIBLE_EXPIRY, format!("Implausible expiry: {why}."))
+                .fix("Entra ID access tokens carry exp as seconds since 1970, 1 to 28 hours after iat. Whatever issued or rewrote this token (a proxy, a token cache, a hand-made token) is not Entra ID; get the token from a credential."),
+        );
+    }
     let shown = shown_claims(&claims);
     let status = Judgement::status_from(&findings);
     let summary = if findings.is_empty() {
-        let left = claims.exp.map(|e| format!(", valid for {}", jwt::human_duration(e - now))).unwrap_or_default();
+        let left = claims.exp.map(|e| format!(", valid for {}", jwt::human_duration(e.saturating_sub(now)))).unwrap_or_default();
         format!("aud {} for {}{left}", expected.audience_resource, claims.principal_summary())
     } else {
         findings.iter().map(|f| f.message.split(':').next().unwrap_or("").to_string()).collect::<Vec<_>>().join("; ")
     };
     (Judgement::new(status, summary).with_findings(findings).evidence(shown.clone()), Some(shown))
+}
+
+/// Entra access tokens live 60–90 minutes, managed-identity ones up to 24 hours, CAE ones up
+/// to 28 hours: a week is beyond any of them.
+const MAX_PLAUSIBLE_LIFETIME_SECS: i64 = 7 * 24 * 3600;
+
+/// Why `exp` is no expiry Entra ID would issue: not a number, or too far after the token's
+/// issue time (`iat`, else `nbf`, else now).
+fn implausible_expiry(claims: &Claims, now: i64) -> Option<String> {
+    match (claims.exp, claims.raw.get("exp")) {
+        (None, Some(raw)) => {
+            let shown: String = raw.to_string().chars().take(40).collect();
+            Some(format!("the exp claim is {}, not a number of seconds", crate::diagnose::redact::redact(&shown)))
+        }
+        (Some(exp), _) => {
+            let from = claims.iat.or(claims.nbf).unwrap_or(now);
+            let lifetime = exp.saturating_sub(from);
+            (lifetime > MAX_PLAUSIBLE_LIFETIME_SECS).then(|| {
+                let years = lifetime / 31_557_600;
+                let span = if years >= 1 { format!("about {years} years") } else { jwt::human_duration(lifetime) };
+                format!("exp = {exp} is {span} after the token was issued; Entra ID tokens expire within about a day")
+            })
+        }
+        _ => None,
+    }
 }
 
 fn finding(p: &ClaimProblem, expected: &ClaimExpectations) -> Finding {
@@ -146,6 +183,28 @@ mod tests {
         assert_eq!(j.status, Status::Fail);
         let (j, claims) = judge(jwt::decode_claims("0123456789abcdef0123456789abcdef"), NOW, &ClaimExpectations::azure_openai());
         assert_eq!((j.findings[0].code.id, claims), ("claims-not-a-jwt", None));
+    }
+
+    #[test]
+    fn a_bogus_exp_is_implausible_not_missing() {
+        let aud = "https://cognitiveservices.azure.com";
+        let e = ClaimExpectations::azure_openai();
+        let code = |payload| {
+            let (j, _) = judge(jwt::decode_claims(&token(payload)), NOW, &e);
+            (j.status, j.findings.iter().map(|f| f.code.id).collect::<Vec<_>>())
+        };
+        let far = code(json!({"aud": aud, "iat": NOW, "exp": 99_999_999_999_999_i64}));
+        assert_eq!(far, (Status::Fail, vec!["claims-implausible-expiry"]));
+        let text = code(json!({"aud": aud, "iat": NOW, "exp": "tomorrow"}));
+        assert_eq!(text, (Status::Fail, vec!["claims-implausible-expiry"]));
+        // Out of range for i64, and without iat: judged against now.
+        let huge = code(json!({"aud": aud, "exp": 1e300}));
+        assert_eq!(huge.1, vec!["claims-implausible-expiry"]);
+        // A managed-identity token (24 h) is fine; a really missing exp stays missing.
+        assert_eq!(code(json!({"aud": aud, "iat": NOW, "exp": NOW + 86_400})).0, Status::Pass);
+        assert_eq!(code(json!({"aud": aud})).1, vec!["claims-missing-expiry"]);
+        let (j, _) = judge(jwt::decode_claims(&token(json!({"aud": aud, "exp": "soon"}))), NOW, &e);
+        assert!(j.findings[0].message.contains("\"soon\""), "{:?}", j.findings[0].message);
     }
 
     #[test]

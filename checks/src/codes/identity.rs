@@ -77,4 +77,6 @@ codes! {
         "The token belongs to another principal than the one the configuration expects (expect_principal).");
     CLAIMS_MISSING_EXPIRY = ("claims-missing-expiry", CLAIMS_DOCS,
         "The token has no exp claim; services reject it.");
+    CLAIMS_IMPLAUSIBLE_EXPIRY = ("claims-implausible-expiry", CLAIMS_DOCS,
+        "The token's exp claim is no time Entra ID issues (not a number, or days to centuries away): the token was altered or made by something else.");
 }

@@ -26,6 +26,8 @@ pub mod redact;
 mod common;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 use schemars::JsonSchema;

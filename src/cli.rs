@@ -137,7 +137,12 @@ pub struct RunArgs {
     pub probe: ProbeArg,
 
     /// How long to wait for a new role assignment to propagate (0 = fail at once), e.g. 10m.
-    #[arg(long, env = "AOAI_DOCTOR_WAIT_FOR_PROPAGATION", value_name = "DURATION", default_value = "10m")]
+    #[arg(
+        long,
+        env = "AOAI_DOCTOR_WAIT_FOR_PROPAGATION",
+        value_name = "DURATION",
+        default_value = "10m"
+    )]
     pub wait_for_propagation: String,
 
     /// Output format.
@@ -307,7 +312,10 @@ impl RunArgs {
             .or_else(|| env_nonblank("AZURE_OPENAI_CHAT_DEPLOYMENT_NAME"));
         let scope = self.scope.clone().unwrap_or_else(|| cloud.default_scope());
         if scope.trim().is_empty() || scope.contains(char::is_whitespace) {
-            return Err(UsageError(format!("--scope '{scope}' is not a scope (expected e.g. {})", cloud.default_scope())));
+            return Err(UsageError(format!(
+                "--scope '{scope}' is not a scope (expected e.g. {})",
+                cloud.default_scope()
+            )));
         }
         Ok(Target {
             endpoint,
@@ -358,11 +366,25 @@ impl RunArgs {
 
     /// `--only` plus positional check ids, validated against the known ids.
     pub fn selection(&self, known: &[&str]) -> Result<(Vec<String>, Vec<String>), UsageError> {
-        let only: Vec<String> = self.checks.iter().chain(self.only.iter()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-        let skip: Vec<String> = self.skip.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let only: Vec<String> = self
+            .checks
+            .iter()
+            .chain(self.only.iter())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let skip: Vec<String> = self
+            .skip
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
         for id in only.iter().chain(skip.iter()) {
             if !known.contains(&id.as_str()) {
-                return Err(UsageError(format!("unknown check '{id}' (known: {})", known.join(", "))));
+                return Err(UsageError(format!(
+                    "unknown check '{id}' (known: {})",
+                    known.join(", ")
+                )));
             }
         }
         Ok((only, skip))
@@ -376,13 +398,18 @@ impl RunArgs {
                 .split_once('=')
                 .filter(|(f, p)| !f.is_empty() && !p.is_empty())
                 .ok_or_else(|| UsageError(format!("--report '{r}' is not FORMAT=PATH (e.g. junit=junit.xml)")))?;
-            let format = Format::from_str(fmt, true)
-                .map_err(|_| UsageError(format!("--report '{r}': unknown format '{fmt}' (table, json, junit, markdown)")))?;
+            let format = Format::from_str(fmt, true).map_err(|_| {
+                UsageError(format!(
+                    "--report '{r}': unknown format '{fmt}' (table, json, junit, markdown)"
+                ))
+            })?;
             out.push((format, PathBuf::from(path)));
         }
-        for (format, path) in
-            [(Format::Json, &self.output_json), (Format::Junit, &self.output_junit), (Format::Markdown, &self.output_markdown)]
-        {
+        for (format, path) in [
+            (Format::Json, &self.output_json),
+            (Format::Junit, &self.output_junit),
+            (Format::Markdown, &self.output_markdown),
+        ] {
             if let Some(p) = path {
                 out.push((format, p.clone()));
             }
@@ -396,10 +423,14 @@ impl RunArgs {
             .filter(|r| !r.trim().is_empty())
             .map(|r| {
                 let (host, addr) = r.trim().split_once(':').filter(|(h, _)| !h.is_empty()).ok_or_else(|| {
-                    UsageError(format!("--resolve '{r}' is not HOST:ADDR (e.g. contoso.openai.azure.com:10.0.0.5)"))
+                    UsageError(format!(
+                        "--resolve '{r}' is not HOST:ADDR (e.g. contoso.openai.azure.com:10.0.0.5)"
+                    ))
                 })?;
                 let addr = addr.trim_start_matches('[').trim_end_matches(']');
-                let ip = addr.parse().map_err(|_| UsageError(format!("--resolve '{r}': '{addr}' is not an IP address")))?;
+                let ip = addr
+                    .parse()
+                    .map_err(|_| UsageError(format!("--resolve '{r}': '{addr}' is not an IP address")))?;
                 Ok((host.to_string(), ip))
             })
             .collect()
@@ -428,8 +459,11 @@ pub fn parse_duration(flag: &str, raw: &str) -> Result<Duration, UsageError> {
     if let Ok(secs) = raw.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(raw)
-        .map_err(|e| UsageError(format!("{flag} '{raw}' is not a duration: {e} (expected e.g. 30s, 2m, 1m30s)")))
+    humantime::parse_duration(raw).map_err(|e| {
+        UsageError(format!(
+            "{flag} '{raw}' is not a duration: {e} (expected e.g. 30s, 2m, 1m30s)"
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -441,7 +475,12 @@ mod tests {
         assert!(parse_http_url("--endpoint", "https://x.openai.azure.com", "e").is_ok());
         let e = parse_http_url("--endpoint", "not-a-url", "e").unwrap_err().0;
         assert!(e.contains("no scheme"), "{e}");
-        assert!(parse_http_url("--endpoint", "ftp://x", "e").unwrap_err().0.contains("scheme"));
+        assert!(
+            parse_http_url("--endpoint", "ftp://x", "e")
+                .unwrap_err()
+                .0
+                .contains("scheme")
+        );
         assert!(parse_http_url("--endpoint", "https://", "e").is_err());
     }
 
@@ -455,8 +494,14 @@ mod tests {
 
     #[test]
     fn help_lists_the_checks_in_order() {
-        let line = AFTER_HELP.lines().find(|l| l.starts_with("Checks (in order): ")).unwrap();
-        assert_eq!(line, format!("Checks (in order): {}", aoai_doctor_checks::checks::ids().join(", ")));
+        let line = AFTER_HELP
+            .lines()
+            .find(|l| l.starts_with("Checks (in order): "))
+            .unwrap();
+        assert_eq!(
+            line,
+            format!("Checks (in order): {}", aoai_doctor_checks::checks::ids().join(", "))
+        );
     }
 
     #[test]

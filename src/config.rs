@@ -59,7 +59,9 @@ pub fn load(explicit: Option<&Path>) -> Result<Option<(PathBuf, Config)>, UsageE
 
 /// "aoai-doctor.toml line 3: unknown key `endpont` (known: …)" on one line.
 fn describe(path: &Path, text: &str, e: &toml::de::Error) -> String {
-    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
     let msg = e.message().replace('\n', " ");
     let msg = msg.replace("unknown field", "unknown key");
     match line {
@@ -69,13 +71,19 @@ fn describe(path: &Path, text: &str, e: &toml::de::Error) -> String {
 }
 
 fn from_flag_or_env(m: &ArgMatches, id: &str) -> bool {
-    matches!(m.value_source(id), Some(ValueSource::CommandLine) | Some(ValueSource::EnvVariable))
+    matches!(
+        m.value_source(id),
+        Some(ValueSource::CommandLine) | Some(ValueSource::EnvVariable)
+    )
 }
 
 fn enum_value<T: ValueEnum>(key: &str, raw: &str) -> Result<T, UsageError> {
     T::from_str(raw, true).map_err(|_| {
-        let known: Vec<String> =
-            T::value_variants().iter().filter_map(|v| v.to_possible_value()).map(|p| p.get_name().to_string()).collect();
+        let known: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|p| p.get_name().to_string())
+            .collect();
         UsageError(format!("config key {key} = '{raw}' is not one of {}", known.join(", ")))
     })
 }
@@ -124,9 +132,13 @@ pub fn apply(c: Config, args: &mut RunArgs, m: &ArgMatches) -> Result<(), UsageE
         args.container = Some(enum_value("container", v)?);
     }
     // The deployment has three environment names of its own.
-    let deployment_env = ["AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_DEPLOYMENT_NAME", "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME"]
-        .iter()
-        .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()));
+    let deployment_env = [
+        "AZURE_OPENAI_DEPLOYMENT",
+        "AZURE_OPENAI_DEPLOYMENT_NAME",
+        "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME",
+    ]
+    .iter()
+    .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()));
     if let Some(d) = c.deployment
         && !from_flag_or_env(m, "deployment")
         && !deployment_env

@@ -100,11 +100,25 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let resolves = args.resolves()?;
     args.extra_reports()?;
     let cloud = target.cloud;
-    let authority_host = cli::parse_http_url("AZURE_AUTHORITY_HOST", args.authority_host.as_deref().unwrap_or(cloud.authority_host()), "https://login.microsoftonline.com/")?;
-    let arm = cli::parse_http_url("--arm-endpoint", args.arm_endpoint.as_deref().unwrap_or(cloud.arm_endpoint()), "https://management.azure.com/")?;
+    let authority_host = cli::parse_http_url(
+        "AZURE_AUTHORITY_HOST",
+        args.authority_host.as_deref().unwrap_or(cloud.authority_host()),
+        "https://login.microsoftonline.com/",
+    )?;
+    let arm = cli::parse_http_url(
+        "--arm-endpoint",
+        args.arm_endpoint.as_deref().unwrap_or(cloud.arm_endpoint()),
+        "https://management.azure.com/",
+    )?;
     // The SDKs' IMDS override; the default is the real link-local address.
-    let imds_raw = std::env::var("AZURE_POD_IDENTITY_AUTHORITY_HOST").ok().filter(|v| !v.trim().is_empty());
-    let imds = cli::parse_http_url("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds_raw.as_deref().unwrap_or("http://169.254.169.254"), "http://169.254.169.254")?;
+    let imds_raw = std::env::var("AZURE_POD_IDENTITY_AUTHORITY_HOST")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let imds = cli::parse_http_url(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        imds_raw.as_deref().unwrap_or("http://169.254.169.254"),
+        "http://169.254.169.254",
+    )?;
     let roots = extra_roots(&args)?;
     let color = render::color_enabled(args.color, args.output.is_some());
     init_logging(args.verbose, args.color);
@@ -112,11 +126,19 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let defaults = Timeouts::default();
     // A subprocess must give up before its check does, so a hanging `az` is reported as such.
     let subprocess = defaults.subprocess.min(check_timeout.mul_f64(0.8));
-    let timeouts = Timeouts { check: check_timeout, subprocess, ..defaults };
+    let timeouts = Timeouts {
+        check: check_timeout,
+        subprocess,
+        ..defaults
+    };
     let http = azure::http::client(roots.as_deref(), &resolves, &timeouts).map_err(UsageError)?;
     let ctx = Arc::new(RunContext {
         target: target.clone(),
-        endpoints: Endpoints { authority_host, arm, imds },
+        endpoints: Endpoints {
+            authority_host,
+            arm,
+            imds,
+        },
         timeouts,
         http,
         env: Arc::new(SystemEnvironment),
@@ -172,8 +194,14 @@ fn extra_roots(args: &RunArgs) -> Result<Option<Vec<u8>>, UsageError> {
         _ => return Ok(None),
     };
     let pem = std::fs::read(&path).map_err(|e| UsageError(format!("{flag} {}: {e}", path.display())))?;
-    if reqwest::Certificate::from_pem_bundle(&pem).map(|c| c.is_empty()).unwrap_or(true) {
-        return Err(UsageError(format!("{flag} {}: no PEM certificate in it", path.display())));
+    if reqwest::Certificate::from_pem_bundle(&pem)
+        .map(|c| c.is_empty())
+        .unwrap_or(true)
+    {
+        return Err(UsageError(format!(
+            "{flag} {}: no PEM certificate in it",
+            path.display()
+        )));
     }
     Ok(Some(pem))
 }
@@ -200,7 +228,11 @@ fn init_logging(verbose: u8, color: cli::ColorWhen) {
     };
     // The TLS verifier logs its own ERROR line for an untrusted certificate; the endpoint and
     // token checks already explain that as a finding, so it only shows with -vv.
-    let quiet_crates = if verbose >= 2 { "" } else { ",rustls_platform_verifier=off" };
+    let quiet_crates = if verbose >= 2 {
+        ""
+    } else {
+        ",rustls_platform_verifier=off"
+    };
     let filter =
         tracing_subscriber::EnvFilter::try_new(format!("{level},hyper=warn,rustls=warn,reqwest=warn{quiet_crates}"))
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

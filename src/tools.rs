@@ -120,7 +120,10 @@ pub fn explain(args: ExplainArgs) -> Result<i32, UsageError> {
             if !ex.evidence.is_empty() {
                 s.push_str("\n  evidence:\n");
                 for (k, v) in &ex.evidence {
-                    s.push_str(&format!("    {k}: {}\n", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())));
+                    s.push_str(&format!(
+                        "    {k}: {}\n",
+                        v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+                    ));
                 }
             }
             s
@@ -143,7 +146,10 @@ fn extract_token(input: &str) -> String {
         }
     }
     let t = t.strip_prefix("Authorization:").map(str::trim).unwrap_or(t);
-    let t = t.strip_prefix("Bearer ").or_else(|| t.strip_prefix("bearer ")).unwrap_or(t);
+    let t = t
+        .strip_prefix("Bearer ")
+        .or_else(|| t.strip_prefix("bearer "))
+        .unwrap_or(t);
     t.trim().to_string()
 }
 
@@ -177,11 +183,17 @@ pub fn token(args: TokenArgs) -> Result<i32, UsageError> {
             if let Some(o) = judgement.evidence.as_object() {
                 s.push_str("\nclaims (decoded, signature not shown):\n");
                 for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {
-                    s.push_str(&format!("  {k:<10} {}\n", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())));
+                    s.push_str(&format!(
+                        "  {k:<10} {}\n",
+                        v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+                    ));
                 }
             }
             for f in &judgement.findings {
-                s.push_str(&format!("\n{}: {}\n  fix: {}\n", f.code.id, f.message, f.remediation.text));
+                s.push_str(&format!(
+                    "\n{}: {}\n  fix: {}\n",
+                    f.code.id, f.message, f.remediation.text
+                ));
                 for c in &f.remediation.commands {
                     s.push_str(&format!("    $ {c}\n"));
                 }

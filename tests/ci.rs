@@ -12,7 +12,12 @@ fn tmp() -> tempfile::TempDir {
 /// A failing doctor run that needs no lab: a regional endpoint, endpoint check only.
 fn failing(home: &Path) -> std::process::Command {
     let mut c = doctor(home);
-    c.args(["--endpoint", "https://eastus.api.cognitive.microsoft.com", "--only", "endpoint"]);
+    c.args([
+        "--endpoint",
+        "https://eastus.api.cognitive.microsoft.com",
+        "--only",
+        "endpoint",
+    ]);
     c
 }
 
@@ -23,15 +28,24 @@ fn github_actions_gets_annotations_and_a_step_summary() {
     std::fs::write(&summary, "previous step\n").unwrap();
     let lab = Lab::start("bad-secret", &[]);
     let mut c = lab.doctor();
-    c.env("GITHUB_ACTIONS", "true").env("GITHUB_STEP_SUMMARY", &summary).args(["--format", "json"]);
+    c.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["--format", "json"]);
     let r = run(c);
     assert_eq!(r.code, 1);
     json(&r); // stdout is still pure JSON
-    let line = r.stderr.lines().find(|l| l.starts_with("::error title=aoai-doctor aadsts-7000215::")).unwrap_or_else(|| panic!("no annotation in:\n{}", r.stderr));
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::error title=aoai-doctor aadsts-7000215::"))
+        .unwrap_or_else(|| panic!("no annotation in:\n{}", r.stderr));
     assert!(line.contains("token: "), "{line}");
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.starts_with("previous step\n"), "appended, not replaced");
-    assert!(md.contains("| ❌ fail | `token` |") && md.contains("aadsts-7000215"), "{md}");
+    assert!(
+        md.contains("| ❌ fail | `token` |") && md.contains("aadsts-7000215"),
+        "{md}"
+    );
 
     let mut c = lab.doctor();
     c.env("GITHUB_ACTIONS", "true").args(["--ci-annotations", "never"]);
@@ -44,13 +58,23 @@ fn azure_pipelines_gets_logging_commands() {
     let mut c = failing(home.path());
     c.env("TF_BUILD", "True");
     let r = run(c);
-    assert!(r.stderr.contains("##vso[task.logissue type=error;code=endpoint-regional]endpoint: "), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("##vso[task.logissue type=error;code=endpoint-regional]endpoint: "),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn several_outputs_in_one_run_and_junit_validates() {
     let home = tmp();
-    let (j, x, m, m2) = (home.path().join("r.json"), home.path().join("j.xml"), home.path().join("s.md"), home.path().join("t.md"));
+    let (j, x, m, m2) = (
+        home.path().join("r.json"),
+        home.path().join("j.xml"),
+        home.path().join("s.md"),
+        home.path().join("t.md"),
+    );
     let lab = Lab::start("bad-secret", &[]);
     let mut c = lab.doctor();
     c.args(["--format", "table", "--wait-for-propagation", "0"])
@@ -63,17 +87,34 @@ fn several_outputs_in_one_run_and_junit_validates() {
         .arg("--report")
         .arg(format!("markdown={}", m2.display()));
     let r = run(c);
-    assert!(r.stdout.contains("┌") && r.stdout.contains("FAIL"), "the table on stdout:\n{}", r.stdout);
+    assert!(
+        r.stdout.contains("┌") && r.stdout.contains("FAIL"),
+        "the table on stdout:\n{}",
+        r.stdout
+    );
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&j).unwrap()).unwrap();
     assert_eq!(report["verdict"], "fail");
     let xml = std::fs::read_to_string(&x).unwrap();
     assert!(xml.contains("<testcase") && xml.contains("<failure"), "{xml}");
-    assert_eq!(std::fs::read_to_string(&m).unwrap(), std::fs::read_to_string(&m2).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&m).unwrap(),
+        std::fs::read_to_string(&m2).unwrap()
+    );
 
     let xsd = format!("{}/fixtures/junit/junit.xsd", env!("CARGO_MANIFEST_DIR"));
-    match std::process::Command::new("xmllint").args(["--noout", "--schema", &xsd]).arg(&x).output() {
-        Ok(out) => assert!(out.status.success(), "xmllint: {}", String::from_utf8_lossy(&out.stderr)),
-        Err(_) if std::env::var_os("CI").is_none() => eprintln!("SKIPPED: xmllint is not installed (scripts/test installs it)"),
+    match std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", &xsd])
+        .arg(&x)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "xmllint: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!("SKIPPED: xmllint is not installed (scripts/test installs it)")
+        }
         Err(e) => panic!("xmllint is required in CI: {e}"),
     }
 }
@@ -84,13 +125,28 @@ fn junit_of_every_status_validates() {
     let home = tmp();
     let x = home.path().join("j.xml");
     let mut c = doctor(home.path());
-    c.args(["--endpoint", "https://eastus.api.cognitive.microsoft.com", "--format", "junit", "-o"]).arg(&x);
+    c.args([
+        "--endpoint",
+        "https://eastus.api.cognitive.microsoft.com",
+        "--format",
+        "junit",
+        "-o",
+    ])
+    .arg(&x);
     run(c);
     let xml = std::fs::read_to_string(&x).unwrap();
     assert!(xml.contains("<failure") && xml.contains("<skipped"), "{xml}");
     let xsd = format!("{}/fixtures/junit/junit.xsd", env!("CARGO_MANIFEST_DIR"));
-    if let Ok(out) = std::process::Command::new("xmllint").args(["--noout", "--schema", &xsd]).arg(&x).output() {
-        assert!(out.status.success(), "xmllint: {}\n{xml}", String::from_utf8_lossy(&out.stderr));
+    if let Ok(out) = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", &xsd])
+        .arg(&x)
+        .output()
+    {
+        assert!(
+            out.status.success(),
+            "xmllint: {}\n{xml}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -98,7 +154,10 @@ fn junit_of_every_status_validates() {
 fn contains_jwt(s: &str) -> bool {
     s.match_indices("eyJ").any(|(i, _)| {
         let rest = &s[i..];
-        let part: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.').collect();
+        let part: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.')
+            .collect();
         part.matches('.').count() >= 2 && part.len() > 60
     })
 }
@@ -123,13 +182,22 @@ fn redaction_in_every_scenario_and_format() {
         let home = tmp();
         let files = ["r.json", "j.xml", "m.md"].map(|f| home.path().join(f));
         let mut c = lab.doctor();
-        c.args(["--redact", "--format", "table", "-vv", "--wait-for-propagation", "0", "--timeout", "5s"])
-            .arg("--output-json")
-            .arg(&files[0])
-            .arg("--output-junit")
-            .arg(&files[1])
-            .arg("--output-markdown")
-            .arg(&files[2]);
+        c.args([
+            "--redact",
+            "--format",
+            "table",
+            "-vv",
+            "--wait-for-propagation",
+            "0",
+            "--timeout",
+            "5s",
+        ])
+        .arg("--output-json")
+        .arg(&files[0])
+        .arg("--output-junit")
+        .arg(&files[1])
+        .arg("--output-markdown")
+        .arg(&files[2]);
         let r = run(c);
         let mut outputs = vec![("stdout", r.stdout.clone()), ("stderr", r.stderr.clone())];
         for f in &files {
@@ -172,23 +240,42 @@ fn bash_completion_installs_and_completes() {
         "source {}; COMP_WORDS=(aoai-doctor --cred); COMP_CWORD=1; COMP_LINE='aoai-doctor --cred'; COMP_POINT=${{#COMP_LINE}}; _aoai__doctor aoai-doctor --cred aoai-doctor; echo \"${{COMPREPLY[@]}}\"",
         script.display()
     );
-    let out = std::process::Command::new("bash").args(["-c", &probe]).output().expect("bash");
+    let out = std::process::Command::new("bash")
+        .args(["-c", &probe])
+        .output()
+        .expect("bash");
     let words = String::from_utf8_lossy(&out.stdout);
-    assert!(words.split_whitespace().any(|w| w == "--credential"), "completions: {words} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        words.split_whitespace().any(|w| w == "--credential"),
+        "completions: {words} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut c = doctor(home.path());
     c.arg("man");
     let r = run(c);
-    assert!(r.stdout.contains(".TH aoai-doctor"), "{}", &r.stdout[..r.stdout.len().min(200)]);
+    assert!(
+        r.stdout.contains(".TH aoai-doctor"),
+        "{}",
+        &r.stdout[..r.stdout.len().min(200)]
+    );
 }
 
 #[test]
 fn config_file_is_below_env_and_flags_and_rejects_unknown_keys() {
     let dir = tmp();
-    std::fs::write(dir.path().join("aoai-doctor.toml"), "# pinned for the repo\nendpoint = \"https://eastus.api.cognitive.microsoft.com\"\nonly = [\"endpoint\"]\n").unwrap();
+    std::fs::write(
+        dir.path().join("aoai-doctor.toml"),
+        "# pinned for the repo\nendpoint = \"https://eastus.api.cognitive.microsoft.com\"\nonly = [\"endpoint\"]\n",
+    )
+    .unwrap();
     let json_of = |c: &mut std::process::Command| {
         c.current_dir(dir.path()).args(["--format", "json"]);
         let r = run(std::mem::replace(c, std::process::Command::new("true")));
-        (r.code, serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap_or_default(), r.stderr)
+        (
+            r.code,
+            serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap_or_default(),
+            r.stderr,
+        )
     };
     let (code, r, _) = json_of(&mut doctor(dir.path()));
     assert_eq!(code, 1);
@@ -200,11 +287,16 @@ fn config_file_is_below_env_and_flags_and_rejects_unknown_keys() {
     assert_eq!(r["target"]["endpoint"], "http://127.0.0.1:9/");
     // …and a flag beats the environment.
     let mut c = doctor(dir.path());
-    c.env("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9/").args(["--endpoint", "https://westus.api.cognitive.microsoft.com"]);
+    c.env("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9/")
+        .args(["--endpoint", "https://westus.api.cognitive.microsoft.com"]);
     let (_, r, _) = json_of(&mut c);
     assert_eq!(r["target"]["endpoint"], "https://westus.api.cognitive.microsoft.com/");
 
-    std::fs::write(dir.path().join("aoai-doctor.toml"), "endpoint = \"https://x.openai.azure.com\"\n\nendpont = \"typo\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("aoai-doctor.toml"),
+        "endpoint = \"https://x.openai.azure.com\"\n\nendpont = \"typo\"\n",
+    )
+    .unwrap();
     let (code, _, stderr) = json_of(&mut doctor(dir.path()));
     assert_eq!(code, 2);
     assert!(stderr.contains("line 3") && stderr.contains("endpont"), "{stderr}");

@@ -20,7 +20,6 @@ fn finding<'a>(report: &'a serde_json::Value, code: &str) -> &'a serde_json::Val
     finding_in(report, "container-credentials", code)
 }
 
-
 fn on_lab(scenario: &str, extra: &[&str]) -> (Run, serde_json::Value) {
     let lab = Lab::start(scenario, &[]);
     let mut c = lab_doctor(&lab, extra);

@@ -666,10 +666,9 @@ fn an_endpoint_that_does_not_resolve() {
     if let Some(i) = args.iter().position(|a| a == "--endpoint") {
         args[i + 1] = "https://nonexistent.invalid/".into();
     }
+    let home = tempfile::tempdir().unwrap();
     let mut c = std::process::Command::new(BIN);
-    c.env_clear()
-        .env("HOME", std::env::temp_dir())
-        .envs(lab.env.iter().cloned());
+    c.env_clear().env("HOME", home.path()).envs(lab.env.iter().cloned());
     c.args(&args)
         .args(["--format", "json", "--timeout", "5s"])
         .stdin(Stdio::null());

@@ -26,7 +26,6 @@ fn finding<'a>(report: &'a serde_json::Value, code: &str) -> &'a serde_json::Val
     finding_in(report, "data-plane-probe", code)
 }
 
-
 /// The whole doctor against a scenario, as the lab suggests running it, plus `extra`.
 fn doctor_on(lab: &Lab, extra: &[&str]) -> (Run, serde_json::Value) {
     let mut c = lab.doctor();
@@ -431,7 +430,13 @@ fn a_reset_connection_is_a_clear_finding_and_the_token_is_never_shown() {
     assert!(f["message"].as_str().unwrap().contains("closed or reset"), "{f}");
     // The request was the smallest chat completion, with the token only in its header.
     // (The endpoint check's reachability GET comes first; it carries no token.)
-    let request = seen.lock().unwrap().iter().find(|r| r.starts_with("POST")).cloned().expect("the probe's POST");
+    let request = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.starts_with("POST"))
+        .cloned()
+        .expect("the probe's POST");
     assert!(
         request.starts_with("POST /openai/deployments/gpt-4o-mini/chat/completions?api-version="),
         "{request}"

@@ -54,7 +54,11 @@ impl Link {
     pub fn examined(self) -> bool {
         matches!(
             self,
-            Link::Environment | Link::WorkloadIdentity | Link::ManagedIdentity | Link::AzureCli | Link::AzureDeveloperCli
+            Link::Environment
+                | Link::WorkloadIdentity
+                | Link::ManagedIdentity
+                | Link::AzureCli
+                | Link::AzureDeveloperCli
         )
     }
     pub fn is_prod(self) -> bool {
@@ -77,13 +81,51 @@ impl Link {
 pub fn order(sdk: Sdk) -> Vec<Link> {
     use Link::*;
     match sdk {
-        Sdk::Python => vec![Environment, WorkloadIdentity, ManagedIdentity, VisualStudioCode, AzureCli, AzurePowerShell, AzureDeveloperCli],
-        Sdk::Js => vec![Environment, WorkloadIdentity, ManagedIdentity, VisualStudioCode, AzureCli, AzurePowerShell, AzureDeveloperCli],
-        Sdk::Dotnet => vec![
-            Environment, WorkloadIdentity, ManagedIdentity, VisualStudio, VisualStudioCode, AzureCli, AzurePowerShell, AzureDeveloperCli,
+        Sdk::Python => vec![
+            Environment,
+            WorkloadIdentity,
+            ManagedIdentity,
+            VisualStudioCode,
+            AzureCli,
+            AzurePowerShell,
+            AzureDeveloperCli,
         ],
-        Sdk::Java => vec![Environment, WorkloadIdentity, ManagedIdentity, IntelliJ, VisualStudioCode, AzureCli, AzurePowerShell, AzureDeveloperCli],
-        Sdk::Go => vec![Environment, WorkloadIdentity, ManagedIdentity, AzureCli, AzureDeveloperCli],
+        Sdk::Js => vec![
+            Environment,
+            WorkloadIdentity,
+            ManagedIdentity,
+            VisualStudioCode,
+            AzureCli,
+            AzurePowerShell,
+            AzureDeveloperCli,
+        ],
+        Sdk::Dotnet => vec![
+            Environment,
+            WorkloadIdentity,
+            ManagedIdentity,
+            VisualStudio,
+            VisualStudioCode,
+            AzureCli,
+            AzurePowerShell,
+            AzureDeveloperCli,
+        ],
+        Sdk::Java => vec![
+            Environment,
+            WorkloadIdentity,
+            ManagedIdentity,
+            IntelliJ,
+            VisualStudioCode,
+            AzureCli,
+            AzurePowerShell,
+            AzureDeveloperCli,
+        ],
+        Sdk::Go => vec![
+            Environment,
+            WorkloadIdentity,
+            ManagedIdentity,
+            AzureCli,
+            AzureDeveloperCli,
+        ],
     }
 }
 
@@ -102,25 +144,50 @@ pub enum Selection {
 pub fn select(sdk: Sdk, value: Option<&str>) -> Selection {
     let Some(raw) = value else { return Selection::All };
     // Go does not trim, and an empty but set variable is an error there.
-    let v = if sdk == Sdk::Go { raw.to_string() } else { raw.trim().to_string() };
+    let v = if sdk == Sdk::Go {
+        raw.to_string()
+    } else {
+        raw.trim().to_string()
+    };
     if v.is_empty() {
         return if sdk == Sdk::Go {
-            Selection::Invalid { value: raw.to_string(), valid: valid_values(sdk) }
+            Selection::Invalid {
+                value: raw.to_string(),
+                valid: valid_values(sdk),
+            }
         } else {
             Selection::All
         };
     }
     let full = order(sdk);
-    let dev_prod_matches = |word: &str| if sdk == Sdk::Go { v == word } else { v.eq_ignore_ascii_case(word) };
+    let dev_prod_matches = |word: &str| {
+        if sdk == Sdk::Go {
+            v == word
+        } else {
+            v.eq_ignore_ascii_case(word)
+        }
+    };
     if dev_prod_matches("prod") {
-        return Selection::Narrowed { links: full.into_iter().filter(|l| l.is_prod()).collect(), value: v };
+        return Selection::Narrowed {
+            links: full.into_iter().filter(|l| l.is_prod()).collect(),
+            value: v,
+        };
     }
     if dev_prod_matches("dev") {
-        return Selection::Narrowed { links: full.into_iter().filter(|l| !l.is_prod()).collect(), value: v };
+        return Selection::Narrowed {
+            links: full.into_iter().filter(|l| !l.is_prod()).collect(),
+            value: v,
+        };
     }
-    let named: Vec<Link> = full.into_iter().filter(|l| l.class(sdk).eq_ignore_ascii_case(&v)).collect();
+    let named: Vec<Link> = full
+        .into_iter()
+        .filter(|l| l.class(sdk).eq_ignore_ascii_case(&v))
+        .collect();
     if named.is_empty() {
-        Selection::Invalid { value: v, valid: valid_values(sdk) }
+        Selection::Invalid {
+            value: v,
+            valid: valid_values(sdk),
+        }
     } else {
         Selection::Narrowed { links: named, value: v }
     }
@@ -135,11 +202,24 @@ fn valid_values(sdk: Sdk) -> Vec<String> {
 /// How `EnvironmentCredential` is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvConfig {
-    Secret { tenant: String, client_id: String },
-    Certificate { tenant: String, client_id: String, path: PathBuf },
-    UsernamePassword { client_id: String, username: String },
+    Secret {
+        tenant: String,
+        client_id: String,
+    },
+    Certificate {
+        tenant: String,
+        client_id: String,
+        path: PathBuf,
+    },
+    UsernamePassword {
+        client_id: String,
+        username: String,
+    },
     /// Some variables set, not a complete set: the link is unavailable.
-    Incomplete { set: Vec<&'static str>, missing: Vec<&'static str> },
+    Incomplete {
+        set: Vec<&'static str>,
+        missing: Vec<&'static str>,
+    },
     None,
 }
 
@@ -148,23 +228,41 @@ pub fn environment_config(env: &dyn Environment) -> EnvConfig {
     let (tenant, client) = (get("AZURE_TENANT_ID"), get("AZURE_CLIENT_ID"));
     if let (Some(t), Some(c)) = (&tenant, &client) {
         if get("AZURE_CLIENT_SECRET").is_some() {
-            return EnvConfig::Secret { tenant: t.clone(), client_id: c.clone() };
+            return EnvConfig::Secret {
+                tenant: t.clone(),
+                client_id: c.clone(),
+            };
         }
         if let Some(p) = get("AZURE_CLIENT_CERTIFICATE_PATH") {
-            return EnvConfig::Certificate { tenant: t.clone(), client_id: c.clone(), path: PathBuf::from(p) };
+            return EnvConfig::Certificate {
+                tenant: t.clone(),
+                client_id: c.clone(),
+                path: PathBuf::from(p),
+            };
         }
     }
     if let (Some(c), Some(u), Some(_)) = (&client, get("AZURE_USERNAME"), get("AZURE_PASSWORD")) {
-        return EnvConfig::UsernamePassword { client_id: c.clone(), username: u };
+        return EnvConfig::UsernamePassword {
+            client_id: c.clone(),
+            username: u,
+        };
     }
-    let vars = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH"];
+    let vars = [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+    ];
     let set: Vec<&'static str> = vars.iter().copied().filter(|k| get(k).is_some()).collect();
     // AZURE_CLIENT_ID alone is normal (it selects a user-assigned managed identity), and with
     // AZURE_TENANT_ID it is what workload identity uses: only a secret/cert without the rest
     // is a half-configured service principal.
     let has_credential = set.contains(&"AZURE_CLIENT_SECRET") || set.contains(&"AZURE_CLIENT_CERTIFICATE_PATH");
     if has_credential {
-        let missing = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"].into_iter().filter(|k| get(k).is_none()).collect();
+        let missing = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"]
+            .into_iter()
+            .filter(|k| get(k).is_none())
+            .collect();
         return EnvConfig::Incomplete { set, missing };
     }
     EnvConfig::None
@@ -173,16 +271,31 @@ pub fn environment_config(env: &dyn Environment) -> EnvConfig {
 /// How `WorkloadIdentityCredential` is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkloadConfig {
-    Complete { tenant: String, client_id: String, token_file: PathBuf },
+    Complete {
+        tenant: String,
+        client_id: String,
+        token_file: PathBuf,
+    },
     Missing(Vec<&'static str>),
 }
 
 pub fn workload_config(env: &dyn Environment) -> WorkloadConfig {
     let get = |k: &str| env.var_set(k);
-    match (get("AZURE_TENANT_ID"), get("AZURE_CLIENT_ID"), get("AZURE_FEDERATED_TOKEN_FILE")) {
-        (Some(t), Some(c), Some(f)) => WorkloadConfig::Complete { tenant: t, client_id: c, token_file: PathBuf::from(f) },
+    match (
+        get("AZURE_TENANT_ID"),
+        get("AZURE_CLIENT_ID"),
+        get("AZURE_FEDERATED_TOKEN_FILE"),
+    ) {
+        (Some(t), Some(c), Some(f)) => WorkloadConfig::Complete {
+            tenant: t,
+            client_id: c,
+            token_file: PathBuf::from(f),
+        },
         _ => WorkloadConfig::Missing(
-            ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"].into_iter().filter(|k| get(k).is_none()).collect(),
+            ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"]
+                .into_iter()
+                .filter(|k| get(k).is_none())
+                .collect(),
         ),
     }
 }
@@ -243,7 +356,10 @@ pub fn falls_through_on_failure(sdk: Sdk, link: Link) -> bool {
 /// A production link configured by variables alone (no probe needed), if any: the chain
 /// will use it before ever reaching the developer tools.
 pub fn static_prod_link(env: &dyn Environment) -> Option<Link> {
-    if matches!(environment_config(env), EnvConfig::Secret { .. } | EnvConfig::Certificate { .. } | EnvConfig::UsernamePassword { .. }) {
+    if matches!(
+        environment_config(env),
+        EnvConfig::Secret { .. } | EnvConfig::Certificate { .. } | EnvConfig::UsernamePassword { .. }
+    ) {
         return Some(Link::Environment);
     }
     if matches!(workload_config(env), WorkloadConfig::Complete { .. }) {
@@ -265,7 +381,10 @@ mod tests {
         assert_eq!(order(Sdk::Go).len(), 5);
         for sdk in [Sdk::Python, Sdk::Js, Sdk::Dotnet, Sdk::Java, Sdk::Go] {
             let o = order(sdk);
-            assert_eq!(&o[..3], &[Link::Environment, Link::WorkloadIdentity, Link::ManagedIdentity]);
+            assert_eq!(
+                &o[..3],
+                &[Link::Environment, Link::WorkloadIdentity, Link::ManagedIdentity]
+            );
             let cli = o.iter().position(|l| *l == Link::AzureCli).unwrap();
             let azd = o.iter().position(|l| *l == Link::AzureDeveloperCli).unwrap();
             assert!(cli < azd);
@@ -278,30 +397,55 @@ mod tests {
         assert_eq!(select(Sdk::Python, None), Selection::All);
         assert_eq!(select(Sdk::Python, Some("  ")), Selection::All);
         assert!(matches!(select(Sdk::Go, Some("")), Selection::Invalid { .. }));
-        let Selection::Narrowed { links, .. } = select(Sdk::Python, Some(" Prod ")) else { panic!() };
-        assert_eq!(links, vec![Link::Environment, Link::WorkloadIdentity, Link::ManagedIdentity]);
+        let Selection::Narrowed { links, .. } = select(Sdk::Python, Some(" Prod ")) else {
+            panic!()
+        };
+        assert_eq!(
+            links,
+            vec![Link::Environment, Link::WorkloadIdentity, Link::ManagedIdentity]
+        );
         // Go compares dev/prod case-sensitively.
         assert!(matches!(select(Sdk::Go, Some("Prod")), Selection::Invalid { .. }));
-        let Selection::Narrowed { links, .. } = select(Sdk::Js, Some("azureclicredential")) else { panic!() };
+        let Selection::Narrowed { links, .. } = select(Sdk::Js, Some("azureclicredential")) else {
+            panic!()
+        };
         assert_eq!(links, vec![Link::AzureCli]);
-        let Selection::Narrowed { links, .. } = select(Sdk::Go, Some("AzureCLICredential")) else { panic!() };
+        let Selection::Narrowed { links, .. } = select(Sdk::Go, Some("AzureCLICredential")) else {
+            panic!()
+        };
         assert_eq!(links, vec![Link::AzureCli]);
-        assert!(matches!(select(Sdk::Python, Some("AzureCLI")), Selection::Invalid { .. }));
-        let Selection::Narrowed { links, .. } = select(Sdk::Dotnet, Some("dev")) else { panic!() };
+        assert!(matches!(
+            select(Sdk::Python, Some("AzureCLI")),
+            Selection::Invalid { .. }
+        ));
+        let Selection::Narrowed { links, .. } = select(Sdk::Dotnet, Some("dev")) else {
+            panic!()
+        };
         assert!(links.contains(&Link::VisualStudio) && !links.contains(&Link::Environment));
     }
 
     #[test]
     fn environment_configs() {
-        let sp = FakeEnvironment::new().var("AZURE_TENANT_ID", "t").var("AZURE_CLIENT_ID", "c").var("AZURE_CLIENT_SECRET", "s");
+        let sp = FakeEnvironment::new()
+            .var("AZURE_TENANT_ID", "t")
+            .var("AZURE_CLIENT_ID", "c")
+            .var("AZURE_CLIENT_SECRET", "s");
         assert!(matches!(environment_config(&sp), EnvConfig::Secret { .. }));
-        let half = FakeEnvironment::new().var("AZURE_CLIENT_ID", "c").var("AZURE_CLIENT_SECRET", "s");
+        let half = FakeEnvironment::new()
+            .var("AZURE_CLIENT_ID", "c")
+            .var("AZURE_CLIENT_SECRET", "s");
         assert_eq!(
             environment_config(&half),
-            EnvConfig::Incomplete { set: vec!["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"], missing: vec!["AZURE_TENANT_ID"] }
+            EnvConfig::Incomplete {
+                set: vec!["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"],
+                missing: vec!["AZURE_TENANT_ID"]
+            }
         );
         // Client id alone selects a user-assigned identity: not an incomplete service principal.
-        assert_eq!(environment_config(&FakeEnvironment::new().var("AZURE_CLIENT_ID", "c")), EnvConfig::None);
+        assert_eq!(
+            environment_config(&FakeEnvironment::new().var("AZURE_CLIENT_ID", "c")),
+            EnvConfig::None
+        );
     }
 
     #[test]
@@ -314,8 +458,18 @@ mod tests {
             mi_source(&f)
         };
         assert_eq!(e(&[]), MiSource::Imds);
-        assert_eq!(e(&[("IDENTITY_ENDPOINT", "x"), ("IDENTITY_HEADER", "h")]), MiSource::AppService);
-        assert_eq!(e(&[("IDENTITY_ENDPOINT", "x"), ("IDENTITY_HEADER", "h"), ("IDENTITY_SERVER_THUMBPRINT", "t")]), MiSource::ServiceFabric);
+        assert_eq!(
+            e(&[("IDENTITY_ENDPOINT", "x"), ("IDENTITY_HEADER", "h")]),
+            MiSource::AppService
+        );
+        assert_eq!(
+            e(&[
+                ("IDENTITY_ENDPOINT", "x"),
+                ("IDENTITY_HEADER", "h"),
+                ("IDENTITY_SERVER_THUMBPRINT", "t")
+            ]),
+            MiSource::ServiceFabric
+        );
         assert_eq!(e(&[("IDENTITY_ENDPOINT", "x"), ("IMDS_ENDPOINT", "y")]), MiSource::Arc);
         assert_eq!(e(&[("MSI_ENDPOINT", "x"), ("MSI_SECRET", "s")]), MiSource::AzureMl);
         assert_eq!(e(&[("MSI_ENDPOINT", "x")]), MiSource::CloudShell);

@@ -57,9 +57,21 @@ impl Cloud {
     /// Host suffixes of custom-subdomain endpoints in this cloud.
     pub fn endpoint_suffixes(self) -> &'static [&'static str] {
         match self {
-            Cloud::AzureCloud => &[".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"],
-            Cloud::AzureUsGovernment => &[".openai.azure.us", ".cognitiveservices.azure.us", ".services.ai.azure.us"],
-            Cloud::AzureChinaCloud => &[".openai.azure.cn", ".cognitiveservices.azure.cn", ".services.ai.azure.cn"],
+            Cloud::AzureCloud => &[
+                ".openai.azure.com",
+                ".cognitiveservices.azure.com",
+                ".services.ai.azure.com",
+            ],
+            Cloud::AzureUsGovernment => &[
+                ".openai.azure.us",
+                ".cognitiveservices.azure.us",
+                ".services.ai.azure.us",
+            ],
+            Cloud::AzureChinaCloud => &[
+                ".openai.azure.cn",
+                ".cognitiveservices.azure.cn",
+                ".services.ai.azure.cn",
+            ],
         }
     }
     pub const ALL: [Cloud; 3] = [Cloud::AzureCloud, Cloud::AzureUsGovernment, Cloud::AzureChinaCloud];

@@ -57,7 +57,10 @@ pub struct Remediation {
 
 impl Remediation {
     pub fn new(text: impl Into<String>) -> Self {
-        Remediation { text: text.into(), commands: Vec::new() }
+        Remediation {
+            text: text.into(),
+            commands: Vec::new(),
+        }
     }
     pub fn command(mut self, cmd: impl Into<String>) -> Self {
         self.commands.push(cmd.into());
@@ -199,8 +202,14 @@ pub struct RequestId {
 }
 
 /// Evidence keys that carry a service's request id.
-const REQUEST_ID_KEYS: &[&str] =
-    &["apim-request-id", "x-ms-request-id", "x-request-id", "x-ms-correlation-request-id", "trace_id", "correlation_id"];
+const REQUEST_ID_KEYS: &[&str] = &[
+    "apim-request-id",
+    "x-ms-request-id",
+    "x-request-id",
+    "x-ms-correlation-request-id",
+    "trace_id",
+    "correlation_id",
+];
 
 fn collect_request_ids(check: &str, v: &serde_json::Value, out: &mut Vec<RequestId>) {
     match v {
@@ -208,7 +217,11 @@ fn collect_request_ids(check: &str, v: &serde_json::Value, out: &mut Vec<Request
             for (k, val) in o {
                 match (REQUEST_ID_KEYS.contains(&k.to_ascii_lowercase().as_str()), val.as_str()) {
                     (true, Some(s)) if !s.is_empty() => {
-                        let id = RequestId { check: check.to_string(), name: k.to_ascii_lowercase(), value: s.to_string() };
+                        let id = RequestId {
+                            check: check.to_string(),
+                            name: k.to_ascii_lowercase(),
+                            value: s.to_string(),
+                        };
                         if !out.contains(&id) {
                             out.push(id);
                         }
@@ -325,7 +338,10 @@ impl Report {
         }
         Report {
             schema_version: SCHEMA_VERSION,
-            tool: Tool { name: "aoai-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },
+            tool: Tool {
+                name: "aoai-doctor".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
             started_at,
             duration_ms,
             target,

@@ -22,7 +22,10 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn new(judgement: Judgement) -> Self {
-        Outcome { judgement, facts: Facts::default() }
+        Outcome {
+            judgement,
+            facts: Facts::default(),
+        }
     }
     pub fn with_facts(judgement: Judgement, facts: Facts) -> Self {
         Outcome { judgement, facts }
@@ -73,7 +76,10 @@ impl Stopped {
     pub fn deadline(limit: std::time::Duration) -> Self {
         Stopped {
             summary: format!("stopped at the run's deadline ({})", humanize(limit)),
-            message: format!("The whole run may take at most {}; this check had not finished.", humanize(limit)),
+            message: format!(
+                "The whole run may take at most {}; this check had not finished.",
+                humanize(limit)
+            ),
             fix: "Raise --deadline, or look at the check that waits (run with -v).".into(),
         }
     }
@@ -81,7 +87,11 @@ impl Stopped {
 
 fn humanize(d: std::time::Duration) -> String {
     let s = d.as_secs();
-    if s >= 60 && s % 60 == 0 { format!("{}m", s / 60) } else { format!("{s}s") }
+    if s >= 60 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
 }
 
 /// [`run`], until `stop` completes (Ctrl-C in the binary): the checks that finished keep their
@@ -93,7 +103,10 @@ pub async fn run_until(
     observer: Arc<dyn Observer>,
     stop: impl std::future::Future<Output = Stopped>,
 ) -> (Vec<CheckResult>, Facts) {
-    let names: Vec<(String, String)> = checks.iter().map(|c| (c.id().to_string(), c.title().to_string())).collect();
+    let names: Vec<(String, String)> = checks
+        .iter()
+        .map(|c| (c.id().to_string(), c.title().to_string()))
+        .collect();
     let facts = Arc::new(Mutex::new(Facts::default()));
     let results: Arc<Mutex<Vec<Option<CheckResult>>>> = Arc::new(Mutex::new(vec![None; checks.len()]));
     let mut done: HashMap<&'static str, Shared<BoxFuture<'static, ()>>> = HashMap::new();
@@ -103,8 +116,12 @@ pub async fn run_until(
         // Wait only for the producers that are part of this run; a producer that was not
         // selected leaves the fact missing, and the check is skipped with that reason.
         let id = check.id();
-        let waits: Vec<_> =
-            check.needs().iter().chain(check.after()).filter_map(|f| done.get(f.producer()).cloned()).collect();
+        let waits: Vec<_> = check
+            .needs()
+            .iter()
+            .chain(check.after())
+            .filter_map(|f| done.get(f.producer()).cloned())
+            .collect();
         let (ctx, facts, results, observer) = (ctx.clone(), facts.clone(), results.clone(), observer.clone());
         let task = async move {
             futures::future::join_all(waits).await;
@@ -186,7 +203,11 @@ async fn run_isolated(check: Arc<dyn Check>, ctx: Arc<RunContext>, facts: Facts)
     match tokio::time::timeout(limit, handle).await {
         Ok(Ok(outcome)) => (outcome.judgement, outcome.facts),
         Ok(Err(join)) => {
-            let why = if join.is_panic() { panic_text(join.into_panic()) } else { "cancelled".to_string() };
+            let why = if join.is_panic() {
+                panic_text(join.into_panic())
+            } else {
+                "cancelled".to_string()
+            };
             let j = Judgement::new(Status::Error, format!("the check crashed: {why}")).finding(
                 Finding::error(&codes::CHECK_CRASHED, format!("`{}` crashed inside the doctor: {why}", check.id()))
                     .fix("This is a bug in aoai-doctor. The other checks still ran; please report it with the JSON report (--format json)."),
@@ -197,9 +218,16 @@ async fn run_isolated(check: Arc<dyn Check>, ctx: Arc<RunContext>, facts: Facts)
             abort.abort();
             let secs = limit.as_secs_f64();
             let j = Judgement::new(Status::Error, format!("did not finish within {secs:.0}s")).finding(
-                Finding::error(&codes::CHECK_TIMED_OUT, format!("`{}` did not finish within {secs:.1}s", check.id()))
-                    .fix("Raise the limit with --timeout, or run with -v to see which call hangs.")
-                    .command(format!("aoai-doctor --only {} --timeout {}s -v", check.id(), (secs * 2.0).ceil() as u64)),
+                Finding::error(
+                    &codes::CHECK_TIMED_OUT,
+                    format!("`{}` did not finish within {secs:.1}s", check.id()),
+                )
+                .fix("Raise the limit with --timeout, or run with -v to see which call hangs.")
+                .command(format!(
+                    "aoai-doctor --only {} --timeout {}s -v",
+                    check.id(),
+                    (secs * 2.0).ceil() as u64
+                )),
             );
             (j, Facts::default())
         }
@@ -266,7 +294,10 @@ mod tests {
                 Behaviour::Pass => Outcome::new(Judgement::new(Status::Pass, "ok")),
                 Behaviour::ProvideEnvironment => Outcome::with_facts(
                     Judgement::new(Status::Pass, "env"),
-                    Facts { environment: Some(EnvironmentFacts::default()), ..Default::default() },
+                    Facts {
+                        environment: Some(EnvironmentFacts::default()),
+                        ..Default::default()
+                    },
                 ),
                 Behaviour::Panic => panic!("boom in {}", self.id),
                 Behaviour::Hang => {
@@ -311,7 +342,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_hanging_check_times_out_as_error() {
-        let checks = vec![fake("token", &[], Behaviour::Hang), fake("endpoint", &[], Behaviour::Pass)];
+        let checks = vec![
+            fake("token", &[], Behaviour::Hang),
+            fake("endpoint", &[], Behaviour::Pass),
+        ];
         let started = Instant::now();
         let (results, _) = run(Arc::new(context()), checks, Arc::new(Silent)).await;
         assert!(started.elapsed() < Duration::from_secs(5));

@@ -459,7 +459,7 @@ fn huge_body() -> Response {
     let filler = HUGE_BODY_BYTES - head.len() - tail.len();
     let chunk = Bytes::from(vec![b'A'; CHUNK]);
     let mut sizes = vec![CHUNK; filler / CHUNK];
-    if filler % CHUNK > 0 {
+    if !filler.is_multiple_of(CHUNK) {
         sizes.push(filler % CHUNK);
     }
     let stream = futures::stream::iter(

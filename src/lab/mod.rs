@@ -196,13 +196,17 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
                 // TCP_NODELAY, as Azure's front ends: without it a response split over two
                 // segments waits for the client's delayed ACK (~40 ms per exchange).
                 let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
-                let server = axum_server::from_tcp(listener)?.acceptor(acceptor).handle(handle.clone());
+                let server = axum_server::from_tcp(listener)?
+                    .acceptor(acceptor)
+                    .handle(handle.clone());
                 tasks.push(tokio::spawn(async move {
                     let _ = server.serve(router.into_make_service()).await;
                 }));
             }
             None => {
-                let server = axum_server::from_tcp(listener)?.acceptor(NoDelayAcceptor::new()).handle(handle.clone());
+                let server = axum_server::from_tcp(listener)?
+                    .acceptor(NoDelayAcceptor::new())
+                    .handle(handle.clone());
                 tasks.push(tokio::spawn(async move {
                     let _ = server.serve(router.into_make_service()).await;
                 }));

@@ -31,15 +31,27 @@ fn gh_prop(s: &str) -> String {
 }
 /// Azure Pipelines: `;`, `]`, CR and LF.
 fn ado(s: &str) -> String {
-    s.replace('%', "%AZP25").replace(';', "%3B").replace('\r', "%0D").replace('\n', "%0A").replace(']', "%5D")
+    s.replace('%', "%AZP25")
+        .replace(';', "%3B")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+        .replace(']', "%5D")
 }
 
 /// One annotation per error or warning finding of a check that did not pass.
 pub fn annotations(report: &Report, ci: Ci) -> String {
     let mut out = String::new();
-    for c in report.checks.iter().filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn)) {
+    for c in report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
+    {
         for f in c.findings.iter().filter(|f| f.severity != Severity::Info) {
-            let level = if f.severity == Severity::Error && c.status != Status::Warn { "error" } else { "warning" };
+            let level = if f.severity == Severity::Error && c.status != Status::Warn {
+                "error"
+            } else {
+                "warning"
+            };
             let mut text = format!("{}: {}", c.id, f.message);
             if !f.remediation.text.is_empty() {
                 text.push_str(&format!(" Fix: {}", f.remediation.text));
@@ -48,12 +60,16 @@ pub fn annotations(report: &Report, ci: Ci) -> String {
                 text.push_str(&format!(" $ {cmd}"));
             }
             match ci {
-                Ci::GitHubActions => {
-                    out.push_str(&format!("::{level} title={}::{}\n", gh_prop(&format!("aoai-doctor {}", f.code.id)), gh_data(&text)))
-                }
-                Ci::AzurePipelines => {
-                    out.push_str(&format!("##vso[task.logissue type={level};code={}]{}\n", ado(f.code.id), ado(&text)))
-                }
+                Ci::GitHubActions => out.push_str(&format!(
+                    "::{level} title={}::{}\n",
+                    gh_prop(&format!("aoai-doctor {}", f.code.id)),
+                    gh_data(&text)
+                )),
+                Ci::AzurePipelines => out.push_str(&format!(
+                    "##vso[task.logissue type={level};code={}]{}\n",
+                    ado(f.code.id),
+                    ado(&text)
+                )),
             }
         }
     }

@@ -6,8 +6,12 @@ use aoai_doctor_checks::{CheckResult, Report, Status};
 
 pub fn render(report: &Report) -> String {
     let count = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
-    let (tests, failures, errors, skipped) =
-        (report.checks.len(), count(Status::Fail), count(Status::Error), count(Status::Skip));
+    let (tests, failures, errors, skipped) = (
+        report.checks.len(),
+        count(Status::Fail),
+        count(Status::Error),
+        count(Status::Skip),
+    );
     let secs = |ms: u64| format!("{:.3}", ms as f64 / 1000.0);
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str(&format!(
@@ -20,8 +24,14 @@ pub fn render(report: &Report) -> String {
         esc(report.started_at.trim_end_matches('Z'))
     ));
     x.push_str("    <properties>\n");
-    x.push_str(&format!("      <property name=\"tool.version\" value=\"{}\"/>\n", esc(&report.tool.version)));
-    x.push_str(&format!("      <property name=\"verdict\" value=\"{}\"/>\n", report.verdict.as_str()));
+    x.push_str(&format!(
+        "      <property name=\"tool.version\" value=\"{}\"/>\n",
+        esc(&report.tool.version)
+    ));
+    x.push_str(&format!(
+        "      <property name=\"verdict\" value=\"{}\"/>\n",
+        report.verdict.as_str()
+    ));
     if let Some(e) = report.target.get("endpoint").and_then(|e| e.as_str()) {
         x.push_str(&format!("      <property name=\"endpoint\" value=\"{}\"/>\n", esc(e)));
     }
@@ -54,7 +64,10 @@ fn testcase(x: &mut String, c: &CheckResult, time: &str) {
             esc(code),
             esc(&details)
         )),
-        Status::Skip => x.push_str(&format!(">\n      <skipped message=\"{}\"/>\n    </testcase>\n", esc(&c.summary))),
+        Status::Skip => x.push_str(&format!(
+            ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+            esc(&c.summary)
+        )),
         Status::Pass | Status::Warn if details.is_empty() => x.push_str("/>\n"),
         Status::Pass | Status::Warn => x.push_str(&format!(
             ">\n      <system-out>{}</system-out>\n    </testcase>\n",

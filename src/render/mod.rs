@@ -83,7 +83,11 @@ pub fn deliver(report: &Report, args: &RunArgs, color: bool, width: Option<u16>)
         && !args.quiet
     {
         // The verdict still shows in the log when the report goes to a file.
-        eprintln!("aoai-doctor: {} (report written to {})", report.verdict.as_str(), path.display());
+        eprintln!(
+            "aoai-doctor: {} (report written to {})",
+            report.verdict.as_str(),
+            path.display()
+        );
     }
     Ok(())
 }

@@ -39,7 +39,11 @@ pub fn render(report: &Report, opts: &Options) -> String {
             table.enforce_styling();
         }
         for c in &report.checks {
-            table.add_row(vec![status_cell(c.status, opts.color), Cell::new(&c.id), Cell::new(&c.summary)]);
+            table.add_row(vec![
+                status_cell(c.status, opts.color),
+                Cell::new(&c.id),
+                Cell::new(&c.summary),
+            ]);
         }
         out.push_str(&table.to_string());
         out.push('\n');
@@ -49,7 +53,9 @@ pub fn render(report: &Report, opts: &Options) -> String {
         .checks
         .iter()
         .flat_map(|c| c.findings.iter().map(move |f| (c, f)))
-        .filter(|(c, f)| !opts.quiet || matches!(c.status, Status::Fail | Status::Error) && f.severity == Severity::Error)
+        .filter(|(c, f)| {
+            !opts.quiet || matches!(c.status, Status::Fail | Status::Error) && f.severity == Severity::Error
+        })
         .collect();
     if !findings.is_empty() {
         out.push('\n');
@@ -83,10 +89,14 @@ pub fn render(report: &Report, opts: &Options) -> String {
         report.duration_ms
     );
     let verdict = match report.verdict {
-        Verdict::Pass => paint(opts.color, "PASS: keyless access looks healthy", |s| s.green().bold().to_string()),
+        Verdict::Pass => paint(opts.color, "PASS: keyless access looks healthy", |s| {
+            s.green().bold().to_string()
+        }),
         Verdict::Warn => paint(opts.color, "PASS with warnings", |s| s.yellow().bold().to_string()),
         Verdict::Fail => paint(opts.color, "FAIL: fix the errors above", |s| s.red().bold().to_string()),
-        Verdict::Error => paint(opts.color, "ERROR: some checks could not run", |s| s.magenta().bold().to_string()),
+        Verdict::Error => paint(opts.color, "ERROR: some checks could not run", |s| {
+            s.magenta().bold().to_string()
+        }),
     };
     out.push_str(&format!("\n{verdict} ({tally})\n"));
     out

@@ -46,7 +46,11 @@ pub fn codes(report: &serde_json::Value) -> Vec<String> {
     let mut out = Vec::new();
     for c in report["checks"].as_array().into_iter().flatten() {
         for f in c["findings"].as_array().into_iter().flatten() {
-            out.push(format!("{}:{}", c["id"].as_str().unwrap_or(""), f["code"].as_str().unwrap_or("")));
+            out.push(format!(
+                "{}:{}",
+                c["id"].as_str().unwrap_or(""),
+                f["code"].as_str().unwrap_or("")
+            ));
         }
     }
     out
@@ -119,13 +123,20 @@ impl Lab {
                 env.push((k.to_string(), v));
             }
         }
-        Lab { child, _dir: dir, env, args }
+        Lab {
+            child,
+            _dir: dir,
+            env,
+            args,
+        }
     }
 
     /// The doctor, pointed at this lab exactly as the lab suggests, with a cleared environment.
     pub fn doctor(&self) -> Command {
         let mut c = Command::new(BIN);
-        c.env_clear().env("HOME", self._dir.path()).env("AOAI_DOCTOR_COLOR", "never");
+        c.env_clear()
+            .env("HOME", self._dir.path())
+            .env("AOAI_DOCTOR_COLOR", "never");
         for (k, v) in &self.env {
             c.env(k, v);
         }

@@ -10,13 +10,18 @@ use std::time::Duration;
 /// run `az` after `cd /bin`, so a relative PATH entry would not find it anyway).
 pub fn locate(env: &dyn Environment, program: &str) -> Option<PathBuf> {
     let path = env.var("PATH")?;
-    std::env::split_paths(&path).filter(|dir| dir.is_absolute()).map(|dir| dir.join(program)).find(|p| is_executable(p))
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(program))
+        .find(|p| is_executable(p))
 }
 
 #[cfg(unix)]
 fn is_executable(p: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 #[cfg(not(unix))]
@@ -40,5 +45,10 @@ pub async fn get_access_token(
 
 /// `azd auth token --output json --no-prompt --scope SCOPE`.
 pub async fn azd_token(azd: &std::path::Path, scope: &str, limit: Duration) -> Result<ProcOutput, ProcError> {
-    process::run(azd, &["auth", "token", "--output", "json", "--no-prompt", "--scope", scope], limit).await
+    process::run(
+        azd,
+        &["auth", "token", "--output", "json", "--no-prompt", "--scope", scope],
+        limit,
+    )
+    .await
 }

@@ -19,16 +19,29 @@ use std::time::Duration;
 pub enum AcquireFailure {
     /// The service answered with an error (status, headers, body as sent; the body of an Entra
     /// or managed-identity error holds no secret).
-    Http { status: u16, headers: Vec<(String, String)>, body: String },
+    Http {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// No answer: DNS, connect, TLS, reset.
-    Transport { kind: http::Failure, message: String },
+    Transport {
+        kind: http::Failure,
+        message: String,
+    },
     TimedOut(Duration),
     /// The credential could not even be set up (missing file, bad authority…).
     Setup(String),
     /// A 2xx whose body is not a token.
-    NotAToken { status: u16, body_excerpt: String },
+    NotAToken {
+        status: u16,
+        body_excerpt: String,
+    },
     /// A developer tool (`az`) failed; its stderr names the reason.
-    Cli { stderr: String, exit_code: Option<i32> },
+    Cli {
+        stderr: String,
+        exit_code: Option<i32>,
+    },
 }
 
 impl AcquireFailure {
@@ -79,7 +92,10 @@ fn not_a_token(c: &Captured) -> AcquireFailure {
     } else {
         c.body.chars().take(200).collect()
     };
-    AcquireFailure::NotAToken { status: c.status, body_excerpt }
+    AcquireFailure::NotAToken {
+        status: c.status,
+        body_excerpt,
+    }
 }
 
 /// Runs an SDK credential with a time limit and turns its error into what was on the wire.
@@ -97,7 +113,10 @@ async fn drive(
         // The SDK fills a missing access_token with an empty string.
         Ok(Ok(token)) if token.token.secret().trim().is_empty() => Err(match transport.last() {
             Some(c) => not_a_token(&c),
-            None => AcquireFailure::NotAToken { status: 200, body_excerpt: "an answer without access_token".into() },
+            None => AcquireFailure::NotAToken {
+                status: 200,
+                body_excerpt: "an answer without access_token".into(),
+            },
         }),
         Ok(Ok(token)) => Ok(TokenInfo {
             token: Secret::new(token.token.secret().to_string()),
@@ -106,12 +125,18 @@ async fn drive(
         }),
         Ok(Err(e)) => Err(match (transport.last(), transport.last_failure()) {
             (Some(c), _) if c.too_large => not_a_token(&c),
-            (Some(Captured { status, headers, body, .. }), _) if !(200..300).contains(&status) => {
-                AcquireFailure::Http { status, headers, body }
-            }
+            (
+                Some(Captured {
+                    status, headers, body, ..
+                }),
+                _,
+            ) if !(200..300).contains(&status) => AcquireFailure::Http { status, headers, body },
             (Some(c), _) => not_a_token(&c),
             (None, Some(f)) if f.kind == http::Failure::Timeout => AcquireFailure::TimedOut(limit),
-            (None, Some(f)) => AcquireFailure::Transport { kind: f.kind, message: f.message },
+            (None, Some(f)) => AcquireFailure::Transport {
+                kind: f.kind,
+                message: f.message,
+            },
             (None, None) => transport_failure(&e),
         }),
     }
@@ -143,7 +168,9 @@ fn transport_failure(e: &azure_core::Error) -> AcquireFailure {
 /// `EnvironmentCredential` with a client secret (ClientSecretCredential).
 pub async fn client_secret(ctx: &RunContext, tenant: &str, client_id: &str, secret: &Secret, scope: &str) -> Acquired {
     let transport = CapturingTransport::new(ctx.http.clone(), None);
-    let options = azure_identity::ClientSecretCredentialOptions { client_options: client_options(ctx, &transport) };
+    let options = azure_identity::ClientSecretCredentialOptions {
+        client_options: client_options(ctx, &transport),
+    };
     let credential = azure_identity::ClientSecretCredential::new(
         tenant,
         client_id.to_string(),
@@ -151,7 +178,14 @@ pub async fn client_secret(ctx: &RunContext, tenant: &str, client_id: &str, secr
         Some(options),
     )
     .map(|c| c as Arc<dyn TokenCredential>);
-    drive(credential, &transport, scope, "EnvironmentCredential (client secret)", http_limit(ctx)).await
+    drive(
+        credential,
+        &transport,
+        scope,
+        "EnvironmentCredential (client secret)",
+        http_limit(ctx),
+    )
+    .await
 }
 
 /// `WorkloadIdentityCredential`: the federated token file exchanged at Entra.
@@ -173,7 +207,14 @@ pub async fn workload_identity(
     };
     let credential =
         azure_identity::WorkloadIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>);
-    drive(credential, &transport, scope, "WorkloadIdentityCredential", http_limit(ctx)).await
+    drive(
+        credential,
+        &transport,
+        scope,
+        "WorkloadIdentityCredential",
+        http_limit(ctx),
+    )
+    .await
 }
 
 /// `ManagedIdentityCredential` on App Service / Functions / Container Apps
@@ -186,7 +227,14 @@ pub async fn app_service_managed_identity(ctx: &RunContext, client_id: Option<&s
     };
     let credential =
         azure_identity::ManagedIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>);
-    drive(credential, &transport, scope, "ManagedIdentityCredential (App Service endpoint)", http_limit(ctx)).await
+    drive(
+        credential,
+        &transport,
+        scope,
+        "ManagedIdentityCredential (App Service endpoint)",
+        http_limit(ctx),
+    )
+    .await
 }
 
 /// `ManagedIdentityCredential` on IMDS (VM, VMSS, AKS node, ACI).
@@ -205,20 +253,34 @@ pub async fn acquire(ctx: &RunContext, kind: &str, scope: &str) -> Acquired {
                 let secret = Secret::new(env.var("AZURE_CLIENT_SECRET").unwrap_or_default());
                 client_secret(ctx, &tenant, &client_id, &secret, scope).await
             }
-            EnvConfig::Certificate { .. } => {
-                Err(AcquireFailure::Setup("client certificates are not tested by the doctor".into()))
-            }
-            EnvConfig::UsernamePassword { .. } => {
-                Err(AcquireFailure::Setup("username/password sign-in is not tested by the doctor".into()))
-            }
+            EnvConfig::Certificate { .. } => Err(AcquireFailure::Setup(
+                "client certificates are not tested by the doctor".into(),
+            )),
+            EnvConfig::UsernamePassword { .. } => Err(AcquireFailure::Setup(
+                "username/password sign-in is not tested by the doctor".into(),
+            )),
             _ => Err(AcquireFailure::Setup("EnvironmentCredential is not configured".into())),
         },
         "workload-identity" => match chain::workload_config(env) {
-            WorkloadConfig::Complete { tenant, client_id, token_file } => {
+            WorkloadConfig::Complete {
+                tenant,
+                client_id,
+                token_file,
+            } => {
                 match env.read_to_string(&token_file) {
                     Some(t) if !t.trim().is_empty() => {}
-                    Some(_) => return Err(AcquireFailure::Setup(format!("the federated token file {} is empty", token_file.display()))),
-                    None => return Err(AcquireFailure::Setup(format!("the federated token file {} cannot be read", token_file.display()))),
+                    Some(_) => {
+                        return Err(AcquireFailure::Setup(format!(
+                            "the federated token file {} is empty",
+                            token_file.display()
+                        )));
+                    }
+                    None => {
+                        return Err(AcquireFailure::Setup(format!(
+                            "the federated token file {} cannot be read",
+                            token_file.display()
+                        )));
+                    }
                 }
                 workload_identity(ctx, &tenant, &client_id, &token_file, scope).await
             }
@@ -229,7 +291,10 @@ pub async fn acquire(ctx: &RunContext, kind: &str, scope: &str) -> Acquired {
             match chain::mi_source(env) {
                 chain::MiSource::AppService => app_service_managed_identity(ctx, client_id.as_deref(), scope).await,
                 chain::MiSource::Imds => imds_managed_identity(ctx, client_id.as_deref(), scope).await,
-                other => Err(AcquireFailure::Setup(format!("the {} managed-identity source is not examined by the doctor", other.name()))),
+                other => Err(AcquireFailure::Setup(format!(
+                    "the {} managed-identity source is not examined by the doctor",
+                    other.name()
+                ))),
             }
         }
         "azure-cli" => match super::az::locate(env, "az") {
@@ -237,19 +302,26 @@ pub async fn acquire(ctx: &RunContext, kind: &str, scope: &str) -> Acquired {
             Some(az) => match super::az::get_access_token(&az, scope, None, ctx.timeouts.subprocess).await {
                 Err(super::process::ProcError::TimedOut(d)) => Err(AcquireFailure::TimedOut(d)),
                 Err(super::process::ProcError::Spawn(e)) => Err(AcquireFailure::Setup(e)),
-                Ok(out) if out.exit_code == Some(0) => match crate::diagnose::cli::parse_get_access_token(&out.stdout) {
-                    Ok(t) => Ok(TokenInfo {
-                        expires_on: t.expires_on,
-                        token: Secret::new(t.access_token),
-                        source: "AzureCliCredential".into(),
-                    }),
-                    Err(e) => Err(AcquireFailure::NotAToken { status: 0, body_excerpt: e.to_string() }),
-                },
+                Ok(out) if out.exit_code == Some(0) => {
+                    match crate::diagnose::cli::parse_get_access_token(&out.stdout) {
+                        Ok(t) => Ok(TokenInfo {
+                            expires_on: t.expires_on,
+                            token: Secret::new(t.access_token),
+                            source: "AzureCliCredential".into(),
+                        }),
+                        Err(e) => Err(AcquireFailure::NotAToken {
+                            status: 0,
+                            body_excerpt: e.to_string(),
+                        }),
+                    }
+                }
                 // The CLI's stderr carries the AADSTS text; keep it for the classifier.
-                Ok(out) => Err(AcquireFailure::Cli { stderr: out.stderr, exit_code: out.exit_code }),
+                Ok(out) => Err(AcquireFailure::Cli {
+                    stderr: out.stderr,
+                    exit_code: out.exit_code,
+                }),
             },
         },
         other => Err(AcquireFailure::Setup(format!("no token can be obtained from {other}"))),
     }
 }
-

@@ -9,7 +9,8 @@ use std::time::Duration;
 pub fn client(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts) -> Result<reqwest::Client, String> {
     let mut b = builder(extra_roots_pem, resolves, t)?;
     b = b.timeout(t.http);
-    b.build().map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+    b.build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
 }
 
 /// A client that never uses a proxy, for the IMDS probe: proxy variables would otherwise
@@ -28,7 +29,11 @@ pub fn no_proxy_client(
         .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
 }
 
-fn builder(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts) -> Result<reqwest::ClientBuilder, String> {
+fn builder(
+    extra_roots_pem: Option<&[u8]>,
+    resolves: &Resolves,
+    t: &Timeouts,
+) -> Result<reqwest::ClientBuilder, String> {
     let mut b = reqwest::Client::builder()
         .connect_timeout(t.connect)
         .redirect(reqwest::redirect::Policy::none())
@@ -79,8 +84,7 @@ pub enum Failure {
 pub fn classify(e: &reqwest::Error) -> (Failure, String) {
     let chain = error_chain(e);
     let lower = chain.to_ascii_lowercase();
-    let kind = if lower.contains("unknownissuer") || lower.contains("unknown issuer") || lower.contains("self-signed")
-    {
+    let kind = if lower.contains("unknownissuer") || lower.contains("unknown issuer") || lower.contains("self-signed") {
         Failure::TlsUntrusted
     } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
         Failure::TlsNameMismatch
@@ -88,7 +92,10 @@ pub fn classify(e: &reqwest::Error) -> (Failure, String) {
         Failure::TlsOther
     } else if e.is_timeout() || lower.contains("timed out") {
         Failure::Timeout
-    } else if lower.contains("dns error") || lower.contains("failed to lookup") || lower.contains("name or service not known") {
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+    {
         Failure::Dns
     } else if lower.contains("connection refused") {
         Failure::Refused

@@ -22,7 +22,9 @@ pub enum Probe {
 
 fn token_url(ctx: &RunContext, resource: &str, client_id: Option<&str>) -> Option<reqwest::Url> {
     let mut url = ctx.endpoints.imds.join("/metadata/identity/oauth2/token").ok()?;
-    url.query_pairs_mut().append_pair("api-version", "2018-02-01").append_pair("resource", resource);
+    url.query_pairs_mut()
+        .append_pair("api-version", "2018-02-01")
+        .append_pair("resource", resource);
     if let Some(id) = client_id {
         url.query_pairs_mut().append_pair("client_id", id);
     }
@@ -57,11 +59,15 @@ pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
             }
             let body = read.body;
             // Real IMDS answers 400 with a JSON error naming the missing Metadata header.
-            let imds_like = status == 400 && body.trim_start().starts_with('{') && body.to_ascii_lowercase().contains("metadata");
+            let imds_like =
+                status == 400 && body.trim_start().starts_with('{') && body.to_ascii_lowercase().contains("metadata");
             if imds_like {
                 Probe::Imds { status }
             } else {
-                Probe::NotImds { status, excerpt: body.chars().take(160).collect() }
+                Probe::NotImds {
+                    status,
+                    excerpt: body.chars().take(160).collect(),
+                }
             }
         }
     }
@@ -87,7 +93,12 @@ pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Ac
             return Err(AcquireFailure::Transport { kind, message });
         }
     };
-    let Read { headers, body, too_large, cut } = read;
+    let Read {
+        headers,
+        body,
+        too_large,
+        cut,
+    } = read;
     if let Some((kind, message)) = cut {
         if kind == http::Failure::Timeout {
             return Err(AcquireFailure::TimedOut(limit));
@@ -96,7 +107,10 @@ pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Ac
             "the connection closed in the middle of the answer (HTTP {status}, {} bytes of the body read): {message}",
             body.len()
         );
-        return Err(AcquireFailure::Transport { kind: http::Failure::Reset, message });
+        return Err(AcquireFailure::Transport {
+            kind: http::Failure::Reset,
+            message,
+        });
     }
     if !(200..300).contains(&status) {
         return Err(AcquireFailure::Http { status, headers, body });
@@ -105,21 +119,31 @@ pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Ac
         let start: String = body.chars().take(80).collect();
         return Err(AcquireFailure::NotAToken {
             status,
-            body_excerpt: format!("a body larger than {} KiB (the doctor stopped reading), starting: {start}", MAX_BODY / 1024),
+            body_excerpt: format!(
+                "a body larger than {} KiB (the doctor stopped reading), starting: {start}",
+                MAX_BODY / 1024
+            ),
         });
     }
     let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-    let token = parsed.as_ref().and_then(|v| v.get("access_token")).and_then(|t| t.as_str());
+    let token = parsed
+        .as_ref()
+        .and_then(|v| v.get("access_token"))
+        .and_then(|t| t.as_str());
     match token {
         Some(t) if !t.trim().is_empty() => Ok(TokenInfo {
             token: Secret::new(t),
             // IMDS sends numbers as strings.
-            expires_on: parsed.as_ref().and_then(|v| v.get("expires_on")).and_then(|e| {
-                e.as_i64().or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))
-            }),
+            expires_on: parsed
+                .as_ref()
+                .and_then(|v| v.get("expires_on"))
+                .and_then(|e| e.as_i64().or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))),
             source: "ManagedIdentityCredential (IMDS)".into(),
         }),
-        _ => Err(AcquireFailure::NotAToken { status, body_excerpt: body.chars().take(200).collect() }),
+        _ => Err(AcquireFailure::NotAToken {
+            status,
+            body_excerpt: body.chars().take(200).collect(),
+        }),
     }
 }
 
@@ -139,7 +163,12 @@ pub async fn read_capped(mut resp: reqwest::Response) -> Read {
     let headers = resp
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut body = Vec::new();
     let mut too_large = false;
@@ -161,5 +190,10 @@ pub async fn read_capped(mut resp: reqwest::Response) -> Read {
             }
         }
     }
-    Read { headers, body: String::from_utf8_lossy(&body).into_owned(), too_large, cut }
+    Read {
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        too_large,
+        cut,
+    }
 }

@@ -10,8 +10,11 @@ pub async fn resolve(host: &str, port: u16, resolves: &Resolves, limit: Duration
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(vec![ip]);
     }
-    let overridden: Vec<IpAddr> =
-        resolves.iter().filter(|(h, _)| h.eq_ignore_ascii_case(host)).map(|(_, a)| *a).collect();
+    let overridden: Vec<IpAddr> = resolves
+        .iter()
+        .filter(|(h, _)| h.eq_ignore_ascii_case(host))
+        .map(|(_, a)| *a)
+        .collect();
     if !overridden.is_empty() {
         return Ok(overridden);
     }
@@ -19,7 +22,11 @@ pub async fn resolve(host: &str, port: u16, resolves: &Resolves, limit: Duration
         Ok(Ok(addrs)) => {
             let mut ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
             ips.dedup();
-            if ips.is_empty() { Err("no addresses".into()) } else { Ok(ips) }
+            if ips.is_empty() {
+                Err("no addresses".into())
+            } else {
+                Ok(ips)
+            }
         }
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {:.0?}", limit)),
@@ -54,8 +61,16 @@ mod tests {
     #[tokio::test]
     async fn overrides_and_literals_need_no_dns() {
         let r = vec![("x.openai.azure.com".to_string(), "127.0.0.1".parse().unwrap())];
-        let got = resolve("X.openai.azure.com", 443, &r, Duration::from_millis(10)).await.unwrap();
+        let got = resolve("X.openai.azure.com", 443, &r, Duration::from_millis(10))
+            .await
+            .unwrap();
         assert_eq!(got, vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
-        assert_eq!(resolve("[::1]", 443, &[].to_vec(), Duration::from_millis(10)).await.unwrap().len(), 1);
+        assert_eq!(
+            resolve("[::1]", 443, &[].to_vec(), Duration::from_millis(10))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

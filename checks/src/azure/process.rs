@@ -35,7 +35,9 @@ pub async fn run(program: &Path, args: &[&str], limit: Duration) -> Result<ProcO
         .kill_on_drop(true);
     #[cfg(unix)]
     cmd.process_group(0);
-    let mut child = cmd.spawn().map_err(|e| ProcError::Spawn(format!("{}: {e}", program.display())))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ProcError::Spawn(format!("{}: {e}", program.display())))?;
     let pid = child.id();
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
@@ -130,6 +132,9 @@ mod tests {
         d
     }
     fn rand_suffix() -> u128 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     }
 }

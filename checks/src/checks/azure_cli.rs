@@ -47,7 +47,13 @@ impl Check for AzureCliCheck {
                 obj.insert("azure_config_dir".into(), json!(dir));
             }
         }
-        Outcome::with_facts(judgement, Facts { cli: Some(state), ..Default::default() })
+        Outcome::with_facts(
+            judgement,
+            Facts {
+                cli: Some(state),
+                ..Default::default()
+            },
+        )
     }
 }
 
@@ -84,7 +90,13 @@ pub fn depends_on_cli(ctx: &RunContext) -> Dependence {
 }
 
 /// The pure judge.
-pub fn judge(g: &Gathered, depends: Dependence, now: i64, offset: time::UtcOffset, scope: &str) -> (Judgement, CliState) {
+pub fn judge(
+    g: &Gathered,
+    depends: Dependence,
+    now: i64,
+    offset: time::UtcOffset,
+    scope: &str,
+) -> (Judgement, CliState) {
     let mut state = CliState::default();
     let problem: Finding = match g {
         Gathered::NotInstalled => Finding::error(&codes::CLI_NOT_INSTALLED, "`az` is not on PATH.")
@@ -166,16 +178,46 @@ fn problem_finding(ex: &diagnose::Explanation, scope: &str) -> Finding {
     f
 }
 
-fn logged_in(parsed: azcli::AzAccessToken, now: i64, offset: time::UtcOffset, mut state: CliState) -> (Judgement, CliState) {
+fn logged_in(
+    parsed: azcli::AzAccessToken,
+    now: i64,
+    offset: time::UtcOffset,
+    mut state: CliState,
+) -> (Judgement, CliState) {
     let claims = jwt::decode_claims(&parsed.access_token).ok();
-    let expires = parsed.expires_on.or(claims.as_ref().and_then(|c| c.exp)).or(parsed.expires_unix(offset));
+    let expires = parsed
+        .expires_on
+        .or(claims.as_ref().and_then(|c| c.exp))
+        .or(parsed.expires_unix(offset));
     state.logged_in = true;
-    state.tenant_id = parsed.tenant.clone().or_else(|| claims.as_ref().and_then(|c| c.tid.clone()));
+    state.tenant_id = parsed
+        .tenant
+        .clone()
+        .or_else(|| claims.as_ref().and_then(|c| c.tid.clone()));
     state.subscription_id = parsed.subscription.clone();
-    state.user = claims.as_ref().and_then(|c| c.upn.clone().or(c.preferred_username.clone()).or(c.unique_name.clone()).or(c.appid.clone()));
-    state.user_type = claims.as_ref().map(|c| if c.idtyp.as_deref() == Some("app") || c.upn.is_none() && c.appid.is_some() && c.idtyp.is_none() { "servicePrincipal".to_string() } else { "user".to_string() });
-    state.token = Some(TokenInfo { token: Secret::new(parsed.access_token), expires_on: expires, source: "AzureCliCredential".into() });
-    let who = claims.as_ref().map(|c| c.principal_summary()).unwrap_or_else(|| "unknown principal".into());
+    state.user = claims.as_ref().and_then(|c| {
+        c.upn
+            .clone()
+            .or(c.preferred_username.clone())
+            .or(c.unique_name.clone())
+            .or(c.appid.clone())
+    });
+    state.user_type = claims.as_ref().map(|c| {
+        if c.idtyp.as_deref() == Some("app") || c.upn.is_none() && c.appid.is_some() && c.idtyp.is_none() {
+            "servicePrincipal".to_string()
+        } else {
+            "user".to_string()
+        }
+    });
+    state.token = Some(TokenInfo {
+        token: Secret::new(parsed.access_token),
+        expires_on: expires,
+        source: "AzureCliCredential".into(),
+    });
+    let who = claims
+        .as_ref()
+        .map(|c| c.principal_summary())
+        .unwrap_or_else(|| "unknown principal".into());
     let evidence = json!({
         "installed": true,
         "logged_in": true,
@@ -198,7 +240,11 @@ mod tests {
     use crate::azure::process::ProcOutput;
 
     fn ran(code: i32, stdout: &str, stderr: &str) -> Gathered {
-        Gathered::Ran(ProcOutput { exit_code: Some(code), stdout: stdout.into(), stderr: stderr.into() })
+        Gathered::Ran(ProcOutput {
+            exit_code: Some(code),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        })
     }
     const SCOPE: &str = "https://cognitiveservices.azure.com/.default";
 
@@ -215,21 +261,36 @@ mod tests {
         assert!(s.installed && !s.logged_in);
         let (j, _) = judge(&g, Dependence::Forced, 0, time::UtcOffset::UTC, SCOPE);
         assert_eq!(j.status, Status::Fail);
-        let (j, _) = judge(&g, Dependence::NotUsed("ManagedIdentityCredential".into()), 0, time::UtcOffset::UTC, SCOPE);
+        let (j, _) = judge(
+            &g,
+            Dependence::NotUsed("ManagedIdentityCredential".into()),
+            0,
+            time::UtcOffset::UTC,
+            SCOPE,
+        );
         assert_eq!((j.status, j.findings[0].code.id), (Status::Pass, "cli-not-used"));
     }
 
     #[test]
     fn expired_refresh_token_and_conditional_access_are_told_apart() {
         let expired = "ERROR: AADSTS700082: The refresh token has expired due to inactivity. The token was issued on 2024-01-01 and was inactive for 90.00:00:00.\nTo re-authenticate, please run:\naz login --scope https://cognitiveservices.azure.com/.default";
-        assert_eq!(judge_maybe(ran(1, "", expired)).0.findings[0].code.id, "cli-login-expired");
+        assert_eq!(
+            judge_maybe(ran(1, "", expired)).0.findings[0].code.id,
+            "cli-login-expired"
+        );
         let ca = "ERROR: AADSTS53003: Access has been blocked by Conditional Access policies. Run az login";
-        assert_eq!(judge_maybe(ran(1, "", ca)).0.findings[0].code.id, "cli-conditional-access");
+        assert_eq!(
+            judge_maybe(ran(1, "", ca)).0.findings[0].code.id,
+            "cli-conditional-access"
+        );
     }
 
     #[test]
     fn missing_and_hanging() {
-        assert_eq!(judge_maybe(Gathered::NotInstalled).0.findings[0].code.id, "cli-not-installed");
+        assert_eq!(
+            judge_maybe(Gathered::NotInstalled).0.findings[0].code.id,
+            "cli-not-installed"
+        );
         let (j, _) = judge_maybe(Gathered::TimedOut(std::time::Duration::from_secs(2)));
         assert_eq!((j.status, j.findings[0].code.id), (Status::Error, "cli-timed-out"));
     }
@@ -246,7 +307,9 @@ mod tests {
     fn logged_in_keeps_the_token_secret_and_tolerates_na_expiry() {
         // {"alg":"none"}.{"tid":"t1","oid":"o1","upn":"ann@contoso.com","idtyp":"user","exp":1767229200}.sig
         let token = "eyJhbGciOiJub25lIn0.eyJ0aWQiOiJ0MSIsIm9pZCI6Im8xIiwidXBuIjoiYW5uQGNvbnRvc28uY29tIiwiaWR0eXAiOiJ1c2VyIiwiZXhwIjoxNzY3MjI5MjAwfQ.c2ln";
-        let out = format!(r#"{{"accessToken":"{token}","expiresOn":"N/A","subscription":"s1","tenant":"t1","tokenType":"Bearer"}}"#);
+        let out = format!(
+            r#"{{"accessToken":"{token}","expiresOn":"N/A","subscription":"s1","tenant":"t1","tokenType":"Bearer"}}"#
+        );
         let (j, s) = judge_maybe(ran(0, &out, ""));
         assert_eq!(j.status, Status::Pass, "{:?}", j);
         assert!(j.summary.contains("ann@contoso.com"));

@@ -33,7 +33,10 @@ impl Check for CredentialChainCheck {
         let sdk = ctx.target.sdk;
         let forced = Link::from_choice(ctx.target.credential);
         let selection = match forced {
-            Some(link) => Selection::Narrowed { links: vec![link], value: format!("--credential {}", link.id()) },
+            Some(link) => Selection::Narrowed {
+                links: vec![link],
+                value: format!("--credential {}", link.id()),
+            },
             None => chain::select(sdk, ctx.env.var("AZURE_TOKEN_CREDENTIALS").as_deref()),
         };
         let links = match &selection {
@@ -63,7 +66,12 @@ impl Check for CredentialChainCheck {
             }));
             match state {
                 LinkState::Available { detail, prefetched } => {
-                    chosen = Some(CredentialFacts { name: link.class(sdk).into(), kind: link.id().into(), detail, prefetched });
+                    chosen = Some(CredentialFacts {
+                        name: link.class(sdk).into(),
+                        kind: link.id().into(),
+                        detail,
+                        prefetched,
+                    });
                     break;
                 }
                 LinkState::Failed { detail, failure, .. } if !fallthrough => {
@@ -93,13 +101,21 @@ impl Check for CredentialChainCheck {
             let tried: Vec<String> = walked
                 .iter()
                 .filter(|l| l["state"] != "not examined")
-                .map(|l| format!("{}: {}", l["link"].as_str().unwrap_or(""), l["why"].as_str().unwrap_or("")))
+                .map(|l| {
+                    format!(
+                        "{}: {}",
+                        l["link"].as_str().unwrap_or(""),
+                        l["why"].as_str().unwrap_or("")
+                    )
+                })
                 .collect();
             let mut f = no_credential(ctx, facts);
             f.message.push_str(&format!(" Tried: {}.", tried.join("; ")));
             findings.push(f);
             return Outcome::new(
-                Judgement::new(Status::Fail, "no credential is available here").with_findings(findings).evidence(evidence),
+                Judgement::new(Status::Fail, "no credential is available here")
+                    .with_findings(findings)
+                    .evidence(evidence),
             );
         };
         // A configured production link hides the developer's own login from the app.
@@ -110,14 +126,22 @@ impl Check for CredentialChainCheck {
         {
             findings.push(Finding::info(
                 &codes::CHAIN_STOPS_EARLY,
-                format!("{} comes first, so the app never uses your `az login`; if {} fails, the chain stops there.", chosen.name, chosen.name),
+                format!(
+                    "{} comes first, so the app never uses your `az login`; if {} fails, the chain stops there.",
+                    chosen.name, chosen.name
+                ),
             ));
         }
         let status = Judgement::status_from(&findings);
         let summary = format!("{} will be used", describe(&chosen));
         Outcome::with_facts(
-            Judgement::new(status, summary).with_findings(findings).evidence(evidence),
-            Facts { credential: Some(chosen), ..Default::default() },
+            Judgement::new(status, summary)
+                .with_findings(findings)
+                .evidence(evidence),
+            Facts {
+                credential: Some(chosen),
+                ..Default::default()
+            },
         )
     }
 }
@@ -140,10 +164,17 @@ fn selection_text(s: &Selection) -> String {
 /// One link's state.
 #[derive(Debug)]
 enum LinkState {
-    Available { detail: serde_json::Value, prefetched: Option<Result<TokenInfo, AcquireFailure>> },
+    Available {
+        detail: serde_json::Value,
+        prefetched: Option<Result<TokenInfo, AcquireFailure>>,
+    },
     Unavailable(String),
     /// Configured, and a real error came back: the chain stops (unless the SDK falls through).
-    Failed { why: String, detail: serde_json::Value, failure: AcquireFailure },
+    Failed {
+        why: String,
+        detail: serde_json::Value,
+        failure: AcquireFailure,
+    },
     NotExamined(String),
 }
 
@@ -158,7 +189,11 @@ impl LinkState {
     }
     fn why(&self) -> String {
         match self {
-            LinkState::Available { detail, .. } => detail.get("source").and_then(|s| s.as_str()).unwrap_or("configured").to_string(),
+            LinkState::Available { detail, .. } => detail
+                .get("source")
+                .and_then(|s| s.as_str())
+                .unwrap_or("configured")
+                .to_string(),
             LinkState::Unavailable(w) | LinkState::NotExamined(w) | LinkState::Failed { why: w, .. } => w.clone(),
         }
     }
@@ -173,7 +208,11 @@ async fn examine(ctx: &RunContext, facts: &Facts, link: Link, findings: &mut Vec
                 detail: json!({ "source": "client secret", "tenant_id": tenant, "client_id": client_id }),
                 prefetched: None,
             },
-            EnvConfig::Certificate { tenant, client_id, path } => {
+            EnvConfig::Certificate {
+                tenant,
+                client_id,
+                path,
+            } => {
                 findings.push(
                     Finding::info(&codes::CHAIN_CERTIFICATE_NOT_TESTED, format!("A client certificate is configured ({}); the doctor does not sign in with certificates.", path.display()))
                         .fix("Check the certificate is uploaded to the app registration and not expired: az ad app credential list --id <client-id>."),
@@ -188,7 +227,10 @@ async fn examine(ctx: &RunContext, facts: &Facts, link: Link, findings: &mut Vec
                     Finding::warning(&codes::CHAIN_USERNAME_PASSWORD, "AZURE_USERNAME/AZURE_PASSWORD are set: username/password sign-in is deprecated and fails once MFA is enforced.")
                         .fix("Use a service principal, workload identity or managed identity instead."),
                 );
-                LinkState::Available { detail: json!({ "source": "username/password", "client_id": client_id, "username": username }), prefetched: None }
+                LinkState::Available {
+                    detail: json!({ "source": "username/password", "client_id": client_id, "username": username }),
+                    prefetched: None,
+                }
             }
             EnvConfig::Incomplete { set, missing } => {
                 findings.push(
@@ -201,18 +243,28 @@ async fn examine(ctx: &RunContext, facts: &Facts, link: Link, findings: &mut Vec
                 );
                 LinkState::Unavailable(format!("{} not set", missing.join(", ")))
             }
-            EnvConfig::None => LinkState::Unavailable("AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not set".into()),
+            EnvConfig::None => {
+                LinkState::Unavailable("AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not set".into())
+            }
         },
         Link::WorkloadIdentity => match chain::workload_config(env) {
             WorkloadConfig::Missing(missing) => LinkState::Unavailable(format!("{} not set", missing.join(", "))),
-            WorkloadConfig::Complete { tenant, client_id, token_file } => {
+            WorkloadConfig::Complete {
+                tenant,
+                client_id,
+                token_file,
+            } => {
                 let detail = json!({ "source": "federated token file", "tenant_id": tenant, "client_id": client_id, "token_file": token_file.display().to_string() });
                 if sdk == Sdk::Js {
                     // JS treats a failure here as "unavailable": we must try to know.
-                    let got = credentials::workload_identity(ctx, &tenant, &client_id, &token_file, &ctx.target.scope).await;
+                    let got =
+                        credentials::workload_identity(ctx, &tenant, &client_id, &token_file, &ctx.target.scope).await;
                     return available_or_failed(detail, got);
                 }
-                LinkState::Available { detail, prefetched: None }
+                LinkState::Available {
+                    detail,
+                    prefetched: None,
+                }
             }
         },
         Link::ManagedIdentity => managed_identity(ctx, findings).await,
@@ -234,8 +286,15 @@ async fn examine(ctx: &RunContext, facts: &Facts, link: Link, findings: &mut Vec
 
 fn available_or_failed(detail: serde_json::Value, got: credentials::Acquired) -> LinkState {
     match got {
-        Ok(t) => LinkState::Available { detail, prefetched: Some(Ok(t)) },
-        Err(failure) => LinkState::Failed { why: failure.describe(), detail, failure },
+        Ok(t) => LinkState::Available {
+            detail,
+            prefetched: Some(Ok(t)),
+        },
+        Err(failure) => LinkState::Failed {
+            why: failure.describe(),
+            detail,
+            failure,
+        },
     }
 }
 
@@ -250,10 +309,15 @@ async fn managed_identity(ctx: &RunContext, findings: &mut Vec<Finding>) -> Link
                 let got = credentials::app_service_managed_identity(ctx, client_id.as_deref(), &ctx.target.scope).await;
                 return available_or_failed(detail, got);
             }
-            LinkState::Available { detail, prefetched: None }
+            LinkState::Available {
+                detail,
+                prefetched: None,
+            }
         }
         MiSource::Imds => match imds::probe(ctx, &ctx.target.scope).await {
-            imds::Probe::Absent(why) => LinkState::Unavailable(format!("no IMDS endpoint answered ({why}): not on an Azure VM/VMSS/AKS node")),
+            imds::Probe::Absent(why) => LinkState::Unavailable(format!(
+                "no IMDS endpoint answered ({why}): not on an Azure VM/VMSS/AKS node"
+            )),
             imds::Probe::NotImds { status, excerpt } => {
                 findings.push(
                     Finding::info(
@@ -269,12 +333,17 @@ async fn managed_identity(ctx: &RunContext, findings: &mut Vec<Finding>) -> Link
                 // (system-assigned), anything else is a failure that stops the chain.
                 let got = imds::token(ctx, client_id.as_deref(), &ctx.target.scope).await;
                 match got {
-                    Ok(t) => LinkState::Available { detail, prefetched: Some(Ok(t)) },
+                    Ok(t) => LinkState::Available {
+                        detail,
+                        prefetched: Some(Ok(t)),
+                    },
                     Err(AcquireFailure::Http { status, headers, body }) => {
                         let verdict = classify_mi_response(status, &headers, &body);
                         let failure = AcquireFailure::Http { status, headers, body };
                         let user_assigned = client_id.is_some();
-                        if verdict.outcome == MiOutcome::IdentityNotFound && !(user_assigned && ctx.target.sdk == Sdk::Go) {
+                        if verdict.outcome == MiOutcome::IdentityNotFound
+                            && !(user_assigned && ctx.target.sdk == Sdk::Go)
+                        {
                             if user_assigned {
                                 // Unavailable to the chain, but worth saying: the id is wrong.
                                 findings.push(
@@ -283,27 +352,49 @@ async fn managed_identity(ctx: &RunContext, findings: &mut Vec<Finding>) -> Link
                                         .command("az vm identity show -g <resource-group> -n <vm> --query userAssignedIdentities")
                                         .command("az vm identity assign -g <resource-group> -n <vm> --identities <identity-resource-id>"),
                                 );
-                                LinkState::Unavailable(format!("IMDS has no identity with client id {} (AZURE_CLIENT_ID)", client_id.unwrap_or_default()))
+                                LinkState::Unavailable(format!(
+                                    "IMDS has no identity with client id {} (AZURE_CLIENT_ID)",
+                                    client_id.unwrap_or_default()
+                                ))
                             } else {
-                                LinkState::Unavailable("IMDS answered, but no managed identity is assigned to this machine".into())
+                                LinkState::Unavailable(
+                                    "IMDS answered, but no managed identity is assigned to this machine".into(),
+                                )
                             }
                         } else {
-                            LinkState::Failed { why: verdict.explanation.summary.clone(), detail, failure }
+                            LinkState::Failed {
+                                why: verdict.explanation.summary.clone(),
+                                detail,
+                                failure,
+                            }
                         }
                     }
-                    Err(failure) => LinkState::Failed { why: failure.describe(), detail, failure },
+                    Err(failure) => LinkState::Failed {
+                        why: failure.describe(),
+                        detail,
+                        failure,
+                    },
                 }
             }
         },
         other => {
             findings.push(
-                Finding::warning(&codes::CHAIN_MI_UNSUPPORTED, format!("Managed identity comes from the {} here; the doctor cannot examine that source.", other.name()))
-                    .fix("Test from the app itself, or use the token subcommand on a token the app obtained."),
+                Finding::warning(
+                    &codes::CHAIN_MI_UNSUPPORTED,
+                    format!(
+                        "Managed identity comes from the {} here; the doctor cannot examine that source.",
+                        other.name()
+                    ),
+                )
+                .fix("Test from the app itself, or use the token subcommand on a token the app obtained."),
             );
             LinkState::Failed {
                 why: format!("{} not examined", other.name()),
                 detail,
-                failure: AcquireFailure::Setup(format!("the {} managed-identity source is not examined by the doctor", other.name())),
+                failure: AcquireFailure::Setup(format!(
+                    "the {} managed-identity source is not examined by the doctor",
+                    other.name()
+                )),
             }
         }
     }
@@ -319,12 +410,18 @@ async fn azd(ctx: &RunContext) -> LinkState {
             match v.as_ref().and_then(|v| v.get("token")).and_then(|t| t.as_str()) {
                 Some(t) => LinkState::Available {
                     detail: json!({ "source": "azd auth login" }),
-                    prefetched: Some(Ok(TokenInfo { token: Secret::new(t), expires_on: None, source: "AzureDeveloperCliCredential".into() })),
+                    prefetched: Some(Ok(TokenInfo {
+                        token: Secret::new(t),
+                        expires_on: None,
+                        source: "AzureDeveloperCliCredential".into(),
+                    })),
                 },
                 None => LinkState::Unavailable("azd printed no token".into()),
             }
         }
-        Ok(out) => LinkState::Unavailable(crate::diagnose::redact::redact(out.stderr.lines().next().unwrap_or("azd failed"))),
+        Ok(out) => LinkState::Unavailable(crate::diagnose::redact::redact(
+            out.stderr.lines().next().unwrap_or("azd failed"),
+        )),
         Err(e) => LinkState::Unavailable(format!("azd did not answer: {e:?}")),
     }
 }
@@ -333,7 +430,10 @@ async fn azd(ctx: &RunContext) -> LinkState {
 fn no_credential(ctx: &RunContext, facts: &Facts) -> Finding {
     let in_container = facts.environment.as_ref().is_some_and(|e| e.in_container());
     let scope = &ctx.target.scope;
-    let mut f = Finding::error(&codes::CHAIN_NO_CREDENTIAL, "No credential in the chain is available: the app cannot get a token here.");
+    let mut f = Finding::error(
+        &codes::CHAIN_NO_CREDENTIAL,
+        "No credential in the chain is available: the app cannot get a token here.",
+    );
     if in_container {
         f = f
             .fix("Inside a container, pass a service principal (or use workload / managed identity on the Azure host). The container-credentials check lists the options.")

@@ -43,7 +43,11 @@ impl Check for EndpointCheck {
         });
         if !shape.reachable_worth_checking() {
             let status = Judgement::status_from(&findings);
-            return Outcome::new(Judgement::new(status, shape.summary()).with_findings(findings).evidence(evidence));
+            return Outcome::new(
+                Judgement::new(status, shape.summary())
+                    .with_findings(findings)
+                    .evidence(evidence),
+            );
         }
 
         // Gather: DNS, then one HTTPS request (any HTTP answer proves DNS, TCP and TLS).
@@ -72,7 +76,9 @@ impl Check for EndpointCheck {
         }
 
         let base = shape.base.clone();
-        let reach = ctx.http.get(base.clone()).timeout(ctx.timeouts.http).send().await;
+        // Shorter than the check's own limit, so a hanging endpoint is reported as such.
+        let limit = ctx.timeouts.http.min(ctx.timeouts.check.mul_f64(0.8));
+        let reach = ctx.http.get(base.clone()).timeout(limit).send().await;
         match reach {
             Ok(resp) => {
                 evidence["tls"] = json!({ "ok": base.scheme() == "https", "root_status": resp.status().as_u16() });
@@ -83,7 +89,13 @@ impl Check for EndpointCheck {
                 let proxy = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
                     .iter()
                     .find_map(|v| ctx.env.var_set(v));
-                findings.push(unreachable(&shape, kind, &chain, proxy.is_some(), !addrs.iter().any(net::is_private)));
+                findings.push(unreachable(
+                    &shape,
+                    kind,
+                    &chain,
+                    proxy.is_some(),
+                    !addrs.iter().any(net::is_private),
+                ));
             }
         }
         let status = Judgement::status_from(&findings);
@@ -100,7 +112,12 @@ impl Check for EndpointCheck {
             endpoint: (status != Status::Fail).then(|| shape.facts()),
             ..Default::default()
         };
-        Outcome::with_facts(Judgement::new(status, summary).with_findings(findings).evidence(evidence), facts)
+        Outcome::with_facts(
+            Judgement::new(status, summary)
+                .with_findings(findings)
+                .evidence(evidence),
+            facts,
+        )
     }
 }
 
@@ -165,7 +182,11 @@ impl Shape {
 
 /// Judges the endpoint URL's shape for the given cloud.
 pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
-    let host = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let loopback = match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
@@ -207,7 +228,11 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
             findings.push(
                 Finding::warning(
                     &codes::ENDPOINT_CLOUD_MISMATCH,
-                    format!("{host} belongs to {}, but the doctor targets {}.", found_cloud.name(), cloud.name()),
+                    format!(
+                        "{host} belongs to {}, but the doctor targets {}.",
+                        found_cloud.name(),
+                        cloud.name()
+                    ),
                 )
                 .fix("Pass the matching --cloud so tokens, ARM and scopes come from the right cloud.")
                 .command(format!("aoai-doctor --cloud {} --endpoint {base}", found_cloud.name())),
@@ -224,9 +249,15 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
 
     if url.scheme() == "http" && !loopback {
         findings.push(
-            Finding::error(&codes::ENDPOINT_INSECURE_HTTP, format!("{url} uses plain http://; a bearer token would travel unencrypted."))
-                .fix("Use https://.")
-                .command(format!("aoai-doctor --endpoint {}", url.as_str().replacen("http://", "https://", 1))),
+            Finding::error(
+                &codes::ENDPOINT_INSECURE_HTTP,
+                format!("{url} uses plain http://; a bearer token would travel unencrypted."),
+            )
+            .fix("Use https://.")
+            .command(format!(
+                "aoai-doctor --endpoint {}",
+                url.as_str().replacen("http://", "https://", 1)
+            )),
         );
     }
 
@@ -244,27 +275,41 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
         }
         f = f.command(cmd);
         if let Some(d) = deployment {
-            f = f.command(format!("export AZURE_OPENAI_ENDPOINT={base} AZURE_OPENAI_DEPLOYMENT={d}"));
+            f = f.command(format!(
+                "export AZURE_OPENAI_ENDPOINT={base} AZURE_OPENAI_DEPLOYMENT={d}"
+            ));
         }
         findings.push(f);
     }
 
-    Shape { host, kind, subdomain, base, findings }
+    Shape {
+        host,
+        kind,
+        subdomain,
+        base,
+        findings,
+    }
 }
 
 /// `eastus.api.cognitive.microsoft.com` → `eastus` (and the sovereign variants).
 fn regional_region(host: &str) -> Option<&str> {
-    [".api.cognitive.microsoft.com", ".api.cognitive.microsoft.us", ".api.cognitive.azure.cn"]
-        .iter()
-        .find_map(|suffix| host.strip_suffix(suffix))
-        .filter(|r| !r.is_empty() && !r.contains('.'))
+    [
+        ".api.cognitive.microsoft.com",
+        ".api.cognitive.microsoft.us",
+        ".api.cognitive.azure.cn",
+    ]
+    .iter()
+    .find_map(|suffix| host.strip_suffix(suffix))
+    .filter(|r| !r.is_empty() && !r.contains('.'))
 }
 
 /// `NAME.openai.azure.com` → (`NAME`, cloud).
 fn custom_subdomain(host: &str) -> Option<(String, Cloud)> {
     Cloud::ALL.iter().find_map(|c| {
         c.endpoint_suffixes().iter().find_map(|suffix| {
-            host.strip_suffix(suffix).filter(|n| !n.is_empty() && !n.contains('.')).map(|n| (n.to_string(), *c))
+            host.strip_suffix(suffix)
+                .filter(|n| !n.is_empty() && !n.contains('.'))
+                .map(|n| (n.to_string(), *c))
         })
     })
 }
@@ -281,7 +326,10 @@ fn deployment_from_path(path: &str) -> Option<String> {
 }
 
 fn dns_failed(shape: &Shape, why: &str) -> Finding {
-    let mut f = Finding::error(&codes::ENDPOINT_DNS_FAILED, format!("{} does not resolve ({why}).", shape.host));
+    let mut f = Finding::error(
+        &codes::ENDPOINT_DNS_FAILED,
+        format!("{} does not resolve ({why}).", shape.host),
+    );
     f = match &shape.subdomain {
         Some(name) => f
             .fix(format!("Check the resource name `{name}` for a typo and that the resource still exists; behind a proxy or on a VPN, check that DNS works here."))
@@ -357,7 +405,10 @@ mod tests {
         }
         let gov = shape("https://contoso.openai.azure.us/");
         assert_eq!(codes_of(&gov), vec!["endpoint-cloud-mismatch"]);
-        let gov_ok = judge_shape(&Url::parse("https://contoso.openai.azure.us/").unwrap(), Cloud::AzureUsGovernment);
+        let gov_ok = judge_shape(
+            &Url::parse("https://contoso.openai.azure.us/").unwrap(),
+            Cloud::AzureUsGovernment,
+        );
         assert!(gov_ok.findings.is_empty());
     }
 
@@ -374,15 +425,22 @@ mod tests {
 
     #[test]
     fn pasted_path_is_flagged_with_the_value_to_use() {
-        let s = shape("https://contoso.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21");
+        let s =
+            shape("https://contoso.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21");
         assert_eq!(codes_of(&s), vec!["endpoint-has-path"]);
         let cmds = &s.findings[0].remediation.commands;
-        assert!(cmds[0].contains("--endpoint https://contoso.openai.azure.com/ --deployment gpt-4o"), "{cmds:?}");
+        assert!(
+            cmds[0].contains("--endpoint https://contoso.openai.azure.com/ --deployment gpt-4o"),
+            "{cmds:?}"
+        );
     }
 
     #[test]
     fn plain_http_fails_unless_loopback() {
-        assert_eq!(codes_of(&shape("http://contoso.openai.azure.com/")), vec!["endpoint-insecure-http"]);
+        assert_eq!(
+            codes_of(&shape("http://contoso.openai.azure.com/")),
+            vec!["endpoint-insecure-http"]
+        );
         let local = shape("http://127.0.0.1:8080/");
         assert_eq!(local.kind, HostKind::Loopback);
         assert!(local.findings.is_empty());
@@ -392,8 +450,14 @@ mod tests {
 
     #[test]
     fn other_hosts() {
-        assert_eq!(codes_of(&shape("https://api.openai.com/v1")), vec!["endpoint-not-azure-openai", "endpoint-has-path"]);
-        assert_eq!(codes_of(&shape("https://my-apim.azure-api.net/")), vec!["endpoint-unrecognized-host"]);
+        assert_eq!(
+            codes_of(&shape("https://api.openai.com/v1")),
+            vec!["endpoint-not-azure-openai", "endpoint-has-path"]
+        );
+        assert_eq!(
+            codes_of(&shape("https://my-apim.azure-api.net/")),
+            vec!["endpoint-unrecognized-host"]
+        );
         // A dotted "subdomain" is not a resource name.
         assert_eq!(shape("https://a.b.openai.azure.com/").kind, HostKind::Other);
     }

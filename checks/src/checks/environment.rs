@@ -23,13 +23,26 @@ impl Check for EnvironmentCheck {
     }
     async fn run(&self, ctx: &RunContext, _facts: &Facts) -> Outcome {
         let (judgement, facts) = judge(ctx.env.as_ref(), ctx.target.container);
-        Outcome::with_facts(judgement, Facts { environment: Some(facts), ..Default::default() })
+        Outcome::with_facts(
+            judgement,
+            Facts {
+                environment: Some(facts),
+                ..Default::default()
+            },
+        )
     }
 }
 
 /// Variables that hold an API key; several SDKs use a key whenever one is present.
 const KEY_VARS: &[&str] = &["AZURE_OPENAI_API_KEY", "AZURE_OPENAI_KEY", "OPENAI_API_KEY"];
-const PROXY_VARS: &[&str] = &["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+const PROXY_VARS: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
 
 /// The pure judge: everything comes from `env`.
 pub fn judge(env: &dyn Environment, container_override: Option<bool>) -> (Judgement, EnvironmentFacts) {
@@ -57,18 +70,32 @@ pub fn judge(env: &dyn Environment, container_override: Option<bool>) -> (Judgem
         );
     }
     if facts.in_container() {
-        let why = if facts.container_override == Some(true) { "--container yes".to_string() } else { facts.container.join(", ") };
+        let why = if facts.container_override == Some(true) {
+            "--container yes".to_string()
+        } else {
+            facts.container.join(", ")
+        };
         findings.push(
-            Finding::info(&codes::ENV_CONTAINER, format!("Inside a container ({why}): a developer's `az login` on the host is not visible here."))
-                .fix("The container-credentials check says which credential can work here and the flags to pass."),
+            Finding::info(
+                &codes::ENV_CONTAINER,
+                format!("Inside a container ({why}): a developer's `az login` on the host is not visible here."),
+            )
+            .fix("The container-credentials check says which credential can work here and the flags to pass."),
         );
     }
     if let Some(host) = &facts.azure_host {
         findings.push(Finding::info(&codes::ENV_AZURE_HOST, format!("Azure host: {host}.")));
     }
-    let proxy: Vec<&str> = PROXY_VARS.iter().copied().filter(|v| env.var_set(v).is_some()).collect();
+    let proxy: Vec<&str> = PROXY_VARS
+        .iter()
+        .copied()
+        .filter(|v| env.var_set(v).is_some())
+        .collect();
     if !proxy.is_empty() {
-        let no_proxy = env.var_set("NO_PROXY").or_else(|| env.var_set("no_proxy")).unwrap_or_default();
+        let no_proxy = env
+            .var_set("NO_PROXY")
+            .or_else(|| env.var_set("no_proxy"))
+            .unwrap_or_default();
         findings.push(
             Finding::info(&codes::ENV_PROXY, format!("A proxy is configured ({}); NO_PROXY={}.", proxy.join(", "), if no_proxy.is_empty() { "(unset)" } else { &no_proxy }))
                 .fix("Entra ID, ARM and the endpoint go through the proxy unless NO_PROXY lists them; on an Azure VM add 169.254.169.254 to NO_PROXY so managed identity is not sent to the proxy."),
@@ -77,7 +104,11 @@ pub fn judge(env: &dyn Environment, container_override: Option<bool>) -> (Judgem
 
     let status = Judgement::status_from(&findings);
     let mut parts = Vec::new();
-    parts.push(if facts.in_container() { "container".to_string() } else { "no container".to_string() });
+    parts.push(if facts.in_container() {
+        "container".to_string()
+    } else {
+        "no container".to_string()
+    });
     parts.push(match &facts.ci {
         Some(ci) => format!("CI: {ci}"),
         None => "not CI".to_string(),
@@ -94,7 +125,12 @@ pub fn judge(env: &dyn Environment, container_override: Option<bool>) -> (Judgem
         "container_override": facts.container_override, "ci": facts.ci, "azure_host": facts.azure_host,
         "kubernetes": facts.kubernetes, "api_key_variables": keys, "proxy_variables": proxy,
     });
-    (Judgement::new(status, parts.join(", ")).with_findings(findings).evidence(evidence), facts)
+    (
+        Judgement::new(status, parts.join(", "))
+            .with_findings(findings)
+            .evidence(evidence),
+        facts,
+    )
 }
 
 fn container_markers(env: &dyn Environment) -> Vec<String> {
@@ -137,7 +173,10 @@ fn ci(env: &dyn Environment) -> Option<String> {
         "CircleCI"
     } else if is("BUILDKITE", "true") {
         "Buildkite"
-    } else if env.var_set("CI").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false")) {
+    } else if env
+        .var_set("CI")
+        .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
+    {
         "CI (generic)"
     } else {
         return None;
@@ -202,7 +241,10 @@ mod tests {
         assert!(!all.contains("0123456789abcdef"), "the key leaked: {all}");
         assert!(all.contains("AZURE_OPENAI_API_KEY"));
         // Empty is not set.
-        assert_eq!(run(FakeEnvironment::new().var("OPENAI_API_KEY", " ")).0.status, Status::Pass);
+        assert_eq!(
+            run(FakeEnvironment::new().var("OPENAI_API_KEY", " ")).0.status,
+            Status::Pass
+        );
     }
 
     #[test]
@@ -218,9 +260,17 @@ mod tests {
             assert!(f.in_container(), "{:?}", j.evidence);
             assert!(j.findings.iter().any(|x| x.code.id == "env-container"));
         }
-        assert!(!run(FakeEnvironment::new().file("/proc/1/cgroup", "0::/init.scope")).1.in_container());
+        assert!(
+            !run(FakeEnvironment::new().file("/proc/1/cgroup", "0::/init.scope"))
+                .1
+                .in_container()
+        );
         assert!(judge(&FakeEnvironment::new(), Some(true)).1.in_container());
-        assert!(!judge(&FakeEnvironment::new().file("/.dockerenv", ""), Some(false)).1.in_container());
+        assert!(
+            !judge(&FakeEnvironment::new().file("/.dockerenv", ""), Some(false))
+                .1
+                .in_container()
+        );
     }
 
     #[test]
@@ -236,14 +286,30 @@ mod tests {
     #[test]
     fn azure_hosts_from_variables() {
         let host = |e: FakeEnvironment| run(e).1.azure_host.unwrap_or_default();
-        let appsvc = FakeEnvironment::new().var("IDENTITY_ENDPOINT", "http://x").var("IDENTITY_HEADER", "h");
+        let appsvc = FakeEnvironment::new()
+            .var("IDENTITY_ENDPOINT", "http://x")
+            .var("IDENTITY_HEADER", "h");
         assert!(host(appsvc.clone()).starts_with("App Service"));
         assert!(host(appsvc.clone().var("CONTAINER_APP_NAME", "app")).starts_with("Azure Container Apps"));
         assert!(host(appsvc.var("IDENTITY_SERVER_THUMBPRINT", "t")).starts_with("Service Fabric"));
-        assert!(host(FakeEnvironment::new().var("IDENTITY_ENDPOINT", "x").var("IMDS_ENDPOINT", "y")).contains("Arc"));
-        assert_eq!(host(FakeEnvironment::new().var("MSI_ENDPOINT", "x")), "Azure Cloud Shell");
+        assert!(
+            host(
+                FakeEnvironment::new()
+                    .var("IDENTITY_ENDPOINT", "x")
+                    .var("IMDS_ENDPOINT", "y")
+            )
+            .contains("Arc")
+        );
         assert_eq!(
-            host(FakeEnvironment::new().var("AZURE_FEDERATED_TOKEN_FILE", "/t").var("KUBERNETES_SERVICE_HOST", "k")),
+            host(FakeEnvironment::new().var("MSI_ENDPOINT", "x")),
+            "Azure Cloud Shell"
+        );
+        assert_eq!(
+            host(
+                FakeEnvironment::new()
+                    .var("AZURE_FEDERATED_TOKEN_FILE", "/t")
+                    .var("KUBERNETES_SERVICE_HOST", "k")
+            ),
             "AKS with workload identity"
         );
     }

@@ -69,7 +69,11 @@ pub fn select(only: &[String], skip: &[String]) -> Vec<Arc<dyn Check>> {
     let mut wanted: Vec<&'static str> = if only.is_empty() {
         every.iter().map(|c| c.id()).collect()
     } else {
-        every.iter().filter(|c| only.iter().any(|o| o == c.id())).map(|c| c.id()).collect()
+        every
+            .iter()
+            .filter(|c| only.iter().any(|o| o == c.id()))
+            .map(|c| c.id())
+            .collect()
     };
     // A selected check brings the checks that provide its inputs (and those whose facts it
     // uses when present), so `--only token-claims` still has a token to look at.

@@ -36,8 +36,20 @@ impl Check for TokenCheck {
             Some(p) => p,
             None => credentials::acquire(ctx, &cred.kind, &ctx.target.scope).await,
         };
-        let (judgement, token) = judge(&cred, got, &ctx.target.scope, ctx.target.cloud.cognitive_resource(), ctx.now());
-        Outcome::with_facts(judgement, Facts { token, ..Default::default() })
+        let (judgement, token) = judge(
+            &cred,
+            got,
+            &ctx.target.scope,
+            ctx.target.cloud.cognitive_resource(),
+            ctx.now(),
+        );
+        Outcome::with_facts(
+            judgement,
+            Facts {
+                token,
+                ..Default::default()
+            },
+        )
     }
 }
 
@@ -60,22 +72,45 @@ pub fn judge(
     now: i64,
 ) -> (Judgement, Option<crate::facts::TokenInfo>) {
     let mut findings = scope_findings(scope, resource);
-    let stops = matches!(cred.kind.as_str(), "environment" | "workload-identity" | "managed-identity");
+    let stops = matches!(
+        cred.kind.as_str(),
+        "environment" | "workload-identity" | "managed-identity"
+    );
     match got {
         Ok(token) => {
-            let expires = token.expires_on.map(|e| format!(", expires in {}", crate::diagnose::jwt::human_duration(e.saturating_sub(now)))).unwrap_or_default();
+            let expires = token
+                .expires_on
+                .map(|e| {
+                    format!(
+                        ", expires in {}",
+                        crate::diagnose::jwt::human_duration(e.saturating_sub(now))
+                    )
+                })
+                .unwrap_or_default();
             let evidence = json!({ "credential": cred.name, "scope": scope, "expires_on": token.expires_on });
             let status = Judgement::status_from(&findings);
             let summary = match findings.first() {
                 None => format!("got a token from {}{expires}", cred.name),
-                Some(f) => format!("got a token from {}, but: {}", cred.name, f.message.split(':').next().unwrap_or("")),
+                Some(f) => format!(
+                    "got a token from {}, but: {}",
+                    cred.name,
+                    f.message.split(':').next().unwrap_or("")
+                ),
             };
-            (Judgement::new(status, summary).with_findings(findings).evidence(evidence), Some(token))
+            (
+                Judgement::new(status, summary)
+                    .with_findings(findings)
+                    .evidence(evidence),
+                Some(token),
+            )
         }
         Err(failure) => {
             let mut f = failure_finding(cred, &failure);
             if stops {
-                f.message.push_str(&format!(" DefaultAzureCredential stops at {}: the links after it (such as the Azure CLI) are not tried.", cred.name));
+                f.message.push_str(&format!(
+                    " DefaultAzureCredential stops at {}: the links after it (such as the Azure CLI) are not tried.",
+                    cred.name
+                ));
             }
             let mut evidence = json!({ "credential": cred.name, "scope": scope, "failure": failure.describe() });
             if let AcquireFailure::Http { status, headers, body } = &failure {
@@ -87,9 +122,20 @@ pub fn judge(
                 AcquireFailure::Setup(_) if f.code == &codes::CHAIN_CERTIFICATE_NOT_TESTED => Status::Warn,
                 _ => Status::Fail,
             };
-            let summary = f.message.split(". ").next().unwrap_or("").trim_end_matches('.').to_string();
+            let summary = f
+                .message
+                .split(". ")
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('.')
+                .to_string();
             findings.insert(0, f);
-            (Judgement::new(status, summary).with_findings(findings).evidence(evidence), None)
+            (
+                Judgement::new(status, summary)
+                    .with_findings(findings)
+                    .evidence(evidence),
+                None,
+            )
         }
     }
 }
@@ -163,7 +209,12 @@ fn html_page(headers: &[(String, String)], body: &str) -> Option<String> {
         .map(|i| i + "<title>".len())
         .and_then(|a| lower[a..].find("</title>").map(|b| (a, a + b)))
         .and_then(|(a, b)| t.get(a..b))
-        .map(|x| redact(&x.split_whitespace().collect::<Vec<_>>().join(" ")).chars().take(80).collect::<String>())
+        .map(|x| {
+            redact(&x.split_whitespace().collect::<Vec<_>>().join(" "))
+                .chars()
+                .take(80)
+                .collect::<String>()
+        })
         .filter(|x| !x.is_empty());
     Some(match title {
         Some(x) => format!("an HTML page titled \"{x}\""),
@@ -181,9 +232,14 @@ pub fn scope_findings(scope: &str, resource: &str) -> Vec<Finding> {
     let base = lower.trim_end_matches("/.default").trim_end_matches('/');
     if base == resource {
         return vec![
-            Finding::error(&codes::TOKEN_SCOPE_NOT_DEFAULT, format!("The scope `{scope}` lacks /.default; Entra rejects it or issues a token for the wrong permission."))
-                .fix(format!("Ask for `{expected}`."))
-                .command(format!("aoai-doctor --scope {expected}")),
+            Finding::error(
+                &codes::TOKEN_SCOPE_NOT_DEFAULT,
+                format!(
+                    "The scope `{scope}` lacks /.default; Entra rejects it or issues a token for the wrong permission."
+                ),
+            )
+            .fix(format!("Ask for `{expected}`."))
+            .command(format!("aoai-doctor --scope {expected}")),
         ];
     }
     let what = if base.contains("management.") {
@@ -196,9 +252,13 @@ pub fn scope_findings(scope: &str, resource: &str) -> Vec<Finding> {
     vec![
         Finding::error(
             &codes::TOKEN_SCOPE_WRONG_RESOURCE,
-            format!("The scope `{scope}` is for {what}: its token has the wrong audience, and Azure OpenAI answers 401."),
+            format!(
+                "The scope `{scope}` is for {what}: its token has the wrong audience, and Azure OpenAI answers 401."
+            ),
         )
-        .fix(format!("Request `{expected}` (in Python: get_bearer_token_provider(credential, \"{expected}\"))."))
+        .fix(format!(
+            "Request `{expected}` (in Python: get_bearer_token_provider(credential, \"{expected}\"))."
+        ))
         .command(format!("aoai-doctor --scope {expected}")),
     ]
 }
@@ -208,7 +268,12 @@ mod tests {
     use super::*;
 
     fn cred(kind: &str, name: &str) -> CredentialFacts {
-        CredentialFacts { name: name.into(), kind: kind.into(), detail: json!({}), prefetched: None }
+        CredentialFacts {
+            name: name.into(),
+            kind: kind.into(),
+            detail: json!({}),
+            prefetched: None,
+        }
     }
     const SCOPE: &str = "https://cognitiveservices.azure.com/.default";
     const RES: &str = "https://cognitiveservices.azure.com";
@@ -216,33 +281,73 @@ mod tests {
     #[test]
     fn entra_failures_are_named_by_aadsts_number() {
         let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '00000000-0000-0000-0000-000000000001'.","error_codes":[7000215],"trace_id":"t","correlation_id":"c"}"#;
-        let failure = AcquireFailure::Http { status: 401, headers: vec![], body: body.into() };
-        let (j, token) = judge(&cred("environment", "EnvironmentCredential"), Err(failure), SCOPE, RES, 0);
+        let failure = AcquireFailure::Http {
+            status: 401,
+            headers: vec![],
+            body: body.into(),
+        };
+        let (j, token) = judge(
+            &cred("environment", "EnvironmentCredential"),
+            Err(failure),
+            SCOPE,
+            RES,
+            0,
+        );
         assert!(token.is_none());
         assert_eq!(j.status, Status::Fail);
         assert_eq!(j.findings[0].code.id, "aadsts-7000215");
         assert!(j.findings[0].message.contains("stops at EnvironmentCredential"));
         // The same code with another status is still the same finding.
-        let failure = AcquireFailure::Http { status: 400, headers: vec![], body: body.into() };
-        let (j, _) = judge(&cred("environment", "EnvironmentCredential"), Err(failure), SCOPE, RES, 0);
+        let failure = AcquireFailure::Http {
+            status: 400,
+            headers: vec![],
+            body: body.into(),
+        };
+        let (j, _) = judge(
+            &cred("environment", "EnvironmentCredential"),
+            Err(failure),
+            SCOPE,
+            RES,
+            0,
+        );
         assert_eq!(j.findings[0].code.id, "aadsts-7000215");
     }
 
     #[test]
     fn scopes() {
         assert!(scope_findings(SCOPE, RES).is_empty());
-        assert_eq!(scope_findings("https://cognitiveservices.azure.com", RES)[0].code.id, "token-scope-not-default");
-        assert_eq!(scope_findings("https://management.azure.com/.default", RES)[0].code.id, "token-scope-wrong-resource");
-        assert_eq!(scope_findings("https://contoso.openai.azure.com/.default", RES)[0].code.id, "token-scope-wrong-resource");
+        assert_eq!(
+            scope_findings("https://cognitiveservices.azure.com", RES)[0].code.id,
+            "token-scope-not-default"
+        );
+        assert_eq!(
+            scope_findings("https://management.azure.com/.default", RES)[0].code.id,
+            "token-scope-wrong-resource"
+        );
+        assert_eq!(
+            scope_findings("https://contoso.openai.azure.com/.default", RES)[0]
+                .code
+                .id,
+            "token-scope-wrong-resource"
+        );
     }
 
     #[test]
     fn timeouts_are_errors_and_html_is_not_a_token() {
-        let (j, _) = judge(&cred("managed-identity", "ManagedIdentityCredential"), Err(AcquireFailure::TimedOut(std::time::Duration::from_secs(1))), SCOPE, RES, 0);
+        let (j, _) = judge(
+            &cred("managed-identity", "ManagedIdentityCredential"),
+            Err(AcquireFailure::TimedOut(std::time::Duration::from_secs(1))),
+            SCOPE,
+            RES,
+            0,
+        );
         assert_eq!(j.status, Status::Error);
         let (j, _) = judge(
             &cred("environment", "EnvironmentCredential"),
-            Err(AcquireFailure::NotAToken { status: 200, body_excerpt: "<html>".into() }),
+            Err(AcquireFailure::NotAToken {
+                status: 200,
+                body_excerpt: "<html>".into(),
+            }),
             SCOPE,
             RES,
             0,
@@ -253,8 +358,18 @@ mod tests {
     #[test]
     fn imds_identity_not_found() {
         let body = r#"{"error":"invalid_request","error_description":"Identity not found"}"#;
-        let failure = AcquireFailure::Http { status: 400, headers: vec![], body: body.into() };
-        let (j, _) = judge(&cred("managed-identity", "ManagedIdentityCredential"), Err(failure), SCOPE, RES, 0);
+        let failure = AcquireFailure::Http {
+            status: 400,
+            headers: vec![],
+            body: body.into(),
+        };
+        let (j, _) = judge(
+            &cred("managed-identity", "ManagedIdentityCredential"),
+            Err(failure),
+            SCOPE,
+            RES,
+            0,
+        );
         assert_eq!(j.findings[0].code.id, "token-mi-identity-not-found");
     }
 }

@@ -46,7 +46,13 @@ impl Check for TokenClaimsCheck {
                 judgement.summary = format!("unexpected principal {found}");
             }
         }
-        Outcome::with_facts(judgement, Facts { claims, ..Default::default() })
+        Outcome::with_facts(
+            judgement,
+            Facts {
+                claims,
+                ..Default::default()
+            },
+        )
     }
 }
 
@@ -91,12 +97,28 @@ pub fn judge(
     let shown = shown_claims(&claims);
     let status = Judgement::status_from(&findings);
     let summary = if findings.is_empty() {
-        let left = claims.exp.map(|e| format!(", valid for {}", jwt::human_duration(e.saturating_sub(now)))).unwrap_or_default();
-        format!("aud {} for {}{left}", expected.audience_resource, claims.principal_summary())
+        let left = claims
+            .exp
+            .map(|e| format!(", valid for {}", jwt::human_duration(e.saturating_sub(now))))
+            .unwrap_or_default();
+        format!(
+            "aud {} for {}{left}",
+            expected.audience_resource,
+            claims.principal_summary()
+        )
     } else {
-        findings.iter().map(|f| f.message.split(':').next().unwrap_or("").to_string()).collect::<Vec<_>>().join("; ")
+        findings
+            .iter()
+            .map(|f| f.message.split(':').next().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
     };
-    (Judgement::new(status, summary).with_findings(findings).evidence(shown.clone()), Some(shown))
+    (
+        Judgement::new(status, summary)
+            .with_findings(findings)
+            .evidence(shown.clone()),
+        Some(shown),
+    )
 }
 
 /// Entra access tokens live 60–90 minutes, managed-identity ones up to 24 hours, CAE ones up
@@ -109,14 +131,21 @@ fn implausible_expiry(claims: &Claims, now: i64) -> Option<String> {
     match (claims.exp, claims.raw.get("exp")) {
         (None, Some(raw)) => {
             let shown: String = raw.to_string().chars().take(40).collect();
-            Some(format!("the exp claim is {}, not a number of seconds", crate::diagnose::redact::redact(&shown)))
+            Some(format!(
+                "the exp claim is {}, not a number of seconds",
+                crate::diagnose::redact::redact(&shown)
+            ))
         }
         (Some(exp), _) => {
             let from = claims.iat.or(claims.nbf).unwrap_or(now);
             let lifetime = exp.saturating_sub(from);
             (lifetime > MAX_PLAUSIBLE_LIFETIME_SECS).then(|| {
                 let years = lifetime / 31_557_600;
-                let span = if years >= 1 { format!("about {years} years") } else { jwt::human_duration(lifetime) };
+                let span = if years >= 1 {
+                    format!("about {years} years")
+                } else {
+                    jwt::human_duration(lifetime)
+                };
                 format!("exp = {exp} is {span} after the token was issued; Entra ID tokens expire within about a day")
             })
         }
@@ -160,13 +189,20 @@ mod tests {
 
     fn token(payload: serde_json::Value) -> String {
         let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-        format!("{}.{}.{}", b(br#"{"alg":"RS256","kid":"k"}"#), b(payload.to_string().as_bytes()), b(b"signature-bytes"))
+        format!(
+            "{}.{}.{}",
+            b(br#"{"alg":"RS256","kid":"k"}"#),
+            b(payload.to_string().as_bytes()),
+            b(b"signature-bytes")
+        )
     }
     const NOW: i64 = 1_767_225_600;
 
     #[test]
     fn a_good_token_passes_and_shows_claims_not_the_signature() {
-        let t = token(json!({"aud":"https://cognitiveservices.azure.com","tid":"t","oid":"o","idtyp":"app","appid":"a","exp":NOW+3600,"nbf":NOW-60}));
+        let t = token(
+            json!({"aud":"https://cognitiveservices.azure.com","tid":"t","oid":"o","idtyp":"app","appid":"a","exp":NOW+3600,"nbf":NOW-60}),
+        );
         let (j, claims) = judge(jwt::decode_claims(&t), NOW, &ClaimExpectations::azure_openai());
         assert_eq!(j.status, Status::Pass, "{j:?}");
         assert_eq!(claims.unwrap()["oid"], "o");
@@ -179,9 +215,16 @@ mod tests {
         let t = token(json!({"aud":"https://management.azure.com/","exp":NOW-10}));
         let (j, _) = judge(jwt::decode_claims(&t), NOW, &ClaimExpectations::azure_openai());
         let codes: Vec<_> = j.findings.iter().map(|f| f.code.id).collect();
-        assert!(codes.contains(&"claims-wrong-audience") && codes.contains(&"claims-expired"), "{codes:?}");
+        assert!(
+            codes.contains(&"claims-wrong-audience") && codes.contains(&"claims-expired"),
+            "{codes:?}"
+        );
         assert_eq!(j.status, Status::Fail);
-        let (j, claims) = judge(jwt::decode_claims("0123456789abcdef0123456789abcdef"), NOW, &ClaimExpectations::azure_openai());
+        let (j, claims) = judge(
+            jwt::decode_claims("0123456789abcdef0123456789abcdef"),
+            NOW,
+            &ClaimExpectations::azure_openai(),
+        );
         assert_eq!((j.findings[0].code.id, claims), ("claims-not-a-jwt", None));
     }
 
@@ -201,10 +244,17 @@ mod tests {
         let huge = code(json!({"aud": aud, "exp": 1e300}));
         assert_eq!(huge.1, vec!["claims-implausible-expiry"]);
         // A managed-identity token (24 h) is fine; a really missing exp stays missing.
-        assert_eq!(code(json!({"aud": aud, "iat": NOW, "exp": NOW + 86_400})).0, Status::Pass);
+        assert_eq!(
+            code(json!({"aud": aud, "iat": NOW, "exp": NOW + 86_400})).0,
+            Status::Pass
+        );
         assert_eq!(code(json!({"aud": aud})).1, vec!["claims-missing-expiry"]);
         let (j, _) = judge(jwt::decode_claims(&token(json!({"aud": aud, "exp": "soon"}))), NOW, &e);
-        assert!(j.findings[0].message.contains("\"soon\""), "{:?}", j.findings[0].message);
+        assert!(
+            j.findings[0].message.contains("\"soon\""),
+            "{:?}",
+            j.findings[0].message
+        );
     }
 
     #[test]

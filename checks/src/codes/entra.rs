@@ -30,5 +30,8 @@ codes! {
 
 /// The code for an AADSTS number, if the catalogue has one.
 pub fn for_aadsts(n: u32) -> Option<&'static super::Code> {
-    ENTRA_CODES.iter().copied().find(|c| c.id.strip_prefix("aadsts-").and_then(|d| d.parse::<u32>().ok()) == Some(n))
+    ENTRA_CODES
+        .iter()
+        .copied()
+        .find(|c| c.id.strip_prefix("aadsts-").and_then(|d| d.parse::<u32>().ok()) == Some(n))
 }

@@ -5,21 +5,21 @@
 //! One file per area keeps additions local; `all()` stitches the areas together.
 
 mod authorization;
+mod container;
 mod endpoint;
 mod entra;
 mod environment;
 mod identity;
 mod probe;
-mod container;
 mod runner;
 
 pub use authorization::*;
+pub use container::*;
 pub use endpoint::*;
 pub use entra::*;
 pub use environment::*;
 pub use identity::*;
 pub use probe::*;
-pub use container::*;
 pub use runner::*;
 
 /// A diagnosis the doctor can make.
@@ -45,7 +45,17 @@ pub(crate) use codes;
 
 /// Every code of every area, in catalogue order.
 pub fn all() -> Vec<&'static Code> {
-    [ENDPOINT_CODES, ENVIRONMENT_CODES, IDENTITY_CODES, AUTHORIZATION_CODES, CONTAINER_CODES, PROBE_CODES, ENTRA_CODES, RUNNER_CODES].concat()
+    [
+        ENDPOINT_CODES,
+        ENVIRONMENT_CODES,
+        IDENTITY_CODES,
+        AUTHORIZATION_CODES,
+        CONTAINER_CODES,
+        PROBE_CODES,
+        ENTRA_CODES,
+        RUNNER_CODES,
+    ]
+    .concat()
 }
 
 /// Looks a code up by its id.
@@ -55,7 +65,8 @@ pub fn find(id: &str) -> Option<&'static Code> {
 
 /// Docs pages used by several codes.
 pub mod docs {
-    pub const CUSTOM_SUBDOMAIN: &str = "https://learn.microsoft.com/azure/ai-services/cognitive-services-custom-subdomains";
+    pub const CUSTOM_SUBDOMAIN: &str =
+        "https://learn.microsoft.com/azure/ai-services/cognitive-services-custom-subdomains";
     pub const MANAGED_IDENTITY_AOAI: &str =
         "https://learn.microsoft.com/azure/ai-services/openai/how-to/managed-identity";
     pub const RBAC_AOAI: &str = "https://learn.microsoft.com/azure/ai-services/openai/how-to/role-based-access-control";
@@ -79,7 +90,9 @@ mod tests {
             assert!(seen.insert(c.id), "duplicate code {}", c.id);
             assert!(
                 !c.id.is_empty()
-                    && c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                    && c.id
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
                     && !c.id.starts_with('-')
                     && !c.id.ends_with('-')
                     && !c.id.contains("--"),
@@ -87,7 +100,11 @@ mod tests {
                 c.id
             );
             assert!(c.description.len() > 10, "code {} needs a real description", c.id);
-            assert!(!c.description.contains('\n'), "code {} description must be one line", c.id);
+            assert!(
+                !c.description.contains('\n'),
+                "code {} description must be one line",
+                c.id
+            );
             assert!(
                 c.docs_url.starts_with("https://learn.microsoft.com/") || c.docs_url == docs::README,
                 "code {} needs a docs link",
@@ -117,11 +134,12 @@ mod readme_tests {
                 (cells[1].trim_matches('`').to_string(), cells[2].to_string())
             })
             .collect();
-        let expected: Vec<(String, String)> =
-            super::all().iter().map(|c| (c.id.to_string(), c.description.replace('|', "\\|"))).collect();
+        let expected: Vec<(String, String)> = super::all()
+            .iter()
+            .map(|c| (c.id.to_string(), c.description.replace('|', "\\|")))
+            .collect();
         if rows != expected {
-            let table: String =
-                expected.iter().map(|(id, d)| format!("| `{id}` | {d} |\n")).collect();
+            let table: String = expected.iter().map(|(id, d)| format!("| `{id}` | {d} |\n")).collect();
             panic!("README code table is out of date; replace it with:\n| code | meaning |\n|---|---|\n{table}");
         }
     }

@@ -462,7 +462,15 @@ fn a_hanging_endpoint_ends_in_bounded_time_with_a_clear_finding() {
             .unwrap()
             .contains("no complete answer")
     );
-    assert_eq!(r.code, 3);
+    // The endpoint check meets the same hang first and names it: a failure (exit 1), which
+    // outranks the probe's `error`.
+    assert_eq!(status_of(&report, "endpoint"), "fail");
+    assert!(
+        codes(&report).contains(&"endpoint:endpoint-unreachable".to_string()),
+        "{:?}",
+        codes(&report)
+    );
+    assert_eq!(r.code, 1);
 }
 
 #[test]

@@ -367,17 +367,8 @@ impl ArmClient {
                 Ok(Ok(r)) => r,
             };
             let status = resp.status().as_u16();
-            let headers: Vec<(String, String)> = resp
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let body = match tokio::time::timeout(self.request_timeout, read_capped(resp)).await {
+            let headers = http::headers_of(&resp);
+            let body = match tokio::time::timeout(self.request_timeout, http::read_capped(resp, MAX_BODY)).await {
                 Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
                 Ok(Err(e)) => {
                     let (kind, message) = http::classify(&e);
@@ -617,22 +608,6 @@ fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
         .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
         .and_then(|(_, v)| v.trim().parse::<u64>().ok())
         .map(|s| Duration::from_secs(s.min(60)))
-}
-
-/// At most [`MAX_BODY`] bytes of the body, and whether there was more; an error when the
-/// connection fails before the body is complete.
-async fn read_capped(mut resp: reqwest::Response) -> Result<(String, bool), reqwest::Error> {
-    let mut body = Vec::new();
-    let mut too_large = false;
-    while let Some(chunk) = resp.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY {
-            body.truncate(MAX_BODY);
-            too_large = true;
-            break;
-        }
-    }
-    Ok((String::from_utf8_lossy(&body).into_owned(), too_large))
 }
 
 /// Parses an ARM timestamp (`2026-01-01T10:00:00.1234567Z`) to Unix seconds.

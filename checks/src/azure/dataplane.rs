@@ -173,17 +173,8 @@ pub async fn call(
     let exchange = async {
         let resp = builder.send().await?;
         let status = resp.status().as_u16();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let (body, truncated) = read_bounded(resp).await?;
+        let headers = super::http::headers_of(&resp);
+        let (body, truncated) = super::http::read_capped(resp, MAX_BODY).await?;
         Ok::<_, reqwest::Error>((status, headers, body, truncated))
     };
     match tokio::time::timeout(limit, exchange).await {
@@ -207,20 +198,6 @@ pub async fn call(
             elapsed: started.elapsed(),
         }),
     }
-}
-
-async fn read_bounded(mut resp: reqwest::Response) -> Result<(String, bool), reqwest::Error> {
-    let mut body = Vec::new();
-    let mut truncated = false;
-    while let Some(chunk) = resp.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY {
-            body.truncate(MAX_BODY);
-            truncated = true;
-            break;
-        }
-    }
-    Ok((String::from_utf8_lossy(&body).into_owned(), truncated))
 }
 
 /// A random-looking GUID for `x-ms-client-request-id`, so the call can be found in the

@@ -106,3 +106,32 @@ pub fn classify(e: &reqwest::Error) -> (Failure, String) {
     };
     (kind, chain)
 }
+
+/// A response's headers as (name, value) pairs; values that are not UTF-8 are kept lossily.
+pub fn headers_of(resp: &reqwest::Response) -> Vec<(String, String)> {
+    resp.headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// At most `max` bytes of the body, and whether there was more (garbage in, bounded memory);
+/// an error when the connection fails before the body is complete.
+pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<(String, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    let mut too_large = false;
+    while let Some(chunk) = resp.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > max {
+            body.truncate(max);
+            too_large = true;
+            break;
+        }
+    }
+    Ok((String::from_utf8_lossy(&body).into_owned(), too_large))
+}

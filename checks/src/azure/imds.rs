@@ -159,41 +159,20 @@ pub struct Read {
     pub cut: Option<(http::Failure, String)>,
 }
 
-pub async fn read_capped(mut resp: reqwest::Response) -> Read {
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let mut body = Vec::new();
-    let mut too_large = false;
-    let mut cut = None;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                body.extend_from_slice(&chunk);
-                if body.len() > MAX_BODY {
-                    body.truncate(MAX_BODY);
-                    too_large = true;
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                cut = Some(http::classify(&e));
-                break;
-            }
-        }
-    }
-    Read {
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-        too_large,
-        cut,
+pub async fn read_capped(resp: reqwest::Response) -> Read {
+    let headers = http::headers_of(&resp);
+    match http::read_capped(resp, MAX_BODY).await {
+        Ok((body, too_large)) => Read {
+            headers,
+            body,
+            too_large,
+            cut: None,
+        },
+        Err(e) => Read {
+            headers,
+            body: String::new(),
+            too_large: false,
+            cut: Some(http::classify(&e)),
+        },
     }
 }

@@ -349,8 +349,10 @@ impl Lab {
         &self.ca_file
     }
 
+    /// Only the shim directory: a real `az` installed on this machine must never answer for
+    /// the lab (the shim itself runs the doctor's binary by its absolute path).
     fn path_env(&self) -> String {
-        format!("{}:/usr/bin:/bin", self.shim_dir.display())
+        self.shim_dir.display().to_string()
     }
 
     /// The doctor's arguments and environment for this lab.
@@ -486,8 +488,8 @@ impl Lab {
         for (k, v) in lines {
             out.push_str(&format!("export {k}={}\n", q(&v)));
         }
-        // Prepend, do not replace, a user's PATH (the doctor's own run uses exactly
-        // `<shim>:/usr/bin:/bin`).
+        // Prepend, do not replace, a user's PATH (the doctor's own run in `demo` uses the
+        // shim directory alone).
         out.push_str(&format!(
             "export PATH={}:\"$PATH\"\n",
             q(&self.shim_dir.display().to_string())

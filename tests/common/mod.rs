@@ -13,7 +13,8 @@ pub const CLOSED: &str = "127.0.0.1:9";
 pub fn doctor(home: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
     c.env_clear()
-        .env("PATH", "/usr/bin:/bin")
+        // No system directories: a real `az` installed on this machine must never run in a test.
+        .env("PATH", home.join("no-bin"))
         .env("HOME", home)
         .env("AZURE_CONFIG_DIR", home.join(".azure"))
         .env("AZURE_AUTHORITY_HOST", format!("https://{CLOSED}/"))
@@ -115,8 +116,8 @@ impl Lab {
                 args = shell_words(rest);
             } else if let Some((k, v)) = line.strip_prefix("export ").and_then(|rest| rest.split_once('=')) {
                 let v = if k == "PATH" {
-                    // `'<shim>':"$PATH"` → the shim first, then the system directories.
-                    format!("{}:/usr/bin:/bin", shell_words(v.trim_end_matches(":\"$PATH\""))[0])
+                    // `'<shim>':"$PATH"` → the shim alone: a real `az` on this machine must never answer.
+                    shell_words(v.trim_end_matches(":\"$PATH\""))[0].clone()
                 } else {
                     shell_words(v).into_iter().next().unwrap_or_default()
                 };

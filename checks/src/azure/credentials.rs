@@ -144,25 +144,17 @@ async fn drive(
 
 fn transport_failure(e: &azure_core::Error) -> AcquireFailure {
     let message = http::error_chain(e);
-    let lower = message.to_ascii_lowercase();
-    let kind = if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        http::Failure::TlsUntrusted
-    } else if lower.contains("certificate") || lower.contains("tls") {
-        http::Failure::TlsOther
-    } else if lower.contains("dns") || lower.contains("lookup") {
-        http::Failure::Dns
-    } else if lower.contains("refused") {
-        http::Failure::Refused
-    } else if lower.contains("timed out") {
-        http::Failure::Timeout
-    } else if lower.contains("reset") || lower.contains("closed") {
-        http::Failure::Reset
-    } else if lower.contains("https scheme") || lower.contains("authority") {
-        return AcquireFailure::Setup(message);
-    } else {
+    match http::classify_text(&message, false) {
+        // The SDK refuses a non-https authority before sending anything.
         http::Failure::Other
-    };
-    AcquireFailure::Transport { kind, message }
+            if ["https scheme", "authority"]
+                .iter()
+                .any(|w| message.to_ascii_lowercase().contains(w)) =>
+        {
+            AcquireFailure::Setup(message)
+        }
+        kind => AcquireFailure::Transport { kind, message },
+    }
 }
 
 /// `EnvironmentCredential` with a client secret (ClientSecretCredential).

@@ -83,28 +83,31 @@ pub enum Failure {
 /// Classifies a reqwest error by its kind and source chain.
 pub fn classify(e: &reqwest::Error) -> (Failure, String) {
     let chain = error_chain(e);
+    (classify_text(&chain, e.is_timeout()), chain)
+}
+
+/// Classifies an error chain's text: reqwest's, or the SDK's wrapping of it (the SDK keeps
+/// only the text, so both kinds of error go through the same words).
+pub fn classify_text(chain: &str, timed_out: bool) -> Failure {
     let lower = chain.to_ascii_lowercase();
-    let kind = if lower.contains("unknownissuer") || lower.contains("unknown issuer") || lower.contains("self-signed") {
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if has(&["unknownissuer", "unknown issuer", "self-signed"]) {
         Failure::TlsUntrusted
-    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+    } else if has(&["notvalidforname", "not valid for name"]) {
         Failure::TlsNameMismatch
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if has(&["certificate", "tls", "handshake"]) {
         Failure::TlsOther
-    } else if e.is_timeout() || lower.contains("timed out") {
+    } else if timed_out || has(&["timed out"]) {
         Failure::Timeout
-    } else if lower.contains("dns error")
-        || lower.contains("failed to lookup")
-        || lower.contains("name or service not known")
-    {
+    } else if has(&["dns", "lookup", "name or service not known"]) {
         Failure::Dns
-    } else if lower.contains("connection refused") {
+    } else if has(&["refused"]) {
         Failure::Refused
-    } else if lower.contains("reset") || lower.contains("broken pipe") || lower.contains("connection closed") {
+    } else if has(&["reset", "broken pipe", "closed"]) {
         Failure::Reset
     } else {
         Failure::Other
-    };
-    (kind, chain)
+    }
 }
 
 /// A response's headers as (name, value) pairs; values that are not UTF-8 are kept lossily.

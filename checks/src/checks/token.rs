@@ -10,7 +10,7 @@ use crate::diagnose::entra::{self, EntraContext};
 use crate::diagnose::managed_identity::{MiOutcome, classify_mi_response};
 use crate::diagnose::redact::redact;
 use crate::facts::{CredentialFacts, Fact, Facts};
-use crate::model::{Finding, Judgement, Severity, Status};
+use crate::model::{Finding, Judgement, Status};
 use crate::runner::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
@@ -179,9 +179,7 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
             .fix("Check the pod has the azure.workload.identity/use: \"true\" label and its service account the client-id annotation, so the webhook mounts the token file.")
             .command("kubectl get pod <pod> -o jsonpath='{.spec.volumes}'"),
         AcquireFailure::Setup(why) if why.contains("certificate") || why.contains("username") => {
-            let mut f = Finding::warning(&codes::CHAIN_CERTIFICATE_NOT_TESTED, format!("{}: {why}.", cred.name));
-            f.severity = Severity::Warning;
-            f.fix("Test the credential from the app itself; the doctor checks the rest of the path.")
+            Finding::warning(&codes::CHAIN_CERTIFICATE_NOT_TESTED, format!("{}: {why}.", cred.name)).fix("Test the credential from the app itself; the doctor checks the rest of the path.")
         }
         AcquireFailure::Setup(why) => Finding::error(&codes::TOKEN_MI_FAILED, format!("{}: {why}.", cred.name)),
         AcquireFailure::Cli { stderr, exit_code } => {

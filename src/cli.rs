@@ -49,10 +49,10 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the doctor against the built-in lab (an Azure emulator on loopback): no Azure account, no network.
-    Demo(crate::lab::cli::DemoArgs),
+    Demo(aoai_doctor_lab::cli::DemoArgs),
     /// The built-in Azure emulator: serve a scenario for your own app or the real SDKs.
     #[command(subcommand)]
-    Lab(crate::lab::cli::LabCommand),
+    Lab(aoai_doctor_lab::cli::LabCommand),
     /// Diagnose an error you already have: paste an HTTP body, an SDK exception or az stderr.
     Explain(crate::tools::ExplainArgs),
     /// Judge an access token an app captured: print its claims (never the token) and what is wrong.

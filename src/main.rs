@@ -2,10 +2,11 @@
 
 mod cli;
 mod config;
-mod lab;
+
 mod render;
 mod tools;
 
+use aoai_doctor_lab as lab;
 use aoai_doctor_checks::context::{Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
 use aoai_doctor_checks::model::Report;
 use aoai_doctor_checks::{azure, checks, codes, runner};

@@ -63,7 +63,7 @@ pub struct Scenario {
     pub data_plane: DataPlane,
     pub arm: Arm,
     pub doctor: Doctor,
-    /// `SERVICE = "FAULT"`: one fault per service (see `src/lab/faults.rs`); `lab serve
+    /// `SERVICE = "FAULT"`: one fault per service (see `lab/src/faults.rs`); `lab serve
     /// --fault` adds to these and overrides them.
     #[serde(default)]
     pub faults: BTreeMap<String, String>,
@@ -662,13 +662,13 @@ mod tests {
 
     #[test]
     fn every_scenario_file_is_listed() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
         for entry in std::fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().to_string_lossy().to_string();
             if let Some(stem) = name.strip_suffix(".toml").filter(|s| !s.starts_with('_')) {
                 assert!(
                     SCENARIO_FILES.iter().any(|(n, _)| *n == stem),
-                    "{name} is not in src/lab/scenario_files.rs"
+                    "{name} is not in lab/src/scenario_files.rs"
                 );
             }
         }

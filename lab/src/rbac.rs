@@ -402,14 +402,14 @@ mod tests {
 
     #[test]
     fn group_membership_and_deny() {
-        let s = crate::lab::scenario::scenario("role-via-group").unwrap();
+        let s = crate::scenario::scenario("role-via-group").unwrap();
         let rbac = Rbac::build(&s, 1_000_000).unwrap();
         let alice = &s.principals["alice"].object_id;
         assert!(rbac.data_action_allowed(alice, &s.account_id(), CHAT, &|_| true));
-        let s = crate::lab::scenario::scenario("deny-assignment").unwrap();
+        let s = crate::scenario::scenario("deny-assignment").unwrap();
         let rbac = Rbac::build(&s, 1_000_000).unwrap();
         assert!(!rbac.data_action_allowed(alice, &s.account_id(), CHAT, &|_| true));
-        let s = crate::lab::scenario::scenario("custom-role-not-data-actions").unwrap();
+        let s = crate::scenario::scenario("custom-role-not-data-actions").unwrap();
         let rbac = Rbac::build(&s, 1_000_000).unwrap();
         assert!(!rbac.data_action_allowed(alice, &s.account_id(), CHAT, &|_| true));
         assert!(rbac.data_action_allowed(
@@ -422,7 +422,7 @@ mod tests {
 
     #[test]
     fn every_scenario_builds_its_rbac() {
-        for s in crate::lab::scenario::scenarios() {
+        for s in crate::scenario::scenarios() {
             Rbac::build(&s, 0).unwrap_or_else(|e| panic!("{}: {e:#}", s.name));
         }
     }

@@ -203,8 +203,8 @@ mod tests {
 
     #[test]
     fn guids_look_like_guids() {
-        assert!(crate::lab::scenario::is_guid(&guid()));
-        assert!(crate::lab::scenario::is_guid(&stable_guid("x")));
+        assert!(crate::scenario::is_guid(&guid()));
+        assert!(crate::scenario::is_guid(&stable_guid("x")));
         assert_eq!(stable_guid("x"), stable_guid("x"));
     }
 

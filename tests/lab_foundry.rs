@@ -102,7 +102,10 @@ async fn a_dated_api_version_on_v1_is_a_400() {
     assert_eq!(body["error"]["code"], "BadRequest");
     assert_eq!(body["error"]["message"], "API version not supported");
     // The undated labels are fine, and so is no api-version at all.
-    for path in ["openai/v1/chat/completions?api-version=preview", "openai/v1/chat/completions"] {
+    for path in [
+        "openai/v1/chat/completions?api-version=preview",
+        "openai/v1/chat/completions",
+    ] {
         let (status, body, _) = post(&lab, path, &token, &v1_chat()).await;
         assert_eq!(status, 200, "{path}: {body}");
     }
@@ -113,11 +116,20 @@ const PROJECT_CHAT: &str = "api/projects/chat-proj/openai/v1/chat/completions";
 #[tokio::test]
 async fn project_with_foundry_user_answers_and_refuses_a_cognitiveservices_token() {
     let lab = LabProc::start("healthy-foundry-project", &[]);
-    assert!(lab.var("AZURE_AI_PROJECT_ENDPOINT").ends_with("/api/projects/chat-proj"));
+    assert!(
+        lab.var("AZURE_AI_PROJECT_ENDPOINT")
+            .ends_with("/api/projects/chat-proj")
+    );
     let (status, body, _) = post(&lab, PROJECT_CHAT, &lab.az_token(AI), &v1_chat()).await;
     assert_eq!(status, 200, "{body}");
     let req = j!({"model": "gpt-4o-mini", "input": "ping", "store": false, "max_output_tokens": 16});
-    let (status, body, _) = post(&lab, "api/projects/chat-proj/openai/v1/responses", &lab.az_token(AI), &req).await;
+    let (status, body, _) = post(
+        &lab,
+        "api/projects/chat-proj/openai/v1/responses",
+        &lab.az_token(AI),
+        &req,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 
     let (status, body, text) = post(&lab, PROJECT_CHAT, &lab.az_token(COGNITIVE), &v1_chat()).await;
@@ -231,17 +243,25 @@ async fn arm_serves_an_aiservices_account_with_its_projects_and_model_formats() 
     let lab = LabProc::start("foundry-maas-openai-user", &[]);
     let out = lab.az(&["account", "show", "--query", "id", "-o", "tsv"]);
     let sub = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let account = format!("/subscriptions/{sub}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-foundry");
+    let account = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-foundry"
+    );
     let (status, body) = arm_get(&lab, &account).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["kind"], "AIServices");
     let endpoints = &body["properties"]["endpoints"];
-    assert_eq!(endpoints["AI Foundry API"], "https://contoso-foundry.services.ai.azure.com/");
+    assert_eq!(
+        endpoints["AI Foundry API"],
+        "https://contoso-foundry.services.ai.azure.com/"
+    );
     assert_eq!(
         endpoints["OpenAI Language Model Instance API"],
         "https://contoso-foundry.openai.azure.com/"
     );
-    assert_eq!(endpoints["Token Service API"], "https://contoso-foundry.cognitiveservices.azure.com/");
+    assert_eq!(
+        endpoints["Token Service API"],
+        "https://contoso-foundry.cognitiveservices.azure.com/"
+    );
     let (status, body) = arm_get(&lab, &format!("{account}/deployments/DeepSeek-R1")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["properties"]["model"]["format"], "DeepSeek");
@@ -268,7 +288,10 @@ async fn arm_serves_an_aiservices_account_with_its_projects_and_model_formats() 
     let url = format!("{account}/providers/Microsoft.Authorization/roleAssignments");
     let r = lab
         .client()
-        .get(format!("{}{url}?api-version=2022-04-01&$filter=assignedTo('{ALICE}')", lab.arm()))
+        .get(format!(
+            "{}{url}?api-version=2022-04-01&$filter=assignedTo('{ALICE}')",
+            lab.arm()
+        ))
         .bearer_auth(lab.az_token(MGMT))
         .send()
         .await

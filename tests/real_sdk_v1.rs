@@ -75,7 +75,11 @@ fn exercise(program: &Path, script: &Path, mode: &str) {
         if surface == "project" {
             // Foundry User on the project does not reach the account's own v1 path.
             let r = call(program, script, &lab, [mode, "resource", "chat"]);
-            assert_denied(&r, "OpenAI/deployments/chat/completions/action", "project role on the resource path");
+            assert_denied(
+                &r,
+                "OpenAI/deployments/chat/completions/action",
+                "project role on the resource path",
+            );
         }
     }
     let lab = LabProc::start("foundry-project-openai-user", &[]);

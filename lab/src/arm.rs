@@ -506,7 +506,9 @@ fn account_routes(
             ("Microsoft.CognitiveServices/accounts/deployments/read", false)
         }
         [k] if k.eq_ignore_ascii_case("listKeys") => ("Microsoft.CognitiveServices/accounts/listKeys/action", true),
-        [p] | [p, _] if p.eq_ignore_ascii_case("projects") => ("Microsoft.CognitiveServices/accounts/projects/read", false),
+        [p] | [p, _] if p.eq_ignore_ascii_case("projects") => {
+            ("Microsoft.CognitiveServices/accounts/projects/read", false)
+        }
         _ => {
             return error(
                 404,

@@ -53,7 +53,10 @@ pub fn add_foundry_properties(st: &LabState, v: &mut Value) {
         }),
     );
     props.insert("allowProjectManagement".into(), json!(true));
-    props.insert("associatedProjects".into(), json!(s.projects.keys().collect::<Vec<_>>()));
+    props.insert(
+        "associatedProjects".into(),
+        json!(s.projects.keys().collect::<Vec<_>>()),
+    );
     if let Some(first) = s.projects.keys().next() {
         props.insert("defaultProject".into(), json!(first));
     }
@@ -99,7 +102,13 @@ fn project_json(st: &LabState, account_id: &str, name: &str) -> Value {
 
 /// `GET …/accounts/{a}/projects` and `…/projects/{p}` (the caller already passed
 /// `accounts/projects/read` at the account).
-pub fn projects(st: &LabState, account_id: &str, main: bool, (account, rg): (&str, &str), project: Option<&str>) -> Resp {
+pub fn projects(
+    st: &LabState,
+    account_id: &str,
+    main: bool,
+    (account, rg): (&str, &str),
+    project: Option<&str>,
+) -> Resp {
     let s = &st.scenario;
     let names: Vec<&String> = if main && s.is_foundry() {
         s.projects.keys().collect()

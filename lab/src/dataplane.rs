@@ -18,9 +18,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use serde_json::{Value, json};
 
+use super::dataplane_routes::{ApiVersionCheck, Op, OpKind, Surface, check_api_version, rbac_scope, route};
 use super::http::{Resp, bearer, header, q, respond};
 use super::jwt::Invalid;
-use super::dataplane_routes::{ApiVersionCheck, Op, OpKind, Surface, check_api_version, rbac_scope, route};
 use super::scenario::{Deployment, DeploymentKind, PermissionDeniedStyle};
 use super::state::LabState;
 use super::util::{b64, form_pairs, guid, http_date, now_unix, param, random_chars};
@@ -316,7 +316,9 @@ fn authorize(st: &LabState, ctx: &Ctx, op: &Op, h: &HeaderMap) -> Option<Resp> {
     check_data_action(st, ctx, op, &oid)
 }
 
-/// Signature, lifetime, audience (per surface) and tenant; the caller's object id.
+/// Signature, lifetime, audience (per surface) and tenant; the caller's object id (the
+/// error is the answer to send, as in arm.rs).
+#[allow(clippy::result_large_err)]
 fn check_token(st: &LabState, ctx: &Ctx, op: &Op, token: &str) -> Result<String, Resp> {
     // aoai-401-token-rejected-hourly-expiry: one body for missing, malformed, wrong-audience
     // and expired tokens, and for a key sent as a bearer token. The parentheses name the
@@ -364,10 +366,7 @@ fn check_token(st: &LabState, ctx: &Ctx, op: &Op, token: &str) -> Result<String,
 /// assignment on the project counts there and only there; ones above it count too).
 fn check_data_action(st: &LabState, ctx: &Ctx, op: &Op, oid: &str) -> Option<Resp> {
     let scope = rbac_scope(&st.scenario.account_id(), &op.surface);
-    let allowed = |action: &str| {
-        st.rbac
-            .data_action_allowed(oid, &scope, action, &|a| st.effective(a))
-    };
+    let allowed = |action: &str| st.rbac.data_action_allowed(oid, &scope, action, &|a| st.effective(a));
     if allowed(op.data_action) || op.also_granted_by.is_some_and(allowed) {
         return None;
     }

@@ -187,7 +187,14 @@ fn classic_route(method: &str, rest: &[&str]) -> Option<Op> {
             EMBEDDINGS,
             "Embeddings_Create",
         ),
-        ("GET", ["models"]) => op(OpKind::Models, None, s, "GET /openai/models", MODELS_READ, "Models_List"),
+        ("GET", ["models"]) => op(
+            OpKind::Models,
+            None,
+            s,
+            "GET /openai/models",
+            MODELS_READ,
+            "Models_List",
+        ),
         ("GET", ["deployments"]) => op(
             OpKind::Deployments,
             None,
@@ -227,7 +234,14 @@ fn v1_route(method: &str, rest: &[&str], model: Option<String>) -> Option<Op> {
             EMBEDDINGS,
             "Embeddings_Create",
         ),
-        ("GET", ["models"]) => op(OpKind::Models, None, s, "GET /openai/v1/models", MODELS_READ, "Models_List"),
+        ("GET", ["models"]) => op(
+            OpKind::Models,
+            None,
+            s,
+            "GET /openai/v1/models",
+            MODELS_READ,
+            "Models_List",
+        ),
         _ => return None,
     })
 }
@@ -336,26 +350,39 @@ mod tests {
         assert!(!api_version_supported("2021-01-01"));
         assert!(!api_version_supported("latest"));
         assert!(matches!(check_api_version(&Surface::V1, ""), ApiVersionCheck::Ok));
-        assert!(matches!(check_api_version(&Surface::V1, "preview"), ApiVersionCheck::Ok));
+        assert!(matches!(
+            check_api_version(&Surface::V1, "preview"),
+            ApiVersionCheck::Ok
+        ));
         assert!(matches!(
             check_api_version(&Surface::V1, "2024-10-21"),
             ApiVersionCheck::NotSupported
         ));
-        assert!(matches!(check_api_version(&Surface::Classic, ""), ApiVersionCheck::Missing));
+        assert!(matches!(
+            check_api_version(&Surface::Classic, ""),
+            ApiVersionCheck::Missing
+        ));
     }
 
     #[test]
     fn routes_and_actions() {
         let body = json!({"model": "gpt-4o-mini"});
         let r = route("POST", "/openai/v1/responses", &body).unwrap();
-        assert_eq!((r.kind, r.data_action, r.deployment.as_deref()), (OpKind::Responses, RESPONSES, Some("gpt-4o-mini")));
+        assert_eq!(
+            (r.kind, r.data_action, r.deployment.as_deref()),
+            (OpKind::Responses, RESPONSES, Some("gpt-4o-mini"))
+        );
         let r = route("POST", "/api/projects/p1/openai/v1/chat/completions", &body).unwrap();
         assert_eq!(r.surface, Surface::Project("p1".into()));
         assert_eq!(r.data_action, AGENTS_WRITE);
         assert_eq!(r.also_granted_by, Some(AI_RESPONSES_WRITE));
-        let r = route("POST", "/models/chat/completions", &body).unwrap().for_model_format("DeepSeek");
+        let r = route("POST", "/models/chat/completions", &body)
+            .unwrap()
+            .for_model_format("DeepSeek");
         assert_eq!(r.data_action, MAAS_CHAT);
-        let r = route("POST", "/openai/v1/chat/completions", &body).unwrap().for_model_format("OpenAI");
+        let r = route("POST", "/openai/v1/chat/completions", &body)
+            .unwrap()
+            .for_model_format("OpenAI");
         assert_eq!(r.data_action, CHAT);
         assert!(route("POST", "/api/projects/p1/agents", &body).is_none());
         assert!(route("GET", "/openai/v1/chat/completions", &body).is_none());

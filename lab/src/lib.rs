@@ -8,8 +8,8 @@
 //! passes proves the doctor understood Azure, not itself.
 
 pub mod arm;
-pub mod arm_foundry;
 pub mod arm_authz;
+pub mod arm_foundry;
 pub mod az;
 pub mod az_files;
 pub mod cli;
@@ -491,7 +491,10 @@ impl Lab {
         ];
         // What the Foundry samples read: the first project's endpoint.
         if let Some(p) = s.projects.keys().next() {
-            lines.push(("AZURE_AI_PROJECT_ENDPOINT".into(), format!("{}/api/projects/{p}", u.aoai)));
+            lines.push((
+                "AZURE_AI_PROJECT_ENDPOINT".into(),
+                format!("{}/api/projects/{p}", u.aoai),
+            ));
         }
         lines.extend(self.client_env());
         for (k, v) in lines {

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::dataplane::{Ctx, approx_tokens, ok_headers};
-use super::scenario::{Deployment, DeploymentKind};
 use super::http::Resp;
+use super::scenario::{Deployment, DeploymentKind};
 use super::util::{now_unix, random_chars};
 
 /// OpenAI's floor for `max_output_tokens`; below it the API answers

@@ -428,7 +428,7 @@ fn account_json(st: &LabState, a: &AccountRef) -> Value {
         )
     };
     let created = arm_timestamp(st.started_unix - 200 * 86400);
-    json!({
+    let mut v = json!({
         "id": a.id(),
         "name": a.name,
         "type": "Microsoft.CognitiveServices/accounts",
@@ -460,7 +460,11 @@ fn account_json(st: &LabState, a: &AccountRef) -> Value {
             },
             "provisioningState": "Succeeded"
         }
-    })
+    });
+    if a.main && s.is_foundry() {
+        super::arm_foundry::add_foundry_properties(st, &mut v);
+    }
+    v
 }
 
 fn list_accounts(st: &LabState, c: &Caller, scope: &str, rg: Option<&str>) -> Resp {
@@ -502,6 +506,9 @@ fn account_routes(
             ("Microsoft.CognitiveServices/accounts/deployments/read", false)
         }
         [k] if k.eq_ignore_ascii_case("listKeys") => ("Microsoft.CognitiveServices/accounts/listKeys/action", true),
+        [p] | [p, _] if p.eq_ignore_ascii_case("projects") => {
+            ("Microsoft.CognitiveServices/accounts/projects/read", false)
+        }
         _ => {
             return error(
                 404,
@@ -517,9 +524,14 @@ fn account_routes(
             &format!("The requested resource does not support http method '{method}'."),
         );
     }
-    // ARM authorizes before it looks the resource up.
-    if !st.rbac.action_allowed(&c.oid, &scope, action) {
-        return forbidden(c, action, &scope);
+    // ARM authorizes before it looks the resource up, at the resource's own scope (a
+    // project's assignments count for its GET).
+    let auth_scope = match rest {
+        [p, project] if p.eq_ignore_ascii_case("projects") => format!("{scope}/projects/{project}"),
+        _ => scope.clone(),
+    };
+    if !st.rbac.action_allowed(&c.oid, &auth_scope, action) {
+        return forbidden(c, action, &auth_scope);
     }
     let Some(a) = accounts(st).into_iter().find(|a| a.id().eq_ignore_ascii_case(&scope)) else {
         return error(
@@ -530,6 +542,9 @@ fn account_routes(
             ),
         );
     };
+    if rest.first().is_some_and(|p| p.eq_ignore_ascii_case("projects")) {
+        return super::arm_foundry::projects(st, &a.id(), a.main, (name, rg), rest.get(1).copied());
+    }
     match rest {
         [] => ok(account_json(st, &a)),
         [_] if post => ok(json!({"key1": st.scenario.account.api_key, "key2": stable_guid("key2").replace('-', "")})),
@@ -580,7 +595,7 @@ fn deployment_json(st: &LabState, a: &AccountRef, name: &str) -> Value {
         "name": name,
         "sku": {"name": "GlobalStandard", "capacity": 50},
         "properties": {
-            "model": {"format": "OpenAI", "name": d.model, "version": d.version},
+            "model": {"format": d.format, "name": d.model, "version": d.version},
             "versionUpgradeOption": "OnceNewDefaultVersionAvailable",
             "currentCapacity": 50,
             "capabilities": caps,

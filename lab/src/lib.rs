@@ -9,10 +9,12 @@
 
 pub mod arm;
 pub mod arm_authz;
+pub mod arm_foundry;
 pub mod az;
 pub mod az_files;
 pub mod cli;
 pub mod dataplane;
+pub mod dataplane_routes;
 pub mod demo;
 pub mod entra;
 pub mod faults;
@@ -20,6 +22,7 @@ pub mod http;
 pub mod jwt;
 pub mod managed_identity;
 pub mod rbac;
+pub mod responses;
 pub mod scenario;
 pub mod scenario_files;
 pub mod serve;
@@ -361,7 +364,9 @@ impl Lab {
         let u = &self.state.urls;
         let mut args = vec![
             "--endpoint".to_string(),
-            format!("{}/", u.aoai),
+            // The app's configured endpoint: the resource root, or a v1 base URL, a project
+            // endpoint, the model-inference route (scenario `doctor.endpoint_path`).
+            format!("{}/{}", u.aoai, s.doctor.endpoint_path.trim_start_matches('/')),
             "--deployment".to_string(),
             s.doctor.deployment.clone(),
             "--ca-cert".to_string(),
@@ -484,6 +489,13 @@ impl Lab {
             ("AOAI_DOCTOR_ARM_ENDPOINT".into(), format!("{}/", u.arm)),
             ("AOAI_DOCTOR_CA_CERT".into(), self.ca_file.display().to_string()),
         ];
+        // What the Foundry samples read: the first project's endpoint.
+        if let Some(p) = s.projects.keys().next() {
+            lines.push((
+                "AZURE_AI_PROJECT_ENDPOINT".into(),
+                format!("{}/api/projects/{p}", u.aoai),
+            ));
+        }
         lines.extend(self.client_env());
         for (k, v) in lines {
             out.push_str(&format!("export {k}={}\n", q(&v)));

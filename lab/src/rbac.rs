@@ -397,7 +397,66 @@ mod tests {
         for r in ["Owner", "Contributor", "Reader", "Cognitive Services Contributor"] {
             assert!(!grants(by(r), CHAT), "{r}");
         }
-        assert!(grants(by("Azure AI User"), CHAT));
+        assert!(grants(by("Foundry User"), CHAT));
+    }
+
+    #[test]
+    fn foundry_roles_by_guid_with_their_2026_names() {
+        let s = crate::scenario::scenario("healthy-cli").unwrap();
+        let rbac = Rbac::build(&s, 0).unwrap();
+        let grants = |role: &str, a: &str| {
+            let r = rbac.role(role).unwrap_or_else(|| panic!("{role}"));
+            r.permissions.iter().any(|p| permits(p, a, true))
+        };
+        let ai = |leaf: &str| format!("Microsoft.CognitiveServices/accounts/{leaf}");
+        // Old names still resolve to the same GUID.
+        assert_eq!(rbac.role("Azure AI User").unwrap().name, "Foundry User");
+        assert_eq!(
+            rbac.role("53ca6127-db72-4b80-b1b0-d745d6d5456d").unwrap().name,
+            "Foundry User"
+        );
+        assert_eq!(
+            rbac.role("Azure AI Account Owner").unwrap().name,
+            "Foundry Account Owner"
+        );
+        assert_eq!(
+            rbac.role("c883944f-8b7b-4483-af10-35834be79c4a").unwrap().name,
+            "Foundry Owner"
+        );
+        let (responses, agents, maas) = (
+            ai("OpenAI/responses/write"),
+            ai("AIServices/agents/write"),
+            ai("MaaS/chat/completions/action"),
+        );
+        assert!(grants("Cognitive Services OpenAI User", &responses));
+        for role in [
+            "Cognitive Services OpenAI User",
+            "Azure AI Developer",
+            "Foundry Account Owner",
+        ] {
+            assert!(!grants(role, &agents), "{role}");
+        }
+        assert!(!grants("Cognitive Services OpenAI User", &maas));
+        assert!(grants("Azure AI Developer", &maas));
+        for role in [
+            "Foundry User",
+            "Foundry Owner",
+            "Foundry Project Manager",
+            "Cognitive Services User",
+        ] {
+            assert!(
+                grants(role, &agents) && grants(role, &maas) && grants(role, CHAT),
+                "{role}"
+            );
+            assert!(
+                !grants(
+                    role,
+                    &ai("AIServices/agents/endpoints/UserIdentityImpersonation/action")
+                ),
+                "{role}"
+            );
+        }
+        assert!(!grants("Foundry Account Owner", CHAT));
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub struct Scenario {
     pub account: Account,
     #[serde(default)]
     pub other_accounts: BTreeMap<String, OtherAccount>,
+    /// Foundry projects of the account (`…/accounts/{a}/projects/{name}`); only an account
+    /// of kind `AIServices` has them.
+    #[serde(default)]
+    pub projects: BTreeMap<String, Project>,
     pub deployments: BTreeMap<String, Deployment>,
     pub principals: BTreeMap<String, Principal>,
     #[serde(default)]
@@ -123,6 +127,16 @@ pub struct OtherAccount {
     pub location: String,
 }
 
+/// A Foundry project (a child resource of an AIServices account).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeploymentKind {
@@ -140,6 +154,21 @@ pub struct Deployment {
     pub kind: DeploymentKind,
     /// Older api-versions are refused for this model (as Azure does for o-series models).
     pub min_api_version: Option<String>,
+    /// The ARM deployment's `properties.model.format`: `OpenAI`, or a Foundry Models
+    /// publisher such as `DeepSeek`, `Meta`, `xAI`, `Microsoft` (non-OpenAI models need
+    /// `MaaS/*` data actions).
+    #[serde(default = "openai_format")]
+    pub format: String,
+}
+
+fn openai_format() -> String {
+    "OpenAI".into()
+}
+
+impl Deployment {
+    pub fn is_openai(&self) -> bool {
+        self.format.eq_ignore_ascii_case("OpenAI")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -206,8 +235,8 @@ pub struct RoleAssignment {
     pub principal: String,
     /// Role name (or alias) or GUID.
     pub role: String,
-    /// `account`, `resource-group`, `subscription`, `account:NAME` (another account) or an
-    /// ARM scope starting with `/`.
+    /// `account`, `resource-group`, `subscription`, `account:NAME` (another account),
+    /// `project:NAME` (a Foundry project of the account) or an ARM scope starting with `/`.
     pub scope: String,
     /// How long ago the assignment was created (drives `createdOn` and propagation).
     #[serde(default = "default_age")]
@@ -391,6 +420,11 @@ pub struct Arm {
 #[serde(deny_unknown_fields)]
 pub struct Doctor {
     pub deployment: String,
+    /// What the app is configured with after the lab's URL (`--endpoint URL/PATH`): empty
+    /// for a resource root, `openai/v1/` for a v1 base URL, `api/projects/NAME` for a
+    /// Foundry project endpoint, `models` for the model-inference route.
+    #[serde(default)]
+    pub endpoint_path: String,
     #[serde(default)]
     pub args: Vec<String>,
     #[serde(default)]
@@ -567,6 +601,28 @@ impl Scenario {
             bail!("app: credential {:?} needs a principal", self.app.credential);
         }
         super::faults::table(&self.faults)?;
+        self.validate_foundry()
+    }
+
+    fn validate_foundry(&self) -> Result<()> {
+        if !self.projects.is_empty() && !self.is_foundry() {
+            bail!("projects: only an account of kind AIServices has projects");
+        }
+        for name in self.projects.keys() {
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                bail!("projects.{name}: not a valid project name");
+            }
+        }
+        let path = self.doctor.endpoint_path.trim_start_matches('/');
+        if let Some(p) = path.strip_prefix("api/projects/") {
+            let name = p.split('/').next().unwrap_or_default();
+            if !self.projects.contains_key(name) {
+                bail!("doctor.endpoint_path: unknown project '{name}'");
+            }
+        }
         Ok(())
     }
 
@@ -620,6 +676,20 @@ impl Scenario {
         ))
     }
 
+    /// A Foundry project's ARM id (the project must exist in the scenario).
+    pub fn project_id(&self, name: &str) -> Result<String> {
+        if !self.projects.contains_key(name) {
+            bail!("unknown project '{name}'");
+        }
+        Ok(format!("{}/projects/{name}", self.account_id()))
+    }
+
+    /// An AIServices ("Microsoft Foundry") account: it has projects and the model-inference
+    /// route.
+    pub fn is_foundry(&self) -> bool {
+        self.account.kind.eq_ignore_ascii_case("AIServices")
+    }
+
     /// Expand a scope keyword to an ARM scope.
     pub fn scope(&self, s: &str) -> Result<String> {
         let sub = self.account_subscription();
@@ -632,6 +702,7 @@ impl Scenario {
             "subscription" => format!("/subscriptions/{}", sub.id),
             "root" => "/".to_string(),
             other if other.starts_with("account:") => self.other_account_id(&other[8..])?,
+            other if other.starts_with("project:") => self.project_id(&other[8..])?,
             other if other.starts_with('/') => other.to_string(),
             other => bail!("unknown scope '{other}'"),
         })

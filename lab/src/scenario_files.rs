@@ -45,4 +45,12 @@ pub const SCENARIO_FILES: &[(&str, &str)] = scenario_files![
     "deny-assignment",
     "arm-read-forbidden",
     "assignee-mi-lacks-role",
+    "healthy-v1",
+    "healthy-ai-scope",
+    "healthy-foundry-project",
+    "foundry-project-openai-user",
+    "foundry-project-cognitiveservices-token",
+    "foundry-maas-openai-user",
+    "foundry-account-owner-only",
+    "v1-dated-api-version",
 ];

@@ -1,4 +1,6 @@
-//! Access tokens shaped like Entra's v1.0 tokens (what Azure OpenAI and ARM get today):
+//! Access tokens shaped like Entra's v1.0 tokens (what Azure OpenAI and ARM get today), for
+//! any known resource: `https://cognitiveservices.azure.com`, `https://ai.azure.com` (the
+//! scope today's Azure OpenAI and Foundry docs use; `aud` is the resource as requested), ARM…:
 //! `iss` `https://sts.windows.net/{tid}/`, `ver` 1.0, the client in `appid`, `idtyp`,
 //! `upn`/`name` for users, `xms_mirid` for managed identities.
 
@@ -186,5 +188,13 @@ mod tests {
         assert!(known_resource("https://COGNITIVESERVICES.azure.com"));
         assert!(!known_resource("https://contoso-aoai.openai.azure.com"));
         assert!(!known_resource("https://openai.azure.com"));
+        // Today's documented scope for Azure OpenAI and Foundry: Entra, managed identity and
+        // az all mint for it through known_resource.
+        assert_eq!(
+            resource_of_scope("https://ai.azure.com/.default").as_deref(),
+            Some("https://ai.azure.com")
+        );
+        assert!(known_resource("https://ai.azure.com"));
+        assert!(known_resource("https://ai.azure.com/"));
     }
 }

@@ -476,7 +476,7 @@ fn diagnosis_names_are_unique_kebab_and_serde_consistent() {
         assert!(d.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
         assert!(!d.description().is_empty() && !d.description().contains('\n'));
     }
-    assert_eq!(seen.len(), 19);
+    assert_eq!(seen.len(), 21);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ pub(crate) fn classify_parts(
 ) -> Option<DataPlaneVerdict> {
     let p = common::parse_body(body);
     let kind = recognise(status, headers, body, &p)?;
-    let mut ex = surface_explanation(&kind, p.message.as_deref().unwrap_or(body))
+    let mut ex = surface_explanation(&kind, body)
         .unwrap_or_else(|| verdict_explanation(&kind, status.unwrap_or(0)));
     add_basic_evidence(&mut ex, status, &p);
     collect_ids(&mut ex, headers, body, p.json.as_ref());
@@ -354,7 +354,8 @@ fn is_api_version_on_v1(text_lc: &str) -> bool {
 
 /// What only today's surfaces (the v1 API, Foundry projects) explain: a 401 naming
 /// `https://ai.azure.com` as the only audience, and a 400 about an api-version on `/openai/v1`.
-fn surface_explanation(kind: &DataPlaneKind, message: &str) -> Option<Explanation> {
+/// `text` is everything pasted (a URL beside the body shows the /openai/v1 path).
+fn surface_explanation(kind: &DataPlaneKind, text: &str) -> Option<Explanation> {
     match kind {
         DataPlaneKind::TokenRejected { audience_expected: Some(aud) }
             if aud.contains("ai.azure.com") && !aud.contains("cognitiveservices") =>
@@ -362,8 +363,8 @@ fn surface_explanation(kind: &DataPlaneKind, message: &str) -> Option<Explanatio
             Some(project_audience())
         }
         DataPlaneKind::BadPathOrApiVersion
-            if is_api_version_on_v1(message)
-                || (message.to_ascii_lowercase().contains("api version not supported") && message.contains("/v1")) =>
+            if is_api_version_on_v1(text)
+                || (text.to_ascii_lowercase().contains("api version not supported") && text.contains("/openai/v1")) =>
         {
             Some(api_version_on_v1())
         }
@@ -722,5 +723,140 @@ mod tests {
             explain_token_rejection(Err(&JwtError::LooksLikeApiKey), &[]).diagnosis,
             Diagnosis::Unknown
         );
+    }
+}
+
+/// Today's surfaces: data-action 401s name their action and its smallest role; the project
+/// audience 401; the v1 api-version 400s. Bodies as reported publicly (sources inline).
+#[cfg(test)]
+mod foundry_tests {
+    use super::*;
+    use crate::diagnose::explain;
+
+    const FOUNDRY_USER_GUID: &str = "53ca6127-db72-4b80-b1b0-d745d6d5456d";
+
+    fn denied(principal: &str, action: &str, op: &str, link: bool) -> String {
+        let tail = if link {
+            " For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions."
+        } else {
+            ""
+        };
+        format!(
+            r#"{{"error":{{"code":"PermissionDenied","message":"The principal `{principal}` lacks the required data action `{action}` to perform `{op}` operation.{tail}"}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_named_data_action_gets_its_smallest_role() {
+        for (action, op, role_guid, role_name) in [
+            (
+                "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
+                "POST /openai/deployments/{deployment-id}/chat/completions",
+                "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+                "Cognitive Services OpenAI User",
+            ),
+            (
+                "Microsoft.CognitiveServices/accounts/OpenAI/responses/write",
+                "POST /openai/v1/responses",
+                "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+                "Cognitive Services OpenAI User",
+            ),
+            (
+                "Microsoft.CognitiveServices/accounts/AIServices/agents/write",
+                "POST /api/projects/{projectName}/openai/*",
+                FOUNDRY_USER_GUID,
+                "Foundry User",
+            ),
+            (
+                "Microsoft.CognitiveServices/accounts/MaaS/chat/completions/action",
+                "POST /models/chat/completions",
+                FOUNDRY_USER_GUID,
+                "Foundry User",
+            ),
+        ] {
+            for link in [false, true] {
+                let body = denied("238d16af-467a-4c66-8f07-2048c59b6c43", action, op, link);
+                let v = classify_response(401, &[], &body);
+                let ex = &v.explanation;
+                assert_eq!(ex.diagnosis, Diagnosis::RoleMissingOrPropagating, "{body}");
+                assert_eq!(ex.code, Some("probe-permission-denied"));
+                assert!(ex.summary.contains(action), "{}", ex.summary);
+                assert!(ex.fix.contains(role_guid) && ex.fix.contains(role_name), "{}", ex.fix);
+                assert_eq!(ex.evidence["data_action"], action);
+                assert_eq!(ex.evidence["smallest_role_id"], role_guid);
+                assert!(ex.commands.iter().any(|c| c.contains(role_guid)
+                    && c.contains("238d16af-467a-4c66-8f07-2048c59b6c43")));
+            }
+        }
+    }
+
+    #[test]
+    fn data_action_401s_as_users_paste_them() {
+        // https://github.com/microsoft/ai-agent-evals/issues/43 (azure-core rendering, no JSON).
+        let py = "azure.core.exceptions.ClientAuthenticationError: (PermissionDenied) The principal `xxxxx` lacks the required data action `Microsoft.CognitiveServices/accounts/AIServices/agents/read` to perform `GET /api/projects/{projectName}/assistants/{assistantId}` operation. For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions.";
+        // https://github.com/microsoft-foundry/foundry-samples/issues/692 (openai-python rendering).
+        let openai = "openai.AuthenticationError: Error code: 401 - {'error': {'code': 'PermissionDenied', 'message': 'The principal `238d16af-467a-4c66-8f07-2048c59b6c43` lacks the required data action `Microsoft.CognitiveServices/accounts/AIServices/agents/write` to perform `POST /api/projects/{projectName}/openai/*` operation. For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions.'}}";
+        // https://github.com/davrous/AzureAgentToM365/issues/3 (.NET, no backticks).
+        let dotnet = "The principal XXXXXXXX lacks the required data action Microsoft.CognitiveServices/accounts/AIServices/agents/read to perform GET /api/projects/{projectName}/assistants/{assistantId} operation. For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions. Status: 401 (PermissionDenied) ErrorCode: PermissionDenied";
+        for t in [py, openai, dotnet] {
+            let ex = explain(None, &[], t);
+            assert_eq!(ex.code, Some("probe-permission-denied"), "{t}");
+            assert!(ex.summary.contains("AIServices/agents/"), "{}", ex.summary);
+            assert!(ex.fix.contains("Foundry User (formerly Azure AI User)"), "{}", ex.fix);
+            assert!(ex.fix.contains(FOUNDRY_USER_GUID));
+        }
+    }
+
+    #[test]
+    fn an_action_no_builtin_role_grants_is_not_given_a_guess() {
+        let body = denied(
+            "u",
+            "Microsoft.CognitiveServices/accounts/AIServices/agents/endpoints/UserIdentityImpersonation/action",
+            "POST /x",
+            false,
+        );
+        let ex = classify_response(401, &[], &body).explanation;
+        assert_eq!(ex.code, Some("probe-permission-denied"));
+        assert!(ex.fix.contains("custom role") && !ex.fix.contains(FOUNDRY_USER_GUID), "{}", ex.fix);
+        assert!(ex.commands.is_empty());
+    }
+
+    #[test]
+    fn the_project_audience_401_names_the_new_scope() {
+        let body = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://ai.azure.com), or have expired."}"#;
+        let ex = classify_response(401, &[], body).explanation;
+        assert_eq!(ex.diagnosis, Diagnosis::WrongScopeOrAudience);
+        assert_eq!(ex.code, Some("probe-project-audience"));
+        assert!(ex.fix.contains("https://ai.azure.com/.default") && ex.fix.contains("2.0.0b2"), "{}", ex.fix);
+        assert_eq!(ex.evidence["audience_expected"], "https://ai.azure.com");
+        // Pasted as the openai SDK prints it.
+        let ex = explain(None, &[], &format!("openai.AuthenticationError: Error code: 401 - {body}"));
+        assert_eq!(ex.code, Some("probe-project-audience"));
+        // The classic wording (cognitiveservices) and the 2026 one naming both stay generic:
+        // the token's own claims decide there.
+        for aud in ["https://cognitiveservices.azure.com", "https://cognitiveservices.azure.com or https://ai.azure.com"] {
+            let b = body.replace("https://ai.azure.com", aud);
+            let ex = classify_response(401, &[], &b).explanation;
+            assert_eq!(ex.code, Some("probe-token-rejected"), "{b}");
+        }
+    }
+
+    #[test]
+    fn api_versions_sent_to_v1_are_explained() {
+        for body in [
+            r#"{"error":{"code":"BadRequest","message":"api-version query parameter is not allowed when using /v1 path"}}"#,
+            "POST https://x.openai.azure.com/openai/v1/chat/completions?api-version=2024-10-21 -> 400\n\
+             {\"error\":{\"code\":\"BadRequest\",\"message\":\"API version not supported\"}}",
+        ] {
+            let ex = explain(Some(400), &[], body);
+            assert_eq!(ex.diagnosis, Diagnosis::BadApiVersionOrPath, "{body}");
+            assert_eq!(ex.code, Some("probe-api-version-on-v1"), "{body}");
+            assert!(ex.summary.contains("AzureOpenAI") && ex.fix.contains("OpenAI client"), "{}", ex.fix);
+        }
+        // Without a v1 hint the classic advice stays, and it mentions the v1 case too.
+        let ex = classify_response(400, &[], r#"{"error":{"code":"BadRequest","message":"API version not supported"}}"#)
+            .explanation;
+        assert_eq!(ex.code, Some("probe-bad-path"));
+        assert!(ex.fix.contains("On /openai/v1 send no api-version"));
     }
 }

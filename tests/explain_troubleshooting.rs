@@ -100,15 +100,27 @@ fn explain_names_the_data_action_and_its_smallest_role() {
     assert_eq!(exit, 0);
     let f = &r["findings"][0];
     assert_eq!(f["code"], "probe-permission-denied", "{r}");
-    assert!(f["message"].as_str().unwrap().contains("AIServices/agents/write"), "{r}");
+    assert!(
+        f["message"].as_str().unwrap().contains("AIServices/agents/write"),
+        "{r}"
+    );
     let fix = f["remediation"]["text"].as_str().unwrap();
-    assert!(fix.contains("Foundry User") && fix.contains("53ca6127-db72-4b80-b1b0-d745d6d5456d"), "{fix}");
-    assert_eq!(f["evidence"]["data_action"], "Microsoft.CognitiveServices/accounts/AIServices/agents/write");
+    assert!(
+        fix.contains("Foundry User") && fix.contains("53ca6127-db72-4b80-b1b0-d745d6d5456d"),
+        "{fix}"
+    );
+    assert_eq!(
+        f["evidence"]["data_action"],
+        "Microsoft.CognitiveServices/accounts/AIServices/agents/write"
+    );
 
     let classic = r#"{"error":{"code":"PermissionDenied","message":"The principal `11111111-2222-3333-4444-555555555555` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST /openai/deployments/{deployment-id}/chat/completions` operation."}}"#;
     let (_, r) = explain_json(classic);
     let fix = r["findings"][0]["remediation"]["text"].as_str().unwrap().to_string();
-    assert!(fix.contains("Cognitive Services OpenAI User") && fix.contains("5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"), "{fix}");
+    assert!(
+        fix.contains("Cognitive Services OpenAI User") && fix.contains("5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"),
+        "{fix}"
+    );
 }
 
 #[test]
@@ -118,7 +130,12 @@ fn explain_knows_the_project_audience_and_the_v1_api_version() {
     );
     let f = &r["findings"][0];
     assert_eq!(f["code"], "probe-project-audience", "{r}");
-    assert!(f["remediation"]["text"].as_str().unwrap().contains("https://ai.azure.com/.default"));
+    assert!(
+        f["remediation"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("https://ai.azure.com/.default")
+    );
 
     let (_, r) = explain_json(
         r#"{"error":{"code":"BadRequest","message":"api-version query parameter is not allowed when using /v1 path"}}"#,

@@ -162,10 +162,15 @@ mod tests {
     #[test]
     fn an_excluded_action_gets_no_guess() {
         assert_eq!(
-            smallest("Microsoft.CognitiveServices/accounts/AIServices/agents/endpoints/UserIdentityImpersonation/action"),
+            smallest(
+                "Microsoft.CognitiveServices/accounts/AIServices/agents/endpoints/UserIdentityImpersonation/action"
+            ),
             None
         );
-        assert_eq!(smallest("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"), None);
+        assert_eq!(
+            smallest("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"),
+            None
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! `{"error":{code,message}}`, `{"statusCode",message}` or bare `{code,message}`.
 
 use super::common::{self, BodyShape, ParsedBody, add_basic_evidence, collect_ids, header};
-use super::jwt::{ClaimProblem, Claims, JwtError};
 use super::data_actions::{self, OPENAI_USER};
+use super::jwt::{ClaimProblem, Claims, JwtError};
 use super::{Diagnosis, Explanation};
 use crate::codes;
 use regex::Regex;
@@ -156,8 +156,7 @@ pub(crate) fn classify_parts(
 ) -> Option<DataPlaneVerdict> {
     let p = common::parse_body(body);
     let kind = recognise(status, headers, body, &p)?;
-    let mut ex = surface_explanation(&kind, body)
-        .unwrap_or_else(|| verdict_explanation(&kind, status.unwrap_or(0)));
+    let mut ex = surface_explanation(&kind, body).unwrap_or_else(|| verdict_explanation(&kind, status.unwrap_or(0)));
     add_basic_evidence(&mut ex, status, &p);
     collect_ids(&mut ex, headers, body, p.json.as_ref());
     for (h, key) in [("x-ms-region", "region"), ("x-ms-deployment-name", "deployment")] {
@@ -266,13 +265,7 @@ fn recognise(status: Option<u16>, headers: &[(String, String)], body: &str, p: &
     if both.contains("please provide an authentication key") {
         return Some(DataPlaneKind::RegionalEndpoint);
     }
-    if both.contains("api version not supported")
-        || both.contains("enabled only for api versions")
-        || both.contains("unsupported api version")
-        || (both.contains("api-version") && (both.contains("not supported") || both.contains("invalid")))
-        || both.contains("resource not found")
-        || is_api_version_on_v1(&both)
-    {
+    if is_bad_path_text(&both) {
         return Some(DataPlaneKind::BadPathOrApiVersion);
     }
     if st == 404 && matches!(p.shape, BodyShape::Empty | BodyShape::Html) {
@@ -323,7 +316,9 @@ fn role_missing(principal_id: Option<&str>, data_action: Option<&str>) -> Explan
         )
         .with_code(&codes::PROBE_PERMISSION_DENIED);
     };
-    let action_note = data_action.map(|a| format!(" — the smallest built-in role granting {a}; it {}", role.why)).unwrap_or_default();
+    let action_note = data_action
+        .map(|a| format!(" — the smallest built-in role granting {a}; it {}", role.why))
+        .unwrap_or_default();
     Explanation::new(
         Diagnosis::RoleMissingOrPropagating,
         summary,
@@ -348,6 +343,16 @@ static V1_API_VERSION_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)api-version query parameter is not allowed|not allowed when using /v1|/v1 path").unwrap()
 });
 
+/// A wrong path or api-version, classic or v1 (`text_lc` is lower-cased code + message).
+fn is_bad_path_text(text_lc: &str) -> bool {
+    text_lc.contains("api version not supported")
+        || text_lc.contains("enabled only for api versions")
+        || text_lc.contains("unsupported api version")
+        || (text_lc.contains("api-version") && (text_lc.contains("not supported") || text_lc.contains("invalid")))
+        || text_lc.contains("resource not found")
+        || is_api_version_on_v1(text_lc)
+}
+
 fn is_api_version_on_v1(text_lc: &str) -> bool {
     V1_API_VERSION_RE.is_match(text_lc)
 }
@@ -357,11 +362,9 @@ fn is_api_version_on_v1(text_lc: &str) -> bool {
 /// `text` is everything pasted (a URL beside the body shows the /openai/v1 path).
 fn surface_explanation(kind: &DataPlaneKind, text: &str) -> Option<Explanation> {
     match kind {
-        DataPlaneKind::TokenRejected { audience_expected: Some(aud) }
-            if aud.contains("ai.azure.com") && !aud.contains("cognitiveservices") =>
-        {
-            Some(project_audience())
-        }
+        DataPlaneKind::TokenRejected {
+            audience_expected: Some(aud),
+        } if aud.contains("ai.azure.com") && !aud.contains("cognitiveservices") => Some(project_audience()),
         DataPlaneKind::BadPathOrApiVersion
             if is_api_version_on_v1(text)
                 || (text.to_ascii_lowercase().contains("api version not supported") && text.contains("/openai/v1")) =>
@@ -396,6 +399,19 @@ fn api_version_on_v1() -> Explanation {
          with azure_endpoint = the resource root (no /openai/v1) and a dated api-version.",
     )
     .with_code(&codes::PROBE_API_VERSION_ON_V1)
+}
+
+fn network_blocked() -> Explanation {
+    Explanation::new(
+        Diagnosis::NetworkBlocked,
+        "A network rule of the resource blocks this client (firewall, VNet, or public access disabled).",
+        "Call from an allowed network: through the private endpoint (check that DNS resolves the \
+         custom subdomain to the private IP), or add this client's IP to the resource's network rules.",
+    )
+    .with_commands([
+        "az cognitiveservices account show --name <account> --resource-group <resource-group> --query \"{public:properties.publicNetworkAccess, acls:properties.networkAcls}\"",
+        "az cognitiveservices account network-rule add --name <account> --resource-group <resource-group> --ip-address <your-public-ip>",
+    ])
 }
 
 fn is_guid(s: &str) -> bool {
@@ -459,16 +475,7 @@ fn verdict_explanation(kind: &DataPlaneKind, status: u16) -> Explanation {
         .with_commands([
             "az cognitiveservices account show --name <account> --resource-group <resource-group> --query properties.disableLocalAuth",
         ]),
-        K::NetworkBlocked { .. } => Explanation::new(
-            Diagnosis::NetworkBlocked,
-            "A network rule of the resource blocks this client (firewall, VNet, or public access disabled).",
-            "Call from an allowed network: through the private endpoint (check that DNS resolves the \
-             custom subdomain to the private IP), or add this client's IP to the resource's network rules.",
-        )
-        .with_commands([
-            "az cognitiveservices account show --name <account> --resource-group <resource-group> --query \"{public:properties.publicNetworkAccess, acls:properties.networkAcls}\"",
-            "az cognitiveservices account network-rule add --name <account> --resource-group <resource-group> --ip-address <your-public-ip>",
-        ]),
+        K::NetworkBlocked { .. } => network_blocked(),
         K::DeploymentNotFound => Explanation::new(
             Diagnosis::DeploymentNotFound,
             "The deployment named in the URL does not exist on this resource.",
@@ -784,8 +791,11 @@ mod foundry_tests {
                 assert!(ex.fix.contains(role_guid) && ex.fix.contains(role_name), "{}", ex.fix);
                 assert_eq!(ex.evidence["data_action"], action);
                 assert_eq!(ex.evidence["smallest_role_id"], role_guid);
-                assert!(ex.commands.iter().any(|c| c.contains(role_guid)
-                    && c.contains("238d16af-467a-4c66-8f07-2048c59b6c43")));
+                assert!(
+                    ex.commands
+                        .iter()
+                        .any(|c| c.contains(role_guid) && c.contains("238d16af-467a-4c66-8f07-2048c59b6c43"))
+                );
             }
         }
     }
@@ -817,7 +827,11 @@ mod foundry_tests {
         );
         let ex = classify_response(401, &[], &body).explanation;
         assert_eq!(ex.code, Some("probe-permission-denied"));
-        assert!(ex.fix.contains("custom role") && !ex.fix.contains(FOUNDRY_USER_GUID), "{}", ex.fix);
+        assert!(
+            ex.fix.contains("custom role") && !ex.fix.contains(FOUNDRY_USER_GUID),
+            "{}",
+            ex.fix
+        );
         assert!(ex.commands.is_empty());
     }
 
@@ -827,14 +841,25 @@ mod foundry_tests {
         let ex = classify_response(401, &[], body).explanation;
         assert_eq!(ex.diagnosis, Diagnosis::WrongScopeOrAudience);
         assert_eq!(ex.code, Some("probe-project-audience"));
-        assert!(ex.fix.contains("https://ai.azure.com/.default") && ex.fix.contains("2.0.0b2"), "{}", ex.fix);
+        assert!(
+            ex.fix.contains("https://ai.azure.com/.default") && ex.fix.contains("2.0.0b2"),
+            "{}",
+            ex.fix
+        );
         assert_eq!(ex.evidence["audience_expected"], "https://ai.azure.com");
         // Pasted as the openai SDK prints it.
-        let ex = explain(None, &[], &format!("openai.AuthenticationError: Error code: 401 - {body}"));
+        let ex = explain(
+            None,
+            &[],
+            &format!("openai.AuthenticationError: Error code: 401 - {body}"),
+        );
         assert_eq!(ex.code, Some("probe-project-audience"));
         // The classic wording (cognitiveservices) and the 2026 one naming both stay generic:
         // the token's own claims decide there.
-        for aud in ["https://cognitiveservices.azure.com", "https://cognitiveservices.azure.com or https://ai.azure.com"] {
+        for aud in [
+            "https://cognitiveservices.azure.com",
+            "https://cognitiveservices.azure.com or https://ai.azure.com",
+        ] {
             let b = body.replace("https://ai.azure.com", aud);
             let ex = classify_response(401, &[], &b).explanation;
             assert_eq!(ex.code, Some("probe-token-rejected"), "{b}");
@@ -851,11 +876,19 @@ mod foundry_tests {
             let ex = explain(Some(400), &[], body);
             assert_eq!(ex.diagnosis, Diagnosis::BadApiVersionOrPath, "{body}");
             assert_eq!(ex.code, Some("probe-api-version-on-v1"), "{body}");
-            assert!(ex.summary.contains("AzureOpenAI") && ex.fix.contains("OpenAI client"), "{}", ex.fix);
+            assert!(
+                ex.summary.contains("AzureOpenAI") && ex.fix.contains("OpenAI client"),
+                "{}",
+                ex.fix
+            );
         }
         // Without a v1 hint the classic advice stays, and it mentions the v1 case too.
-        let ex = classify_response(400, &[], r#"{"error":{"code":"BadRequest","message":"API version not supported"}}"#)
-            .explanation;
+        let ex = classify_response(
+            400,
+            &[],
+            r#"{"error":{"code":"BadRequest","message":"API version not supported"}}"#,
+        )
+        .explanation;
         assert_eq!(ex.code, Some("probe-bad-path"));
         assert!(ex.fix.contains("On /openai/v1 send no api-version"));
     }

@@ -31,8 +31,6 @@ mod sdk_messages;
 mod props;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod troubleshooting_tests;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

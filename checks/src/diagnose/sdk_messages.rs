@@ -427,7 +427,11 @@ mod tests {
         assert!(recognise("executable not found on path", Tier::Weak).is_none());
         let ex = recognise("AzurePowerShellCredential: executable not found on path", Tier::Weak).unwrap();
         assert_eq!(ex.code, Some("powershell-not-installed"));
-        let ex = recognise("AzureDeveloperCLICredential: Azure Developer CLI not found on path", Tier::Weak).unwrap();
+        let ex = recognise(
+            "AzureDeveloperCLICredential: Azure Developer CLI not found on path",
+            Tier::Weak,
+        )
+        .unwrap();
         assert_eq!(ex.code, Some("azd-not-installed"));
     }
 

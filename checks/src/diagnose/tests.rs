@@ -1,6 +1,8 @@
 //! Table-driven tests over EVERY case of the real-world corpus in `fixtures/corpus/`,
 //! plus property tests that no parser panics on arbitrary input.
 
+mod troubleshooting;
+
 use super::jwt::{ClaimExpectations, decode_claims, judge_claims};
 use super::*;
 use proptest::prelude::*;

@@ -3,15 +3,20 @@
 //! text its SDK really prints. A row counts only when `explain` names a specific catalogue code
 //! (not a catch-all); at least 95% must, and the misses are listed.
 
-use super::explain;
 use crate::codes;
+use crate::diagnose::explain;
 use regex::Regex;
 use std::sync::LazyLock;
 
-const FIXTURE: &str = include_str!("../../../fixtures/corpus/sdk-troubleshooting.md");
+const FIXTURE: &str = include_str!("../../../../fixtures/corpus/sdk-troubleshooting.md");
 
 /// Codes that say "recognised the family, not the cause": they do not count as a diagnosis.
-const CATCH_ALL: [&str; 4] = ["token-entra-error", "token-mi-failed", "cli-failed", "probe-unrecognized"];
+const CATCH_ALL: [&str; 4] = [
+    "token-entra-error",
+    "token-mi-failed",
+    "cli-failed",
+    "probe-unrecognized",
+];
 
 /// The chain's own aggregate message is a diagnosis only for the rows that ARE that message;
 /// for any other row it means the row's own message went unrecognised.
@@ -45,7 +50,8 @@ static CRED_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([A-Z][A-Za-z]*C
 static ROW_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:(\d+)\.|-)\s+(.*)$").unwrap());
 static ANNOTATION_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s{2,}\(.*\)\s*$").unwrap());
 static LEAD_PAREN_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\([^)]*\)\s*").unwrap());
-static RAISED_WITH_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"raised with message\.?\s*"(.+)"\s*$"#).unwrap());
+static RAISED_WITH_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"raised with message\.?\s*"(.+)"\s*$"#).unwrap());
 static AADSTS_ROW_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^AADSTS(\d+)\s+—\s+(.*)$").unwrap());
 
 /// The credential a section heading is about, when it names one by class or by words.
@@ -153,7 +159,9 @@ fn wrappers(row: &Row) -> Vec<String> {
         ],
         "Java" => vec![
             format!("com.azure.identity.CredentialUnavailableException: {m}"),
-            format!("com.azure.core.exception.ClientAuthenticationException: {c} authentication failed. Error Details: {m}"),
+            format!(
+                "com.azure.core.exception.ClientAuthenticationException: {c} authentication failed. Error Details: {m}"
+            ),
         ],
         _ => vec![
             format!("{c}: {m}"),
@@ -166,7 +174,7 @@ fn specific_code(row: &Row, text: &str) -> Option<&'static str> {
     let ex = explain(None, &[], text);
     let code = ex.code?;
     let specific = !CATCH_ALL.contains(&code)
-        && ex.diagnosis != super::Diagnosis::Unknown
+        && ex.diagnosis != crate::diagnose::Diagnosis::Unknown
         && (code != AGGREGATE || is_aggregate_row(&row.text));
     if std::env::var_os("SHOW_ROWS").is_some() {
         eprintln!("{code:32} {} | {}", row.id, row.text);
@@ -201,10 +209,7 @@ fn explain_names_a_specific_code_for_95_percent_of_the_troubleshooting_rows() {
     }
     let hit = total - misses.len();
     let listing = misses.join("\n  ");
-    assert!(
-        hit * 100 >= total * 95,
-        "{hit}/{total} specific; misses:\n  {listing}"
-    );
+    assert!(hit * 100 >= total * 95, "{hit}/{total} specific; misses:\n  {listing}");
     eprintln!("{hit}/{total} rows×wrappers named a specific code; misses:\n  {listing}");
 }
 

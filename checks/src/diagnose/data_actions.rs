@@ -21,7 +21,7 @@ pub struct BuiltinDataRole {
     pub former_name: Option<&'static str>,
     pub data_actions: &'static [&'static str],
     pub not_data_actions: &'static [&'static str],
-    /// Why this role is the smallest for what it covers (one line, for advice and `fix`).
+    /// Why this role is the smallest for what it covers: a verb phrase ("grants …") that reads after "it".
     pub why: &'static str,
 }
 
@@ -89,7 +89,7 @@ pub const FOUNDRY_USER: BuiltinDataRole = BuiltinDataRole {
         "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes-deployments/write",
         "Microsoft.CognitiveServices/accounts/AIServices/fine_tuning_deployments/write",
     ],
-    why: "the documented least role for Foundry projects, agents and non-OpenAI models; it also grants every other \
+    why: "is the documented least role for Foundry projects, agents and non-OpenAI models; it also grants every other \
           Cognitive Services data action and key listing",
 };
 

@@ -98,7 +98,8 @@ pub fn explain(args: ExplainArgs) -> Result<i32, UsageError> {
             let doc = json!({
                 "diagnosis": ex.diagnosis,
                 "findings": [{
-                    "code": ex.diagnosis,
+                    // The catalogue code when the classifier names one, else the diagnosis family.
+                    "code": ex.code.unwrap_or(ex.diagnosis.as_str()),
                     "severity": if ex.diagnosis == Diagnosis::Ok { "info" } else { "error" },
                     "message": ex.summary,
                     "detail": ex.detail,

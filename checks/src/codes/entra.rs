@@ -25,6 +25,18 @@ codes! {
     AADSTS_70043 = ("aadsts-70043", ERR, "AADSTS70043: the refresh token expired under a sign-in frequency policy; log in again.");
     AADSTS_50173 = ("aadsts-50173", ERR, "AADSTS50173: the session was revoked (password change, CAE); log in again.");
     AADSTS_50058 = ("aadsts-50058", ERR, "AADSTS50058: no signed-in user session (silent sign-in failed); log in again.");
+    AADSTS_7000218 = ("aadsts-7000218", ERR, "AADSTS7000218: the request carried no client secret or assertion (a confidential app needs one).");
+    AADSTS_700027 = ("aadsts-700027", ERR, "AADSTS700027: the client assertion's signature is invalid (the certificate is not registered on the app, or the wrong key signed it).");
+    AADSTS_700021 = ("aadsts-700021", ERR, "AADSTS700021: the client assertion's application id does not match the client_id parameter.");
+    AADSTS_700023 = ("aadsts-700023", ERR, "AADSTS700023: the client assertion's audience does not match the token endpoint (wrong tenant or authority).");
+    AADSTS_50027 = ("aadsts-50027", ERR, "AADSTS50027: the JWT (client assertion) is invalid or malformed.");
+    AADSTS_900023 = ("aadsts-900023", ERR, "AADSTS900023: the tenant identifier is neither a valid GUID nor a verified domain.");
+    AADSTS_700212 = ("aadsts-700212", ERR, "AADSTS700212: no federated credential matches the assertion's audience.");
+    AADSTS_700213 = ("aadsts-700213", ERR, "AADSTS700213: no federated credential matches the assertion's subject (case-sensitive).");
+    AADSTS_50011 = ("aadsts-50011", ERR, "AADSTS50011: the redirect URI of the request is not registered on the app (WAM needs ms-appx-web://Microsoft.AAD.BrokerPlugin/<client-id>).");
+    AADSTS_65001 = ("aadsts-65001", ERR, "AADSTS65001: the user or an administrator has not consented to the application.");
+    AADSTS_65002 = ("aadsts-65002", ERR, "AADSTS65002: a first-party app is not pre-authorized for this resource (use another credential, e.g. az login).");
+    AADSTS_50126 = ("aadsts-50126", ERR, "AADSTS50126: the username or password is invalid.");
     AADSTS_7000112 = ("aadsts-7000112", ERR, "AADSTS7000112: the application is disabled.");
 }
 

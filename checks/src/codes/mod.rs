@@ -6,6 +6,7 @@
 
 mod authorization;
 mod container;
+mod credentials;
 mod endpoint;
 mod entra;
 mod environment;
@@ -15,6 +16,7 @@ mod runner;
 
 pub use authorization::*;
 pub use container::*;
+pub use credentials::*;
 pub use endpoint::*;
 pub use entra::*;
 pub use environment::*;
@@ -53,6 +55,7 @@ pub fn all() -> Vec<&'static Code> {
         CONTAINER_CODES,
         PROBE_CODES,
         ENTRA_CODES,
+        CREDENTIAL_CODES,
         RUNNER_CODES,
     ]
     .concat()

@@ -27,6 +27,10 @@ codes! {
         "403 from a network rule (firewall, virtual network, public access disabled): this client's network may not reach the resource.");
     PROBE_DEPLOYMENT_NOT_FOUND = ("probe-deployment-not-found", DEPLOY_DOCS,
         "404 DeploymentNotFound: no deployment of that name on this resource (often the model name was used instead).");
+    PROBE_API_VERSION_ON_V1 = ("probe-api-version-on-v1", API_VERSION_DOCS,
+        "400 about the api-version on an /openai/v1 path: an AzureOpenAI client or a dated api-version was pointed at the v1 API, which takes none.");
+    PROBE_PROJECT_AUDIENCE = ("probe-project-audience", TOKEN_DOCS,
+        "401 naming https://ai.azure.com as the audience: a Foundry project endpoint needs a token for https://ai.azure.com/.default, not cognitiveservices.");
     PROBE_BAD_PATH = ("probe-bad-path", API_VERSION_DOCS,
         "The URL path or api-version is not accepted (404 Resource not found, or 400 about the api-version).");
     PROBE_RATE_LIMITED = ("probe-rate-limited", QUOTA_DOCS,

@@ -3,6 +3,7 @@
 use super::common::{self, strip_bom};
 use super::redact::redact_truncated;
 use super::{Diagnosis, Explanation, arm, entra};
+use crate::codes;
 use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -255,6 +256,7 @@ fn cli_missing() -> Explanation {
          AZURE_TENANT_ID/AZURE_CLIENT_SECRET): mounting ~/.azure alone is not enough.",
     )
     .with_commands(["az version"])
+    .with_code(&codes::CLI_NOT_INSTALLED)
 }
 
 fn not_logged_in() -> Explanation {
@@ -264,6 +266,7 @@ fn not_logged_in() -> Explanation {
         "Sign in (in CI, run the login step before this one).",
     )
     .with_commands([LOGIN_AOAI, "az account show -o table"])
+    .with_code(&codes::CLI_NOT_LOGGED_IN)
 }
 
 /// Recognises CLI-only signatures (no AADSTS): missing CLI, CAE challenge, wrong cloud,
@@ -285,7 +288,8 @@ pub(crate) fn recognise_cli_text(text: &str) -> Option<Explanation> {
                 "Sign out and sign in again; `az login` alone may reuse the revoked session. \
                  Newer CLIs accept the challenge with `az login --claims-challenge`.",
             )
-            .with_commands(["az logout", LOGIN_AOAI]),
+            .with_commands(["az logout", LOGIN_AOAI])
+            .with_code(&codes::CLI_LOGIN_EXPIRED),
         );
     }
     if t.contains("unable to get authority configuration") {
@@ -299,7 +303,8 @@ pub(crate) fn recognise_cli_text(text: &str) -> Option<Explanation> {
                 "az cloud show --query name -o tsv",
                 "az cloud set --name AzureCloud",
                 LOGIN_AOAI,
-            ]),
+            ])
+            .with_code(&codes::AUTHORITY_UNRESOLVED),
         );
     }
     if t.contains("az login") || t.contains("az account set") {

@@ -7,8 +7,10 @@
 //! `{"error":{code,message}}`, `{"statusCode",message}` or bare `{code,message}`.
 
 use super::common::{self, BodyShape, ParsedBody, add_basic_evidence, collect_ids, header};
+use super::data_actions::{self, OPENAI_USER};
 use super::jwt::{ClaimProblem, Claims, JwtError};
-use super::{Diagnosis, Explanation, ROLE_AZURE_AI_USER, ROLE_OPENAI_USER};
+use super::{Diagnosis, Explanation};
+use crate::codes;
 use regex::Regex;
 use serde::Serialize;
 use std::sync::LazyLock;
@@ -154,7 +156,7 @@ pub(crate) fn classify_parts(
 ) -> Option<DataPlaneVerdict> {
     let p = common::parse_body(body);
     let kind = recognise(status, headers, body, &p)?;
-    let mut ex = verdict_explanation(&kind, status.unwrap_or(0));
+    let mut ex = surface_explanation(&kind, body).unwrap_or_else(|| verdict_explanation(&kind, status.unwrap_or(0)));
     add_basic_evidence(&mut ex, status, &p);
     collect_ids(&mut ex, headers, body, p.json.as_ref());
     for (h, key) in [("x-ms-region", "region"), ("x-ms-deployment-name", "deployment")] {
@@ -165,6 +167,9 @@ pub(crate) fn classify_parts(
         }
     }
     add_kind_evidence(&mut ex, &kind);
+    if ex.code.is_none() {
+        ex.code = kind_code(&kind).map(|c| c.id);
+    }
     Some(DataPlaneVerdict { kind, explanation: ex })
 }
 
@@ -260,12 +265,7 @@ fn recognise(status: Option<u16>, headers: &[(String, String)], body: &str, p: &
     if both.contains("please provide an authentication key") {
         return Some(DataPlaneKind::RegionalEndpoint);
     }
-    if both.contains("api version not supported")
-        || both.contains("enabled only for api versions")
-        || both.contains("unsupported api version")
-        || (both.contains("api-version") && (both.contains("not supported") || both.contains("invalid")))
-        || both.contains("resource not found")
-    {
+    if is_bad_path_text(&both) {
         return Some(DataPlaneKind::BadPathOrApiVersion);
     }
     if st == 404 && matches!(p.shape, BodyShape::Empty | BodyShape::Html) {
@@ -274,11 +274,144 @@ fn recognise(status: Option<u16>, headers: &[(String, String)], body: &str, p: &
     None
 }
 
-fn role_for_action(action: Option<&str>) -> (&'static str, &'static str) {
-    match action {
-        Some(a) if a.contains("/AIServices/") || a.contains("/agents/") => ("Azure AI User", ROLE_AZURE_AI_USER),
-        _ => ("Cognitive Services OpenAI User", ROLE_OPENAI_USER),
+/// The catalogue code of each kind (the probe's codes: a pasted response means what the probe's would).
+fn kind_code(kind: &DataPlaneKind) -> Option<&'static codes::Code> {
+    use DataPlaneKind as K;
+    Some(match kind {
+        K::Ok | K::ApiKeyRejected => return None,
+        K::AuthPassed(_) => &codes::PROBE_AUTH_PASSED,
+        K::TokenRejected { .. } => &codes::PROBE_TOKEN_REJECTED,
+        K::RoleMissing { .. } => &codes::PROBE_PERMISSION_DENIED,
+        K::WrongTenant { .. } => &codes::PROBE_WRONG_TENANT,
+        K::KeyAuthDisabled => &codes::PROBE_KEY_AUTH_DISABLED,
+        K::NetworkBlocked { .. } => &codes::PROBE_NETWORK_BLOCKED,
+        K::DeploymentNotFound => &codes::PROBE_DEPLOYMENT_NOT_FOUND,
+        K::BadPathOrApiVersion => &codes::PROBE_BAD_PATH,
+        K::RegionalEndpoint => &codes::ENDPOINT_REGIONAL,
+        K::RateLimited { .. } => &codes::PROBE_RATE_LIMITED,
+        K::NotAzureOpenAi => &codes::PROBE_NOT_AZURE_OPENAI,
+        K::ServerError => &codes::PROBE_SERVER_ERROR,
+        K::Unrecognized => &codes::PROBE_UNRECOGNIZED,
+    })
+}
+
+/// The 401 `PermissionDenied` advice: names the data action the body quotes and the smallest
+/// built-in role that grants it (from [`data_actions`], the table `fix` shares).
+fn role_missing(principal_id: Option<&str>, data_action: Option<&str>) -> Explanation {
+    let oid = principal_id.filter(|p| is_guid(p)).unwrap_or("<principal-object-id>");
+    let role = match data_action {
+        Some(a) => data_actions::smallest_role_for(a),
+        None => Some(&OPENAI_USER),
+    };
+    let summary = match data_action {
+        Some(a) => format!("The token was accepted but the principal lacks the data action {a} on the resource (or a new assignment has not propagated yet)."),
+        None => "The token was accepted but the principal holds no role granting this data action on the resource (or a new assignment has not propagated yet).".to_string(),
+    };
+    let Some(role) = role else {
+        return Explanation::new(
+            Diagnosis::RoleMissingOrPropagating,
+            summary,
+            "No built-in role the doctor knows grants this data action: ask the owner for a custom role that \
+             includes it (Owner/Contributor grant no data actions).",
+        )
+        .with_code(&codes::PROBE_PERMISSION_DENIED);
+    };
+    let action_note = data_action
+        .map(|a| format!(" — the smallest built-in role granting {a}; it {}", role.why))
+        .unwrap_or_default();
+    Explanation::new(
+        Diagnosis::RoleMissingOrPropagating,
+        summary,
+        format!(
+            "Assign \"{}\" ({}) to the principal on the account (or the project){action_note}. \
+             Owner/Contributor grant no data actions. A new assignment can take up to 10 minutes to \
+             apply; then get a fresh token.",
+            role.display_name(),
+            role.guid
+        ),
+    )
+    .with_commands([
+        format!("az role assignment list --assignee {oid} --scope <resource-id> --include-inherited --include-groups -o table"),
+        format!("az role assignment create --assignee-object-id {oid} --assignee-principal-type <User|ServicePrincipal> --role {} --scope <resource-id>", role.guid),
+    ])
+    .with_code(&codes::PROBE_PERMISSION_DENIED)
+    .with_evidence("smallest_role", role.name)
+    .with_evidence("smallest_role_id", role.guid)
+}
+
+static V1_API_VERSION_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)api-version query parameter is not allowed|not allowed when using /v1|/v1 path").unwrap()
+});
+
+/// A wrong path or api-version, classic or v1 (`text_lc` is lower-cased code + message).
+fn is_bad_path_text(text_lc: &str) -> bool {
+    text_lc.contains("api version not supported")
+        || text_lc.contains("enabled only for api versions")
+        || text_lc.contains("unsupported api version")
+        || (text_lc.contains("api-version") && (text_lc.contains("not supported") || text_lc.contains("invalid")))
+        || text_lc.contains("resource not found")
+        || is_api_version_on_v1(text_lc)
+}
+
+fn is_api_version_on_v1(text_lc: &str) -> bool {
+    V1_API_VERSION_RE.is_match(text_lc)
+}
+
+/// What only today's surfaces (the v1 API, Foundry projects) explain: a 401 naming
+/// `https://ai.azure.com` as the only audience, and a 400 about an api-version on `/openai/v1`.
+/// `text` is everything pasted (a URL beside the body shows the /openai/v1 path).
+fn surface_explanation(kind: &DataPlaneKind, text: &str) -> Option<Explanation> {
+    match kind {
+        DataPlaneKind::TokenRejected {
+            audience_expected: Some(aud),
+        } if aud.contains("ai.azure.com") && !aud.contains("cognitiveservices") => Some(project_audience()),
+        DataPlaneKind::BadPathOrApiVersion
+            if is_api_version_on_v1(text)
+                || (text.to_ascii_lowercase().contains("api version not supported") && text.contains("/openai/v1")) =>
+        {
+            Some(api_version_on_v1())
+        }
+        _ => None,
     }
+}
+
+fn project_audience() -> Explanation {
+    Explanation::new(
+        Diagnosis::WrongScopeOrAudience,
+        "The endpoint wants a token for https://ai.azure.com (a Microsoft Foundry project endpoint), and the token sent was not one.",
+        "Request the token with the scope https://ai.azure.com/.default: a project endpoint \
+         (https://<resource>.services.ai.azure.com/api/projects/<project>) accepts no other audience. \
+         azure-ai-projects 1.x and 2.0.0b2 requested https://cognitiveservices.azure.com/.default: upgrade \
+         to azure-ai-projects >= 2.0.0b3 and use project.get_openai_client(); with the plain OpenAI client \
+         pass get_bearer_token_provider(credential, \"https://ai.azure.com/.default\").",
+    )
+    .with_commands(["az account get-access-token --scope https://ai.azure.com/.default --query expiresOn -o tsv"])
+    .with_code(&codes::PROBE_PROJECT_AUDIENCE)
+    .with_evidence("scope_needed", "https://ai.azure.com/.default")
+}
+
+fn api_version_on_v1() -> Explanation {
+    Explanation::new(
+        Diagnosis::BadApiVersionOrPath,
+        "An api-version was sent to the /openai/v1 API, which takes none: an AzureOpenAI client or a dated api-version is pointed at /openai/v1.",
+        "For https://<resource>.openai.azure.com/openai/v1/ use the plain OpenAI client (Python `OpenAI`, JS \
+         `new OpenAI`) with base_url set to it and no api_version / OPENAI_API_VERSION; or keep AzureOpenAI \
+         with azure_endpoint = the resource root (no /openai/v1) and a dated api-version.",
+    )
+    .with_code(&codes::PROBE_API_VERSION_ON_V1)
+}
+
+fn network_blocked() -> Explanation {
+    Explanation::new(
+        Diagnosis::NetworkBlocked,
+        "A network rule of the resource blocks this client (firewall, VNet, or public access disabled).",
+        "Call from an allowed network: through the private endpoint (check that DNS resolves the \
+         custom subdomain to the private IP), or add this client's IP to the resource's network rules.",
+    )
+    .with_commands([
+        "az cognitiveservices account show --name <account> --resource-group <resource-group> --query \"{public:properties.publicNetworkAccess, acls:properties.networkAcls}\"",
+        "az cognitiveservices account network-rule add --name <account> --resource-group <resource-group> --ip-address <your-public-ip>",
+    ])
 }
 
 fn is_guid(s: &str) -> bool {
@@ -322,23 +455,7 @@ fn verdict_explanation(kind: &DataPlaneKind, status: u16) -> Explanation {
             "For keyless access remove the `api-key` header / AZURE_OPENAI_API_KEY so the client \
              sends a Microsoft Entra token; otherwise use a current key of this resource and its own endpoint.",
         ),
-        K::RoleMissing { principal_id, data_action, .. } => {
-            let (role_name, role_id) = role_for_action(data_action.as_deref());
-            let oid = principal_id.as_deref().filter(|p| is_guid(p)).unwrap_or("<principal-object-id>");
-            Explanation::new(
-                Diagnosis::RoleMissingOrPropagating,
-                "The token was accepted but the principal holds no role granting this data action on the resource (or a new assignment has not propagated yet).",
-                format!(
-                    "Assign \"{role_name}\" ({role_id}) to the principal on the Azure OpenAI account \
-                     (Owner/Contributor grant no data actions). A new assignment can take up to \
-                     10 minutes to apply; then get a fresh token."
-                ),
-            )
-            .with_commands([
-                format!("az role assignment list --assignee {oid} --scope <resource-id> --include-inherited --include-groups -o table"),
-                format!("az role assignment create --assignee-object-id {oid} --assignee-principal-type <User|ServicePrincipal> --role {role_id} --scope <resource-id>"),
-            ])
-        }
+        K::RoleMissing { principal_id, data_action, .. } => role_missing(principal_id.as_deref(), data_action.as_deref()),
         K::WrongTenant { .. } => Explanation::new(
             Diagnosis::WrongTenant,
             "The token was issued by a different tenant than the one that owns the Azure OpenAI resource.",
@@ -358,16 +475,7 @@ fn verdict_explanation(kind: &DataPlaneKind, status: u16) -> Explanation {
         .with_commands([
             "az cognitiveservices account show --name <account> --resource-group <resource-group> --query properties.disableLocalAuth",
         ]),
-        K::NetworkBlocked { .. } => Explanation::new(
-            Diagnosis::NetworkBlocked,
-            "A network rule of the resource blocks this client (firewall, VNet, or public access disabled).",
-            "Call from an allowed network: through the private endpoint (check that DNS resolves the \
-             custom subdomain to the private IP), or add this client's IP to the resource's network rules.",
-        )
-        .with_commands([
-            "az cognitiveservices account show --name <account> --resource-group <resource-group> --query \"{public:properties.publicNetworkAccess, acls:properties.networkAcls}\"",
-            "az cognitiveservices account network-rule add --name <account> --resource-group <resource-group> --ip-address <your-public-ip>",
-        ]),
+        K::NetworkBlocked { .. } => network_blocked(),
         K::DeploymentNotFound => Explanation::new(
             Diagnosis::DeploymentNotFound,
             "The deployment named in the URL does not exist on this resource.",
@@ -381,7 +489,8 @@ fn verdict_explanation(kind: &DataPlaneKind, status: u16) -> Explanation {
             "The URL path or the api-version is wrong (or the model needs a newer api-version).",
             "Use https://<name>.openai.azure.com/openai/deployments/<deployment>/chat/completions?api-version=<version> \
              with a supported api-version passed as a quoted string (e.g. \"2024-10-21\"), or the \
-             /openai/v1/ path; newer models need newer api-versions.",
+             /openai/v1/ path; newer models need newer api-versions. On /openai/v1 send no api-version \
+             at all (the plain OpenAI client, not AzureOpenAI).",
         ),
         K::RegionalEndpoint => Explanation::new(
             Diagnosis::BadApiVersionOrPath,
@@ -520,7 +629,7 @@ mod tests {
             v.explanation
                 .commands
                 .iter()
-                .any(|c| c.contains("0b5fe924-9a61-425c-96af-cfe6e287ca2d") && c.contains(ROLE_OPENAI_USER))
+                .any(|c| c.contains("0b5fe924-9a61-425c-96af-cfe6e287ca2d") && c.contains(OPENAI_USER.guid))
         );
     }
 
@@ -621,5 +730,166 @@ mod tests {
             explain_token_rejection(Err(&JwtError::LooksLikeApiKey), &[]).diagnosis,
             Diagnosis::Unknown
         );
+    }
+}
+
+/// Today's surfaces: data-action 401s name their action and its smallest role; the project
+/// audience 401; the v1 api-version 400s. Bodies as reported publicly (sources inline).
+#[cfg(test)]
+mod foundry_tests {
+    use super::*;
+    use crate::diagnose::explain;
+
+    const FOUNDRY_USER_GUID: &str = "53ca6127-db72-4b80-b1b0-d745d6d5456d";
+
+    fn denied(principal: &str, action: &str, op: &str, link: bool) -> String {
+        let tail = if link {
+            " For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions."
+        } else {
+            ""
+        };
+        format!(
+            r#"{{"error":{{"code":"PermissionDenied","message":"The principal `{principal}` lacks the required data action `{action}` to perform `{op}` operation.{tail}"}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_named_data_action_gets_its_smallest_role() {
+        for (action, op, role_guid, role_name) in [
+            (
+                "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
+                "POST /openai/deployments/{deployment-id}/chat/completions",
+                "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+                "Cognitive Services OpenAI User",
+            ),
+            (
+                "Microsoft.CognitiveServices/accounts/OpenAI/responses/write",
+                "POST /openai/v1/responses",
+                "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+                "Cognitive Services OpenAI User",
+            ),
+            (
+                "Microsoft.CognitiveServices/accounts/AIServices/agents/write",
+                "POST /api/projects/{projectName}/openai/*",
+                FOUNDRY_USER_GUID,
+                "Foundry User",
+            ),
+            (
+                "Microsoft.CognitiveServices/accounts/MaaS/chat/completions/action",
+                "POST /models/chat/completions",
+                FOUNDRY_USER_GUID,
+                "Foundry User",
+            ),
+        ] {
+            for link in [false, true] {
+                let body = denied("238d16af-467a-4c66-8f07-2048c59b6c43", action, op, link);
+                let v = classify_response(401, &[], &body);
+                let ex = &v.explanation;
+                assert_eq!(ex.diagnosis, Diagnosis::RoleMissingOrPropagating, "{body}");
+                assert_eq!(ex.code, Some("probe-permission-denied"));
+                assert!(ex.summary.contains(action), "{}", ex.summary);
+                assert!(ex.fix.contains(role_guid) && ex.fix.contains(role_name), "{}", ex.fix);
+                assert_eq!(ex.evidence["data_action"], action);
+                assert_eq!(ex.evidence["smallest_role_id"], role_guid);
+                assert!(
+                    ex.commands
+                        .iter()
+                        .any(|c| c.contains(role_guid) && c.contains("238d16af-467a-4c66-8f07-2048c59b6c43"))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn data_action_401s_as_users_paste_them() {
+        // https://github.com/microsoft/ai-agent-evals/issues/43 (azure-core rendering, no JSON).
+        let py = "azure.core.exceptions.ClientAuthenticationError: (PermissionDenied) The principal `xxxxx` lacks the required data action `Microsoft.CognitiveServices/accounts/AIServices/agents/read` to perform `GET /api/projects/{projectName}/assistants/{assistantId}` operation. For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions.";
+        // https://github.com/microsoft-foundry/foundry-samples/issues/692 (openai-python rendering).
+        let openai = "openai.AuthenticationError: Error code: 401 - {'error': {'code': 'PermissionDenied', 'message': 'The principal `238d16af-467a-4c66-8f07-2048c59b6c43` lacks the required data action `Microsoft.CognitiveServices/accounts/AIServices/agents/write` to perform `POST /api/projects/{projectName}/openai/*` operation. For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions.'}}";
+        // https://github.com/davrous/AzureAgentToM365/issues/3 (.NET, no backticks).
+        let dotnet = "The principal XXXXXXXX lacks the required data action Microsoft.CognitiveServices/accounts/AIServices/agents/read to perform GET /api/projects/{projectName}/assistants/{assistantId} operation. For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions. Status: 401 (PermissionDenied) ErrorCode: PermissionDenied";
+        for t in [py, openai, dotnet] {
+            let ex = explain(None, &[], t);
+            assert_eq!(ex.code, Some("probe-permission-denied"), "{t}");
+            assert!(ex.summary.contains("AIServices/agents/"), "{}", ex.summary);
+            assert!(ex.fix.contains("Foundry User (formerly Azure AI User)"), "{}", ex.fix);
+            assert!(ex.fix.contains(FOUNDRY_USER_GUID));
+        }
+    }
+
+    #[test]
+    fn an_action_no_builtin_role_grants_is_not_given_a_guess() {
+        let body = denied(
+            "u",
+            "Microsoft.CognitiveServices/accounts/AIServices/agents/endpoints/UserIdentityImpersonation/action",
+            "POST /x",
+            false,
+        );
+        let ex = classify_response(401, &[], &body).explanation;
+        assert_eq!(ex.code, Some("probe-permission-denied"));
+        assert!(
+            ex.fix.contains("custom role") && !ex.fix.contains(FOUNDRY_USER_GUID),
+            "{}",
+            ex.fix
+        );
+        assert!(ex.commands.is_empty());
+    }
+
+    #[test]
+    fn the_project_audience_401_names_the_new_scope() {
+        let body = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://ai.azure.com), or have expired."}"#;
+        let ex = classify_response(401, &[], body).explanation;
+        assert_eq!(ex.diagnosis, Diagnosis::WrongScopeOrAudience);
+        assert_eq!(ex.code, Some("probe-project-audience"));
+        assert!(
+            ex.fix.contains("https://ai.azure.com/.default") && ex.fix.contains("2.0.0b2"),
+            "{}",
+            ex.fix
+        );
+        assert_eq!(ex.evidence["audience_expected"], "https://ai.azure.com");
+        // Pasted as the openai SDK prints it.
+        let ex = explain(
+            None,
+            &[],
+            &format!("openai.AuthenticationError: Error code: 401 - {body}"),
+        );
+        assert_eq!(ex.code, Some("probe-project-audience"));
+        // The classic wording (cognitiveservices) and the 2026 one naming both stay generic:
+        // the token's own claims decide there.
+        for aud in [
+            "https://cognitiveservices.azure.com",
+            "https://cognitiveservices.azure.com or https://ai.azure.com",
+        ] {
+            let b = body.replace("https://ai.azure.com", aud);
+            let ex = classify_response(401, &[], &b).explanation;
+            assert_eq!(ex.code, Some("probe-token-rejected"), "{b}");
+        }
+    }
+
+    #[test]
+    fn api_versions_sent_to_v1_are_explained() {
+        for body in [
+            r#"{"error":{"code":"BadRequest","message":"api-version query parameter is not allowed when using /v1 path"}}"#,
+            "POST https://x.openai.azure.com/openai/v1/chat/completions?api-version=2024-10-21 -> 400\n\
+             {\"error\":{\"code\":\"BadRequest\",\"message\":\"API version not supported\"}}",
+        ] {
+            let ex = explain(Some(400), &[], body);
+            assert_eq!(ex.diagnosis, Diagnosis::BadApiVersionOrPath, "{body}");
+            assert_eq!(ex.code, Some("probe-api-version-on-v1"), "{body}");
+            assert!(
+                ex.summary.contains("AzureOpenAI") && ex.fix.contains("OpenAI client"),
+                "{}",
+                ex.fix
+            );
+        }
+        // Without a v1 hint the classic advice stays, and it mentions the v1 case too.
+        let ex = classify_response(
+            400,
+            &[],
+            r#"{"error":{"code":"BadRequest","message":"API version not supported"}}"#,
+        )
+        .explanation;
+        assert_eq!(ex.code, Some("probe-bad-path"));
+        assert!(ex.fix.contains("On /openai/v1 send no api-version"));
     }
 }

@@ -152,6 +152,9 @@ const AKS_ISSUER: &str =
 /// Classifies an AADSTS number. Unknown numbers give [`Diagnosis::Unknown`], never a guess.
 pub fn classify_entra(aadsts: u32, ctx: EntraContext) -> EntraAdvice {
     use Diagnosis::*;
+    if let Some(a) = classify_assertion_and_app(aadsts, ctx) {
+        return a;
+    }
     match aadsts {
         // ---- wrong resource / scope ------------------------------------------------
         500011 => {
@@ -393,6 +396,69 @@ pub fn classify_entra(aadsts: u32, ctx: EntraContext) -> EntraAdvice {
     }
 }
 
+/// Client assertions (certificates, federated tokens) and app-registration setup: the codes of
+/// the azure-identity troubleshooting tables that the general rules above do not cover.
+fn classify_assertion_and_app(aadsts: u32, ctx: EntraContext) -> Option<EntraAdvice> {
+    use Diagnosis::*;
+    let assertion = if ctx == EntraContext::WorkloadIdentity {
+        WorkloadIdentityMisconfigured
+    } else {
+        InvalidClientCredentials
+    };
+    Some(match aadsts {
+        700021 => advice(
+            assertion,
+            "AADSTS700021: the client assertion names another application than the client_id of the request.",
+            "Make the assertion's iss/sub the same client id as AZURE_CLIENT_ID (a certificate or federated \
+             token issued for one app cannot sign in as another).",
+            &[],
+        ),
+        700023 => advice(
+            assertion,
+            "AADSTS700023: the client assertion's audience is not this tenant's token endpoint.",
+            "Build the assertion for https://login.microsoftonline.com/<tenant-id>/oauth2/v2.0/token of the \
+             tenant you send it to (right tenant id and authority host).",
+            &[],
+        ),
+        50027 => advice(
+            assertion,
+            "AADSTS50027: the JWT sent as client assertion is invalid or malformed.",
+            "Send the raw signed JWT (not base64 of a file, no quotes or newline); for workload identity read \
+             AZURE_FEDERATED_TOKEN_FILE afresh for each request.",
+            &[],
+        ),
+        50011 => advice(
+            AppMisconfigured,
+            "AADSTS50011: the request's redirect URI is not registered on the application.",
+            "Add the redirect URI to the app registration; for WAM (brokered) sign-in register \
+             ms-appx-web://Microsoft.AAD.BrokerPlugin/<client-id>.",
+            &["az ad app show --id <client-id> --query publicClient.redirectUris"],
+        ),
+        65001 => advice(
+            AppMisconfigured,
+            "AADSTS65001: nobody has consented to the application using this resource.",
+            "Grant consent (an administrator for the tenant), or use a credential whose client is \
+             pre-authorised for the resource (az login / AzureCliCredential).",
+            &["az ad app permission admin-consent --id <client-id>"],
+        ),
+        65002 => advice(
+            AppMisconfigured,
+            "AADSTS65002: a Microsoft first-party client (e.g. Visual Studio) is not pre-authorised for this resource.",
+            "Use another credential for this resource (az login / AzureCliCredential); the first-party app's \
+             pre-authorisation is not something a tenant can add.",
+            &[LOGIN_AOAI],
+        ),
+        50126 => advice(
+            InvalidClientCredentials,
+            "AADSTS50126: the username or password is invalid.",
+            "Username/password sign-in is deprecated and fails under MFA: use az login, a service principal \
+             or a managed identity instead of AZURE_USERNAME/AZURE_PASSWORD.",
+            &[LOGIN_AOAI],
+        ),
+        _ => return None,
+    })
+}
+
 static FACT_RES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     [
         ("tenant_requested", r"Tenant '([^']+)' not found"),
@@ -485,6 +551,9 @@ pub fn explain_entra(
     let code = parsed.aadsts()?;
     let a = classify_entra(code, ctx);
     let mut ex = Explanation::new(a.diagnosis, a.summary, a.fix).with_commands(a.commands);
+    ex.code = crate::codes::for_aadsts(code)
+        .or_else(|| (a.diagnosis == Diagnosis::Unknown).then_some(&crate::codes::TOKEN_ENTRA_ERROR))
+        .map(|c| c.id);
     ex.add_evidence(
         "aadsts",
         Value::Array(parsed.error_codes.iter().map(|c| Value::from(*c)).collect()),

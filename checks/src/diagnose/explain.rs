@@ -6,6 +6,7 @@
 //! classifier decides. Unrecognised text gives `unknown`, never a guess.
 
 use super::common::{self, collect_ids, header, parse_status_from_text};
+use super::sdk_messages::{self, Tier};
 use super::{Diagnosis, Explanation, arm, cli, dataplane, entra, managed_identity};
 use serde_json::Value;
 
@@ -38,12 +39,22 @@ fn dispatch(status: Option<u16>, headers: &[(String, String)], text: &str) -> Ex
     if let Some(ex) = managed_identity::recognise_identity_not_found(text) {
         return ex;
     }
+    // 3b. A credential's own failure message (pipelines, tenant, certificate, broker…).
+    if let Some(ex) = sdk_messages::recognise(text, Tier::Strong) {
+        return ex;
+    }
     // 4. The Azure CLI: missing, revoked session, wrong cloud, not logged in.
     if let Some(ex) = cli::recognise_cli_text(text) {
         return ex;
     }
     // 5. No managed-identity endpoint (or something else answering for it).
     if let Some(ex) = managed_identity::recognise_mi_unavailable(text) {
+        return ex;
+    }
+    // 5b. A credential that is merely unavailable here, then the chain's own aggregate.
+    if let Some(ex) =
+        sdk_messages::recognise(text, Tier::Weak).or_else(|| sdk_messages::recognise_chain_aggregate(text))
+    {
         return ex;
     }
     // 6. The Azure OpenAI data plane.

@@ -8,6 +8,7 @@
 use super::common::{self, BodyShape, add_basic_evidence, collect_ids, header};
 use super::redact::redact_truncated;
 use super::{Diagnosis, Explanation, entra};
+use crate::codes;
 use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -152,8 +153,10 @@ pub struct MiVerdict {
     pub explanation: Explanation,
 }
 
-const IDENTITY_NOT_FOUND: [&str; 6] = [
+const IDENTITY_NOT_FOUND: [&str; 8] = [
     "identity not found",
+    "requested identity hasn't been assigned",
+    "no azure identity found for request",
     "unable to load the proper managed identity",
     "no available identity",
     "requested identity has not been assigned",
@@ -174,6 +177,7 @@ fn identity_not_found() -> Explanation {
         "az webapp identity show --resource-group <resource-group> --name <app>",
         "az containerapp identity show --resource-group <resource-group> --name <app>",
     ])
+    .with_code(&codes::TOKEN_MI_IDENTITY_NOT_FOUND)
 }
 
 fn mi_unavailable(summary: &str) -> Explanation {
@@ -188,6 +192,7 @@ fn mi_unavailable(summary: &str) -> Explanation {
     .with_commands([
         "curl -s -m 2 -H Metadata:true \"http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://cognitiveservices.azure.com\" -o /dev/null -w '%{http_code}\\n'",
     ])
+    .with_code(&codes::MI_UNAVAILABLE)
 }
 
 fn method_not_allowed() -> Explanation {
@@ -198,7 +203,7 @@ fn method_not_allowed() -> Explanation {
 
 /// Recognises "the endpoint answered: no identity" in a body or an SDK text.
 pub(crate) fn recognise_identity_not_found(text: &str) -> Option<Explanation> {
-    let t = text.to_ascii_lowercase();
+    let t = super::sdk_messages::normalise(text);
     IDENTITY_NOT_FOUND
         .iter()
         .any(|s| t.contains(s))
@@ -206,7 +211,7 @@ pub(crate) fn recognise_identity_not_found(text: &str) -> Option<Explanation> {
 }
 
 static IMDS_NET_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)169\.254\.169\.254.{0,80}(timed out|couldn't connect|could not connect|failed to connect|connection refused|no route to host|unreachable)|(?i)(timed out|failed to connect|connection refused|unreachable).{0,80}169\.254\.169\.254").unwrap()
+    Regex::new(r"(?i)169\.254\.169\.254.{0,80}(timed out|i/o timeout|couldn't connect|could not connect|failed to connect|connection refused|no route to host|unreachable)|(?i)(timed out|failed to connect|connection refused|unreachable).{0,80}169\.254\.169\.254").unwrap()
 });
 
 /// Recognises "no identity endpoint here / something else answered" texts, and the 405
@@ -228,8 +233,10 @@ pub(crate) fn recognise_mi_unavailable(text: &str) -> Option<Explanation> {
             "The IMDS address is unreachable from here (Docker Desktop answers for it with 403 'unreachable network').",
         ));
     }
-    const SIGNATURES: [&str; 7] = [
+    const SIGNATURES: [&str; 9] = [
         "no response from the imds endpoint",
+        "no response received from the managed identity endpoint",
+        "managed identity timed out",
         "no managed identity endpoint found",
         "multiple attempts failed to obtain a token from the managed identity endpoint",
         "imds token request timed out",

@@ -15,6 +15,7 @@
 
 pub mod arm;
 pub mod cli;
+pub mod data_actions;
 pub mod dataplane;
 pub mod entra;
 pub mod explain;
@@ -24,6 +25,7 @@ pub mod rbac;
 pub mod redact;
 
 mod common;
+mod sdk_messages;
 
 #[cfg(test)]
 mod props;
@@ -70,12 +72,14 @@ pub enum Diagnosis {
     MiIdentityNotFound,
     WorkloadIdentityMisconfigured,
     ArmReadForbidden,
+    CredentialUnavailable,
+    AppMisconfigured,
     Unknown,
 }
 
 impl Diagnosis {
     /// All variants, in declaration order.
-    pub const ALL: [Diagnosis; 19] = [
+    pub const ALL: [Diagnosis; 21] = [
         Diagnosis::Ok,
         Diagnosis::NotLoggedIn,
         Diagnosis::CliMissing,
@@ -94,6 +98,8 @@ impl Diagnosis {
         Diagnosis::MiIdentityNotFound,
         Diagnosis::WorkloadIdentityMisconfigured,
         Diagnosis::ArmReadForbidden,
+        Diagnosis::CredentialUnavailable,
+        Diagnosis::AppMisconfigured,
         Diagnosis::Unknown,
     ];
 
@@ -118,6 +124,8 @@ impl Diagnosis {
             Diagnosis::MiIdentityNotFound => "mi-identity-not-found",
             Diagnosis::WorkloadIdentityMisconfigured => "workload-identity-misconfigured",
             Diagnosis::ArmReadForbidden => "arm-read-forbidden",
+            Diagnosis::CredentialUnavailable => "credential-unavailable",
+            Diagnosis::AppMisconfigured => "app-misconfigured",
             Diagnosis::Unknown => "unknown",
         }
     }
@@ -165,6 +173,12 @@ impl Diagnosis {
             Diagnosis::ArmReadForbidden => {
                 "Azure Resource Manager refused to let the caller read what the doctor needs (e.g. role assignments)."
             }
+            Diagnosis::CredentialUnavailable => {
+                "A credential cannot be used here: its tool is missing, nobody is signed in to it, or it is not configured (the code names which)."
+            }
+            Diagnosis::AppMisconfigured => {
+                "The app registration or client setup does not allow this sign-in (redirect URI, consent, broker)."
+            }
             Diagnosis::Unknown => "The error was not recognised; no diagnosis is guessed.",
         }
     }
@@ -183,6 +197,10 @@ impl std::fmt::Display for Diagnosis {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Explanation {
     pub diagnosis: Diagnosis,
+    /// The catalogue code (`crate::codes`) naming this diagnosis precisely, when a classifier
+    /// knows one (e.g. `aadsts-7000215`, `cli-not-installed`); `diagnosis` stays the coarse family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
     /// One line.
     pub summary: String,
     pub detail: Option<String>,
@@ -195,6 +213,7 @@ impl Explanation {
     pub fn new(diagnosis: Diagnosis, summary: impl Into<String>, fix: impl Into<String>) -> Self {
         Explanation {
             diagnosis,
+            code: None,
             summary: one_line(&redact(&summary.into())),
             detail: None,
             fix: redact(&fix.into()),
@@ -212,6 +231,12 @@ impl Explanation {
              diagnosis, and search the error code/message in the Azure OpenAI and Microsoft \
              Entra troubleshooting docs.",
         )
+    }
+
+    /// Names the catalogue code of this diagnosis.
+    pub fn with_code(mut self, code: &'static crate::codes::Code) -> Self {
+        self.code = Some(code.id);
+        self
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {

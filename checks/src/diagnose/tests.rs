@@ -1,6 +1,8 @@
 //! Table-driven tests over EVERY case of the real-world corpus in `fixtures/corpus/`,
 //! plus property tests that no parser panics on arbitrary input.
 
+mod troubleshooting;
+
 use super::jwt::{ClaimExpectations, decode_claims, judge_claims};
 use super::*;
 use proptest::prelude::*;
@@ -476,7 +478,7 @@ fn diagnosis_names_are_unique_kebab_and_serde_consistent() {
         assert!(d.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
         assert!(!d.description().is_empty() && !d.description().contains('\n'));
     }
-    assert_eq!(seen.len(), 19);
+    assert_eq!(seen.len(), 21);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -186,7 +186,7 @@ fn expected_verdict(scenario_file: &Path) -> String {
     text.lines()
         .find_map(|l| l.trim().strip_prefix("expected_verdict"))
         .and_then(|rest| rest.trim().strip_prefix('='))
-        .map(|v| v.trim().trim_matches('"').to_string())
+        .map(|v| v.trim().trim_start_matches("\"").trim_end_matches("\"").to_string())
         .unwrap_or_else(|| panic!("{} declares no expected_verdict", scenario_file.display()))
 }
 

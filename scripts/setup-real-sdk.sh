@@ -21,16 +21,25 @@ if [ ! -f "$STAMP" ]; then
 fi
 "$VENV/bin/python" -c 'import azure.identity, openai; print("real-sdk venv ready:", "azure-identity", azure.identity.__version__ if hasattr(azure.identity, "__version__") else "?", "openai", openai.__version__)'
 
-# The JavaScript SDKs, when node and npm are there (versions measured in REAL-CLIENTS.md;
-# newer releases need Node 22).
-if command -v npm >/dev/null 2>&1; then
-  NODE_DIR=target/real-sdk-node
-  mkdir -p "$NODE_DIR"
-  [ -f "$NODE_DIR/package.json" ] || echo '{"name":"real-sdk","private":true,"type":"module"}' > "$NODE_DIR/package.json"
-  NODE_STAMP="$NODE_DIR/.ready-identity-4.13.1-openai-6.49.0"
-  if [ ! -f "$NODE_STAMP" ]; then
-    npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" "@azure/identity@4.13.1" "openai@6.49.0"
-    touch "$NODE_STAMP"
-  fi
-  echo "real-sdk node_modules ready: $NODE_DIR"
+# The JavaScript SDKs (versions measured in REAL-CLIENTS.md; newer releases need Node 22).
+# npm is looked for where tests/real_sdk.rs looks for node: PATH, then the usual installs.
+NPM=$(command -v npm 2>/dev/null || true)
+if [ -z "$NPM" ]; then
+  for d in /usr/local/bin /usr/bin /opt/homebrew/bin "${NVM_DIR:-$HOME/.nvm}"/versions/node/*/bin /opt/*/bin; do
+    if [ -z "$NPM" ] && [ -x "$d/npm" ]; then NPM="$d/npm"; fi
+  done
 fi
+if [ -z "$NPM" ]; then
+  echo "ERROR: npm (Node.js) is not installed: the JavaScript real-SDK test needs it." >&2
+  echo "ERROR: install Node.js, or set AOAI_DOCTOR_SKIP_REAL_SDK=1 to skip the real-SDK tests." >&2
+  exit 1
+fi
+NODE_DIR=target/real-sdk-node
+mkdir -p "$NODE_DIR"
+[ -f "$NODE_DIR/package.json" ] || echo '{"name":"real-sdk","private":true,"type":"module"}' > "$NODE_DIR/package.json"
+NODE_STAMP="$NODE_DIR/.ready-identity-4.13.1-openai-6.49.0"
+if [ ! -f "$NODE_STAMP" ]; then
+  PATH="$(dirname "$NPM"):$PATH" "$NPM" install --silent --no-audit --no-fund --prefix "$NODE_DIR" "@azure/identity@4.13.1" "openai@6.49.0"
+  touch "$NODE_STAMP"
+fi
+echo "real-sdk node_modules ready: $NODE_DIR"

@@ -182,37 +182,66 @@ fn the_chain_mirrors_each_sdk_and_token_credentials() {
     assert!(has(&r, "chain-selection-invalid"));
 }
 
+/// Every access token the lab's `az` handed out while `c` ran, read from a wrapper that sits
+/// in front of the lab's shim. The lab mints a fresh token per call, so only these are the
+/// tokens the doctor held (and, for a passing probe, sent).
+fn tokens_handed_to(lab: &Lab, c: &mut std::process::Command, scratch: &std::path::Path) -> Run {
+    let shim = std::path::Path::new(lab.var("PATH").expect("the lab's PATH")).join("az");
+    let bin = scratch.join("bin");
+    std::fs::create_dir_all(&bin).expect("wrapper dir");
+    let log = scratch.join("az-stdout.log");
+    // Only shell builtins: the doctor's PATH holds nothing but this directory.
+    let script = format!(
+        "#!/bin/sh\nout=$('{}' \"$@\")\nrc=$?\nprintf '%s\\n' \"$out\" >> '{}'\nprintf '%s\\n' \"$out\"\nexit $rc\n",
+        shim.display(),
+        log.display()
+    );
+    let wrapper = bin.join("az");
+    std::fs::write(&wrapper, script).expect("write the az wrapper");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    c.env("PATH", &bin);
+    run(std::mem::replace(c, std::process::Command::new("true")))
+}
+
+/// The `accessToken` values in the az wrapper's log (one JSON document per call).
+fn access_tokens(log: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).expect("the az wrapper's log: the doctor never ran az");
+    text.split("accessToken\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').nth(1).map(str::to_string))
+        .collect()
+}
+
 #[test]
 fn no_output_format_contains_the_token() {
     let lab = Lab::start("healthy-cli", &[]);
-    // The token the lab's az hands out, fetched the way an app would.
-    let out = std::process::Command::new(lab.var("PATH").unwrap().split(':').next().unwrap().to_string() + "/az")
-        .env_clear()
-        .envs(lab.env.iter().cloned())
-        .args([
-            "account",
-            "get-access-token",
-            "--scope",
-            "https://cognitiveservices.azure.com/.default",
-            "-o",
-            "json",
-        ])
-        .output()
-        .expect("run the lab's az");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("az JSON");
-    let token = v["accessToken"].as_str().unwrap().to_string();
-    let signature = token.rsplit('.').next().unwrap().to_string();
-    assert!(token.len() > 100 && signature.len() > 20);
-    for format in ["json", "table"] {
+    for format in ["json", "table", "junit", "markdown"] {
+        let scratch = tempfile::tempdir().expect("tempdir");
         let mut c = lab.doctor();
         c.args(["--format", format, "-vv"]);
-        let r = run(c);
-        for (name, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
-            assert!(!text.contains(&token), "{format} {name} contains the token");
-            assert!(
-                !text.contains(&signature),
-                "{format} {name} contains the token's signature"
-            );
+        let r = tokens_handed_to(&lab, &mut c, scratch.path());
+        // A passing run: the probe sent the token and the lab accepted it.
+        assert_eq!(r.code, 0, "{format}: exit {}\n{}\n{}", r.code, r.stdout, r.stderr);
+        assert!(!r.stdout.trim().is_empty(), "{format}: nothing rendered");
+        let tokens = access_tokens(&scratch.path().join("az-stdout.log"));
+        assert!(
+            tokens.iter().any(|t| t.split('.').count() == 3 && t.len() > 100),
+            "{format}: the doctor got no token from az: {tokens:?}"
+        );
+        for token in &tokens {
+            let parts: Vec<&str> = token.split('.').collect();
+            let (payload, signature) = (parts[1], parts[2]);
+            assert!(payload.len() > 20 && signature.len() > 20, "{token}");
+            for (name, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+                for (what, needle) in [
+                    ("token", token.as_str()),
+                    ("payload", payload),
+                    ("signature", signature),
+                ] {
+                    assert!(!text.contains(needle), "{format} {name} contains the token's {what}");
+                }
+            }
         }
     }
 }

@@ -8,6 +8,17 @@ use lab_harness::{LabProc, json, with_query};
 
 const MGMT: &str = "https://management.azure.com";
 
+/// The `oid` claim of a lab token: the principal the token was issued to.
+fn oid_of(token: &str) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("the payload is base64url");
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).expect("the payload is JSON");
+    claims["oid"].as_str().expect("an oid claim").to_string()
+}
+
 fn account_id(lab: &LabProc) -> String {
     let out = lab.az(&["account", "show", "--query", "id", "-o", "tsv"]);
     let sub = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -18,11 +29,7 @@ fn account_id(lab: &LabProc) -> String {
 async fn role_assignments_through_a_group_with_paging() {
     let lab = LabProc::start("role-via-group", &[]);
     let token = lab.az_token(MGMT);
-    let oid = serde_json::from_slice::<serde_json::Value>(
-        &lab.az(&["account", "get-access-token", "--resource", MGMT]).stdout,
-    )
-    .map(|_| "0f8e2d4c-6b1a-4c9e-8d7f-3a5b2c1e9f70")
-    .unwrap();
+    let oid = oid_of(&token);
     let account = account_id(&lab);
     let list = |filter: String| {
         let url = format!(
@@ -42,16 +49,17 @@ async fn role_assignments_through_a_group_with_paging() {
     assert_eq!(status, 200, "{body}");
     let roles: Vec<&str> = body["value"]
         .as_array()
-        .unwrap()
+        .expect("a value array")
         .iter()
-        .map(|a| a["properties"]["roleDefinitionId"].as_str().unwrap())
+        .map(|a| {
+            a["properties"]["roleDefinitionId"]
+                .as_str()
+                .expect("a roleDefinitionId")
+        })
         .collect();
-    assert!(
-        roles
-            .iter()
-            .all(|r| r.ends_with("acdd72a7-3385-48ef-bd42-f606fba81ae7")),
-        "{roles:?}"
-    );
+    // Exactly the inherited Reader (acdd72a7…): the group's OpenAI User must not show up here.
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    assert!(roles[0].ends_with("/acdd72a7-3385-48ef-bd42-f606fba81ae7"), "{roles:?}");
 
     // assignedTo() sees the group's assignment; page_size = 1 makes ARM page with nextLink.
     let (status, _, mut page, _) = json(list(format!("atScope() and assignedTo('{oid}')")).await.unwrap()).await;
@@ -178,5 +186,9 @@ async fn arm_401s_and_403s() {
         (403, Some("AuthorizationFailed"))
     );
     let msg = body["error"]["message"].as_str().unwrap();
-    assert!(msg.starts_with("The client 'alice@contoso.onmicrosoft.com' with object id '0f8e2d4c-6b1a-4c9e-8d7f-3a5b2c1e9f70' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope"), "{msg}");
+    let oid = oid_of(&token);
+    let expected = format!(
+        "The client 'alice@contoso.onmicrosoft.com' with object id '{oid}' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope"
+    );
+    assert!(msg.starts_with(&expected), "{msg}");
 }

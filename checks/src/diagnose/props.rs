@@ -2,13 +2,15 @@
 //! insides: endpoint URLs (`judge_shape`), the expiry formats of `az` and the managed-identity
 //! endpoints, ARM error bodies, and RBAC action patterns. Inputs are built in the shape the
 //! parsers expect (dates with out-of-range fields, ARM bodies with real codes, URLs of every
-//! scheme), where arbitrary strings would stop at the first regex. No input may panic; where a
-//! parser has a checkable answer, the answer is checked too.
+//! scheme), where arbitrary strings would stop at the first regex. No input may panic, and every
+//! property checks an answer: the date parsers against the `time` crate, the RBAC matcher against
+//! a plain dynamic-programming matcher, `redact` for idempotence and for never echoing a secret.
 
 use super::arm::{ArmErrorKind, classify_arm_response};
 use super::cli::parse_expires_on_local;
 use super::managed_identity::parse_mi_expires_on;
 use super::rbac::pattern_matches;
+use super::redact::redact;
 use crate::checks::endpoint::{HostKind, judge_shape};
 use crate::context::Cloud;
 use proptest::prelude::*;
@@ -133,10 +135,12 @@ proptest! {
 proptest! {
     #![proptest_config(config())]
 
-    /// `az`'s `expiresOn` (local time, no zone): every field out of range somewhere.
+    /// `az`'s `expiresOn` (local time, no zone): fields mostly in range (so most cases reach the
+    /// field checks), sometimes out of range.
     #[test]
     fn az_local_times_parse_exactly_when_they_are_dates(
-        y in 0u32..10_000, mo in 0u32..100, d in 0u32..100, h in 0u32..100, mi in 0u32..100, s in 0u32..100,
+        y in 0u32..10_000, mo in field(1..13, 100), d in field(1..32, 100), h in field(0..24, 100),
+        mi in field(0..60, 100), s in field(0..60, 100),
         frac in prop::option::of("[0-9]{1,9}"), sep in prop_oneof![Just(' '), Just('T')],
     ) {
         let text = format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{}", frac.as_ref().map(|f| format!(".{f}")).unwrap_or_default());
@@ -156,9 +160,32 @@ proptest! {
         }
     }
 
+    /// Digit runs of every width in every field: exactly what the `time` crate's own parser
+    /// reads with the same description (4-digit year, 2-digit fields, 1–9 fraction digits).
     #[test]
-    fn az_local_times_never_panic(s in "[0-9: T.-]{0,40}") {
-        let _ = parse_expires_on_local(&s);
+    fn az_local_times_agree_with_the_time_crate(
+        fields in (field(1..13, 100), field(1..32, 100), field(0..24, 100), field(0..60, 100), field(0..60, 100))
+            .prop_map(|(mo, d, h, mi, s)| [mo, d, h, mi, s].map(|n| format!("{n:02}"))),
+        odd_width in prop::option::of((0usize..5, "[0-9]{1,3}")),
+        year in prop_oneof![8 => "[12][0-9]{3}", 1 => "[0-9]{1,5}"],
+        sep in prop_oneof![4 => Just(" "), 4 => Just("T"), 1 => Just("  "), 1 => Just("t"), 1 => Just("")],
+        frac in prop::option::of("[0-9]{1,9}"),
+    ) {
+        let mut fields = fields;
+        if let Some((i, digits)) = odd_width {
+            fields[i] = digits; // one field of another width
+        }
+        let text = format!(
+            "{year}-{}-{}{sep}{}:{}:{}{}",
+            fields[0], fields[1], fields[2], fields[3], fields[4],
+            frac.as_ref().map(|f| format!(".{f}")).unwrap_or_default()
+        );
+        let description = time::macros::format_description!(
+            version = 2,
+            "[year padding:zero repr:full sign:automatic]-[month]-[day][first [ ][T]][hour]:[minute]:[second][optional [.[subsecond digits:1+]]]"
+        );
+        let oracle = time::PrimitiveDateTime::parse(&text, description).ok();
+        prop_assert_eq!(parse_expires_on_local(&text), oracle, "{}", text);
     }
 
     /// Managed-identity `expires_on`: epoch seconds as number or string, exactly.
@@ -169,21 +196,26 @@ proptest! {
         prop_assert_eq!(parse_mi_expires_on(&json!(format!(" {n} "))), Some(n));
     }
 
+    /// Numbers of any size: integers exactly (saturating past i64), floats truncated, and a
+    /// float's text only when it is an integer.
     #[test]
-    fn mi_numbers_of_any_size_never_panic(f in any::<f64>(), u in any::<u64>()) {
+    fn mi_numbers_of_any_size(f in any::<f64>(), u in any::<u64>()) {
         if let Some(n) = serde_json::Number::from_f64(f) {
-            let _ = parse_mi_expires_on(&Value::Number(n));
+            prop_assert_eq!(parse_mi_expires_on(&Value::Number(n)), Some(f as i64));
         }
-        let _ = parse_mi_expires_on(&json!(u));
-        let _ = parse_mi_expires_on(&json!(f.to_string()));
+        prop_assert_eq!(parse_mi_expires_on(&json!(u)), Some(i64::try_from(u).unwrap_or(i64::MAX)));
+        let text = f.to_string();
+        prop_assert_eq!(parse_mi_expires_on(&json!(text)), text.parse::<i64>().ok(), "{}", text);
     }
 
-    /// The 2017-09-01 form, `M/D/YYYY h:mm:ss [AM|PM] [+hh:mm]`, with fields out of range.
+    /// The 2017-09-01 form, `M/D/YYYY h:mm:ss [AM|PM] [+hh:mm]`: fields mostly in range, so
+    /// most cases are real dates, compared with the instant the `time` crate computes.
     #[test]
-    fn mi_date_times_never_panic(
-        mo in 0u32..100, d in 0u32..100, y in 0u32..10_000, h in 0u32..100, mi in 0u32..100, s in 0u32..100,
+    fn mi_date_times_agree_with_the_time_crate(
+        mo in field(1..13, 100), d in field(1..32, 100), y in field(1970..2200, 10_000),
+        h in field(0..24, 100), mi in field(0..60, 100), s in field(0..60, 100),
         ampm in prop::option::of(prop_oneof![Just("AM"), Just("PM"), Just("am"), Just("pM")]),
-        offset in prop::option::of((prop_oneof![Just('+'), Just('-')], 0u32..100, 0u32..100, any::<bool>())),
+        offset in prop::option::of((prop_oneof![Just('+'), Just('-')], field(0..15, 100), field(0..60, 100), any::<bool>())),
     ) {
         let mut text = format!("{mo}/{d}/{y:04} {h}:{mi:02}:{s:02}");
         if let Some(p) = ampm {
@@ -192,16 +224,41 @@ proptest! {
         if let Some((sign, oh, om, colon)) = offset {
             text.push_str(&format!(" {sign}{oh:02}{}{om:02}", if colon { ":" } else { "" }));
         }
-        if let Some(t) = parse_mi_expires_on(&json!(text)) {
-            // Within the years the format can name, give or take the offset.
-            prop_assert!((-62_200_000_000..=253_500_000_000).contains(&t), "{} → {}", text, t);
-        }
+        let hour = match ampm.map(str::to_ascii_uppercase).as_deref() {
+            Some("PM") if h < 12 => h + 12,
+            Some("AM") if h == 12 => 0,
+            _ => h,
+        };
+        let utc_offset = match offset {
+            None => Some(time::UtcOffset::UTC),
+            Some((sign, oh, om, _)) => {
+                let sign = if sign == '-' { -1 } else { 1 };
+                time::UtcOffset::from_hms(sign * oh as i8, sign * om as i8, 0).ok()
+            }
+        };
+        let expected = (|| {
+            let date = time::Date::from_calendar_date(y as i32, time::Month::try_from(mo as u8).ok()?, d as u8).ok()?;
+            let clock = time::Time::from_hms(hour as u8, mi as u8, s as u8).ok()?;
+            Some(time::PrimitiveDateTime::new(date, clock).assume_offset(utc_offset?).unix_timestamp())
+        })();
+        prop_assert_eq!(parse_mi_expires_on(&json!(text)), expected, "{}", text);
     }
 
+    /// Any JSON: only numbers and strings can be an expiry; a number is read as above.
     #[test]
-    fn mi_any_json_never_panics(v in json_value()) {
-        let _ = parse_mi_expires_on(&v);
+    fn mi_any_json_is_read_only_from_numbers_and_strings(v in json_value()) {
+        let parsed = parse_mi_expires_on(&v);
+        match &v {
+            Value::Number(n) => prop_assert_eq!(parsed, n.as_i64().or(n.as_f64().map(|f| f as i64))),
+            Value::String(_) => {}
+            _ => prop_assert_eq!(parsed, None, "{}", v),
+        }
     }
+}
+
+/// Mostly a value in `valid`, sometimes anything below `max` (out-of-range fields).
+fn field(valid: std::ops::Range<u32>, max: u32) -> impl Strategy<Value = u32> {
+    prop_oneof![9 => valid, 1 => 0..max]
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -303,12 +360,40 @@ fn action() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Actions without a wildcard, generated so (no case is rejected or wasted).
+fn literal_action() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action".to_string()),
+        Just("microsoft.cognitiveservices/accounts/openai/deployments/embeddings/action".to_string()),
+        "[A-Za-z0-9./_-]{0,40}",
+    ]
+}
+
+/// The textbook matcher, for comparison: `*` matches any run (also empty), everything else
+/// itself, case-insensitively, surrounding whitespace ignored — as ARM compares actions.
+fn reference_matches(pattern: &str, action: &str) -> bool {
+    let p: Vec<char> = pattern.trim().chars().flat_map(char::to_lowercase).collect();
+    let a: Vec<char> = action.trim().chars().flat_map(char::to_lowercase).collect();
+    // m[i][j]: the first i pattern characters match the first j action characters.
+    let mut m = vec![vec![false; a.len() + 1]; p.len() + 1];
+    m[0][0] = true;
+    for i in 1..=p.len() {
+        for j in 0..=a.len() {
+            m[i][j] = if p[i - 1] == '*' {
+                m[i - 1][j] || (j > 0 && m[i][j - 1])
+            } else {
+                j > 0 && m[i - 1][j - 1] && p[i - 1] == a[j - 1]
+            };
+        }
+    }
+    m[p.len()][a.len()]
+}
+
 proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn patterns_without_wildcards_match_themselves_only(a in action(), b in action()) {
-        prop_assume!(!a.contains('*') && !b.contains('*'));
+    fn patterns_without_wildcards_match_themselves_only(a in literal_action(), b in literal_action()) {
         prop_assert!(pattern_matches(&a, &a));
         prop_assert!(pattern_matches(&a.to_ascii_uppercase(), &a));
         prop_assert_eq!(pattern_matches(&a, &b), a.eq_ignore_ascii_case(&b));
@@ -323,18 +408,79 @@ proptest! {
         prop_assert!(pattern_matches(&tail, &action), "{} vs {}", tail, action);
     }
 
-    /// Many stars against a long action: the matcher backtracks linearly, not exponentially.
+    /// Many stars against a long action: the right answer, and linear backtracking (not
+    /// exponential).
     #[test]
     fn star_heavy_patterns_finish(stars in "(a?\\*){1,40}b?", n in 0usize..400) {
         let action = "a".repeat(n);
         let started = std::time::Instant::now();
-        let _ = pattern_matches(&stars, &action);
+        let matched = pattern_matches(&stars, &action);
         prop_assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        prop_assert_eq!(matched, reference_matches(&stars, &action), "{} vs a×{}", stars, n);
+    }
+
+    /// Any text: every pattern matches itself, and the answer is the reference matcher's.
+    #[test]
+    fn any_text_matches_like_the_reference(
+        p in prop_oneof!["\\PC{0,40}", "[ab*]{0,10}"],
+        a in prop_oneof!["\\PC{0,60}", action(), "[ab*/]{0,12}"],
+    ) {
+        prop_assert!(pattern_matches(&p, &p), "{:?}", p);
+        prop_assert_eq!(pattern_matches(&p, &a), reference_matches(&p, &a), "{:?} vs {:?}", p, a);
+        let star_pattern: String = a.chars().map(|c| if c == '/' { '*' } else { c }).collect();
+        prop_assert_eq!(pattern_matches(&star_pattern, &a), reference_matches(&star_pattern, &a));
+    }
+}
+
+// ---- redaction --------------------------------------------------------------------------
+
+/// Secrets of every shape `redact` promises to hide: JWTs, API keys, long base64 secrets,
+/// bearer credentials and `key=value` / JSON credentials.
+fn secret() -> impl Strategy<Value = (String, String)> {
+    prop_oneof![
+        ("[A-Za-z0-9_-]{10,60}", "[A-Za-z0-9_-]{0,40}", "[A-Za-z0-9_-]{20,60}").prop_map(|(h, p, s)| {
+            let t = format!("eyJ{h}.{p}.{s}");
+            (t.clone(), t)
+        }),
+        "[0-9a-f]{32}".prop_map(|k| (k.clone(), k)),
+        ("[A-Za-z0-9]{40,60}", prop_oneof![Just("="), Just("=="), Just("+x")]).prop_map(|(b, end)| {
+            let t = format!("Aa0{b}{end}");
+            (t.clone(), t)
+        }),
+        "[A-Za-z0-9._~-]{12,40}".prop_map(|c| (format!("Bearer {c}"), c)),
+        (
+            prop::sample::select(vec![
+                "access_token",
+                "client_secret",
+                "api-key",
+                "password",
+                "refresh_token"
+            ]),
+            prop_oneof![Just(": "), Just("="), Just("\":\"")],
+            "[A-Za-z0-9._~-]{8,40}"
+        )
+            .prop_map(|(k, sep, v)| (format!("\"{k}{sep}{v}\""), v)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A secret inside any text never comes back, and redacting twice changes nothing.
+    #[test]
+    fn redact_hides_secrets_and_is_idempotent(
+        prefix in "\\PC{0,30}", (text, secret) in secret(), suffix in "\\PC{0,30}",
+        pad in prop::sample::select(vec![" ", "\n", ", ", "\t", "-", "/", ":", "'", "\"", "="]),
+    ) {
+        let input = format!("{prefix}{pad}{text}{pad}{suffix}");
+        let once = redact(&input);
+        prop_assert!(!once.contains(&secret), "{:?} → {:?}", input, once);
+        prop_assert_eq!(redact(&once), once.clone(), "{:?}", input);
     }
 
     #[test]
-    fn any_text_never_panics(p in "\\PC{0,40}", a in "\\PC{0,60}") {
-        let _ = pattern_matches(&p, &a);
-        let _ = pattern_matches(&p, &p);
+    fn redact_of_any_text_is_idempotent(s in "\\PC{0,80}") {
+        let once = redact(&s);
+        prop_assert_eq!(redact(&once), once);
     }
 }

@@ -813,6 +813,9 @@ mod tests {
         fn matching_never_panics(p in "\\PC{0,40}", a in "\\PC{0,60}") {
             let _ = pattern_matches(&p, &a);
             let _ = scope_covers(&p, &a);
+            // Any text is its own pattern and its own scope.
+            prop_assert!(pattern_matches(&p, &p), "{:?}", p);
+            prop_assert!(scope_covers(&p, &p), "{:?}", p);
             let _ = role_guid(&p);
             let _ = describe_scope(&p, &a);
         }

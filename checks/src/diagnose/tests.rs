@@ -576,7 +576,8 @@ proptest! {
         let _ = cli::parse_expires_on_local(&s);
         let _ = managed_identity::parse_mi_token(&s);
         let _ = managed_identity::parse_mi_expires_on(&serde_json::Value::String(s.clone()));
-        let _ = redact(&s);
+        let once = redact(&s);
+        prop_assert_eq!(redact(&once), once.clone(), "redacting twice changed {:?}", s);
         let _ = looks_like_secret(&s);
         check_explanation(&cli::classify_az(&s, &s, None));
         check_explanation(&managed_identity::classify_mi_text(&s, Some(7)));

@@ -16,7 +16,7 @@ use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtErr
 use crate::diagnose::redact;
 use crate::facts::{Fact, Facts, RoleFacts, RoleVerdict};
 use crate::model::{Finding, Judgement, Status};
-use crate::runner::Outcome;
+use super::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 use std::time::Duration;

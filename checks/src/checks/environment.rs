@@ -4,9 +4,9 @@
 use super::Check;
 use crate::codes;
 use crate::context::{Environment, RunContext};
-use crate::facts::{EnvironmentFacts, Facts};
+use crate::facts::{EnvironmentFacts, Fact, Facts};
 use crate::model::{Finding, Judgement};
-use crate::runner::Outcome;
+use super::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 use std::path::Path;
@@ -20,6 +20,9 @@ impl Check for EnvironmentCheck {
     }
     fn title(&self) -> &'static str {
         "Where the app runs"
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::Environment]
     }
     async fn run(&self, ctx: &RunContext, _facts: &Facts) -> Outcome {
         let (judgement, facts) = judge(ctx.env.as_ref(), ctx.target.container);

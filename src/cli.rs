@@ -439,6 +439,10 @@ impl RunArgs {
 
 /// An absolute http(s) URL with a host, or a one-line explanation.
 pub fn parse_http_url(flag: &str, raw: &str, example: &str) -> Result<url::Url, UsageError> {
+    // First, before the URL is echoed in any message or used for any call.
+    if let Some(why) = crate::url_secrets::refusal(flag, raw) {
+        return Err(UsageError(why));
+    }
     let bad = |why: &str| UsageError(format!("{flag} '{raw}' is not a URL: {why} (expected e.g. {example})"));
     let url = url::Url::parse(raw).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => bad("it has no scheme, add https://"),

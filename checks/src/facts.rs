@@ -294,7 +294,11 @@ impl FactWaiter {
 
 impl std::fmt::Debug for FactWaiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.board.is_some() { "FactWaiter(run)" } else { "FactWaiter(none)" })
+        f.write_str(if self.board.is_some() {
+            "FactWaiter(run)"
+        } else {
+            "FactWaiter(none)"
+        })
     }
 }
 

@@ -107,8 +107,13 @@ pub async fn run_until(
             .filter_map(|f| done.get(f).cloned())
             .collect();
         let provides = check.provides();
-        let (ctx, facts, results, observer, pending) =
-            (ctx.clone(), facts.clone(), results.clone(), observer.clone(), board.clone());
+        let (ctx, facts, results, observer, pending) = (
+            ctx.clone(),
+            facts.clone(),
+            results.clone(),
+            observer.clone(),
+            board.clone(),
+        );
         let task = async move {
             futures::future::join_all(waits).await;
             let mut snapshot = facts.lock().map(|f| f.clone()).unwrap_or_default();
@@ -316,7 +321,11 @@ mod tests {
                     assert!(_facts.environment.is_none(), "the producer had not been let go yet");
                     go.notify_one();
                     let later = _facts.await_fact(Fact::Environment).await;
-                    let status = if later.environment.is_some() { Status::Pass } else { Status::Fail };
+                    let status = if later.environment.is_some() {
+                        Status::Pass
+                    } else {
+                        Status::Fail
+                    };
                     Outcome::new(Judgement::new(status, "awaited"))
                 }
                 Behaviour::ProvideEnvironmentWhenTold(ref go) => {
@@ -331,7 +340,11 @@ mod tests {
                 }
                 Behaviour::AwaitRoles => {
                     let later = _facts.await_fact(Fact::Roles).await;
-                    let status = if later.roles.is_none() { Status::Pass } else { Status::Fail };
+                    let status = if later.roles.is_none() {
+                        Status::Pass
+                    } else {
+                        Status::Fail
+                    };
                     Outcome::new(Judgement::new(status, "no roles"))
                 }
             }

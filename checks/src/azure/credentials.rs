@@ -3,8 +3,8 @@
 //! (the real SDK code path) over our transport; IMDS is called directly because the SDK
 //! hard-codes its address and retries for ~100 s before giving up.
 
-use super::transport::{Captured, CapturingTransport};
 use super::process::ProcError;
+use super::transport::{Captured, CapturingTransport};
 use super::{az, http, imds};
 use crate::chain::MiSource;
 use crate::context::RunContext;
@@ -243,7 +243,10 @@ pub enum AzdAnswer {
     /// It exited 0 but printed no token.
     NoToken,
     /// It failed; its stderr says why.
-    Failed { stderr: String, exit_code: Option<i32> },
+    Failed {
+        stderr: String,
+        exit_code: Option<i32>,
+    },
     /// It could not be started or did not finish in time.
     DidNotAnswer(ProcError),
 }

@@ -3,6 +3,7 @@
 //! all of that, and its token is reused by `token` when the chain picks the CLI.
 
 use super::Check;
+use super::Outcome;
 use crate::azure::{az, process::ProcError};
 use crate::chain;
 use crate::codes;
@@ -10,7 +11,6 @@ use crate::context::{CredentialChoice, RunContext};
 use crate::diagnose::{self, Diagnosis, cli as azcli, jwt};
 use crate::facts::{CliState, Fact, Facts, TokenInfo};
 use crate::model::{Finding, Judgement, Status};
-use super::Outcome;
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde_json::json;

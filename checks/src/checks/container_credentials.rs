@@ -4,6 +4,7 @@
 //! none can. The developer's own `az login` on the host is not visible in a container.
 
 use super::Check;
+use super::Outcome;
 use crate::azure::imds;
 use crate::chain::{self, EnvConfig, MiSource, WorkloadConfig};
 use crate::codes;
@@ -11,7 +12,6 @@ use crate::context::{Environment, RunContext};
 use crate::diagnose::jwt;
 use crate::facts::{CliState, CredentialFacts, EnvironmentFacts, Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
-use super::Outcome;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::json;

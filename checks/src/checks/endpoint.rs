@@ -2,12 +2,12 @@
 //! reach it (DNS, then TLS)?
 
 use super::Check;
+use super::Outcome;
 use crate::azure::{http, net};
 use crate::codes;
 use crate::context::{Cloud, RunContext};
 use crate::facts::{EndpointFacts, Fact, Facts, Surface};
 use crate::model::{Finding, Judgement, Status};
-use super::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 use url::{Host, Url};

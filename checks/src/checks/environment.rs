@@ -2,11 +2,11 @@
 //! over from key-based auth? Reads only through the environment seam.
 
 use super::Check;
+use super::Outcome;
 use crate::codes;
 use crate::context::{Environment, RunContext};
 use crate::facts::{EnvironmentFacts, Fact, Facts};
 use crate::model::{Finding, Judgement};
-use super::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 use std::path::Path;

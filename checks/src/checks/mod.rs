@@ -208,7 +208,12 @@ mod tests {
             let at = every.iter().position(|c| c.id() == producers[0].id()).unwrap();
             for (i, c) in every.iter().enumerate() {
                 if c.needs().contains(&fact) || c.after().contains(&fact) {
-                    assert!(at < i, "{} uses {fact:?} before {} provides it", c.id(), producers[0].id());
+                    assert!(
+                        at < i,
+                        "{} uses {fact:?} before {} provides it",
+                        c.id(),
+                        producers[0].id()
+                    );
                 }
             }
         }

@@ -13,6 +13,7 @@
 //! A 403 on the role-assignment read is "could not verify" (`warn`), never "missing".
 
 use super::Check;
+use super::Outcome;
 use crate::azure::arm::{Account, ArmClient, ArmError, RoleAssignment};
 use crate::azure::credentials;
 use crate::codes;
@@ -25,7 +26,6 @@ use crate::diagnose::rbac::{
 };
 use crate::facts::{Fact, Facts, RoleFacts, RoleVerdict};
 use crate::model::{Finding, Judgement, Status};
-use super::Outcome;
 use async_trait::async_trait;
 use futures::StreamExt;
 use serde_json::{Value, json};

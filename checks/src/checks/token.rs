@@ -3,6 +3,7 @@
 //! `https://cognitiveservices.azure.com/.default` is explained even when Entra grants it.
 
 use super::Check;
+use super::Outcome;
 use crate::azure::credentials::{self, AcquireFailure, Acquired};
 use crate::chain::Link;
 use crate::codes;
@@ -12,7 +13,6 @@ use crate::diagnose::managed_identity::{MiOutcome, classify_mi_response};
 use crate::diagnose::redact::redact;
 use crate::facts::{CredentialFacts, Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
-use super::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -267,10 +267,15 @@ mod tests {
     use super::*;
 
     fn cred(kind: &str, name: &str) -> CredentialFacts {
-        let link = [Link::Environment, Link::WorkloadIdentity, Link::ManagedIdentity, Link::AzureCli]
-            .into_iter()
-            .find(|l| l.id() == kind)
-            .expect("a link id");
+        let link = [
+            Link::Environment,
+            Link::WorkloadIdentity,
+            Link::ManagedIdentity,
+            Link::AzureCli,
+        ]
+        .into_iter()
+        .find(|l| l.id() == kind)
+        .expect("a link id");
         CredentialFacts {
             link,
             name: name.into(),

@@ -3,11 +3,11 @@
 //! is the classic cause of a 401.
 
 use super::Check;
+use super::Outcome;
 use crate::codes;
 use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtError};
 use crate::facts::{Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
-use super::Outcome;
 use async_trait::async_trait;
 
 pub struct TokenClaimsCheck;
@@ -64,11 +64,7 @@ pub fn shown_claims(c: &Claims) -> serde_json::Value {
 }
 
 /// The pure judge: decoded claims (or why not) → findings, plus the claims fact.
-pub fn judge(
-    decoded: Result<Claims, JwtError>,
-    now: i64,
-    expected: &ClaimExpectations,
-) -> (Judgement, Option<Claims>) {
+pub fn judge(decoded: Result<Claims, JwtError>, now: i64, expected: &ClaimExpectations) -> (Judgement, Option<Claims>) {
     let claims = match decoded {
         Ok(c) => c,
         Err(e) => {
@@ -111,9 +107,7 @@ pub fn judge(
             .join("; ")
     };
     (
-        Judgement::new(status, summary)
-            .with_findings(findings)
-            .evidence(shown),
+        Judgement::new(status, summary).with_findings(findings).evidence(shown),
         Some(claims),
     )
 }
@@ -182,8 +176,8 @@ fn finding(p: &ClaimProblem, expected: &ClaimExpectations) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use base64::Engine;
+    use serde_json::json;
 
     fn token(payload: serde_json::Value) -> String {
         let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);

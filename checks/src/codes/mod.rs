@@ -9,6 +9,7 @@ mod container;
 mod endpoint;
 mod entra;
 mod environment;
+mod explain;
 mod identity;
 mod probe;
 mod runner;
@@ -18,6 +19,7 @@ pub use container::*;
 pub use endpoint::*;
 pub use entra::*;
 pub use environment::*;
+pub use explain::*;
 pub use identity::*;
 pub use probe::*;
 pub use runner::*;
@@ -54,6 +56,7 @@ pub fn all() -> Vec<&'static Code> {
         PROBE_CODES,
         ENTRA_CODES,
         RUNNER_CODES,
+        EXPLAIN_CODES,
     ]
     .concat()
 }

@@ -495,9 +495,14 @@ mod tests {
     fn principal_kinds_from_the_claims() {
         let kind = |v: Value| decode_claims(&token(v)).unwrap().principal_kind();
         assert_eq!(kind(json!({"idtyp": "user", "appid": "a"})), Some(PrincipalKind::User));
-        assert_eq!(kind(json!({"idtyp": "app", "appid": "a"})), Some(PrincipalKind::ServicePrincipal));
         assert_eq!(
-            kind(json!({"idtyp": "app", "xms_mirid": "/subscriptions/s/resourcegroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"})),
+            kind(json!({"idtyp": "app", "appid": "a"})),
+            Some(PrincipalKind::ServicePrincipal)
+        );
+        assert_eq!(
+            kind(
+                json!({"idtyp": "app", "xms_mirid": "/subscriptions/s/resourcegroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"})
+            ),
             Some(PrincipalKind::ManagedIdentity)
         );
         // No idtyp (v1 tokens of some flows): a user by upn or delegated scopes, else an app.

@@ -208,8 +208,8 @@ impl Explanation {
         Explanation::new(
             Diagnosis::Unknown,
             summary,
-            "The doctor has no rule for this error. Run `aoai-doctor check` for a full \
-             diagnosis, and search the error code/message in the Azure OpenAI and Microsoft \
+            "The doctor has no rule for this error. Run `aoai-doctor` (with --endpoint and \
+             --deployment) for a full diagnosis, and search the error code/message in the Azure OpenAI and Microsoft \
              Entra troubleshooting docs.",
         )
     }

@@ -78,7 +78,9 @@ fn settle(world: &World, sdk: Sdk, forced: Option<Link>) -> (Verdict, Vec<ProbeR
                     ProbeRequest::Imds { .. } => probes.imds = Some(world.imds.clone()),
                     ProbeRequest::Azd => probes.azd = Some(world.azd.clone()),
                     ProbeRequest::WorkloadToken { .. } => probes.workload_token = Some(world.workload_token.clone()),
-                    ProbeRequest::AppServiceToken { .. } => probes.app_service_token = Some(world.workload_token.clone()),
+                    ProbeRequest::AppServiceToken { .. } => {
+                        probes.app_service_token = Some(world.workload_token.clone())
+                    }
                 }
             }
         }
@@ -101,11 +103,66 @@ fn walked(v: &Verdict) -> Vec<String> {
 #[test]
 fn each_sdk_walks_its_own_order_when_nothing_is_available() {
     let expect: [(Sdk, &[&str]); 5] = [
-        (Sdk::Python, &["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "VisualStudioCodeCredential", "AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"]),
-        (Sdk::Js, &["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "VisualStudioCodeCredential", "AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"]),
-        (Sdk::Dotnet, &["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "VisualStudioCredential", "VisualStudioCodeCredential", "AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"]),
-        (Sdk::Java, &["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "IntelliJCredential", "VisualStudioCodeCredential", "AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"]),
-        (Sdk::Go, &["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureCLICredential", "AzureDeveloperCLICredential"]),
+        (
+            Sdk::Python,
+            &[
+                "EnvironmentCredential",
+                "WorkloadIdentityCredential",
+                "ManagedIdentityCredential",
+                "VisualStudioCodeCredential",
+                "AzureCliCredential",
+                "AzurePowerShellCredential",
+                "AzureDeveloperCliCredential",
+            ],
+        ),
+        (
+            Sdk::Js,
+            &[
+                "EnvironmentCredential",
+                "WorkloadIdentityCredential",
+                "ManagedIdentityCredential",
+                "VisualStudioCodeCredential",
+                "AzureCliCredential",
+                "AzurePowerShellCredential",
+                "AzureDeveloperCliCredential",
+            ],
+        ),
+        (
+            Sdk::Dotnet,
+            &[
+                "EnvironmentCredential",
+                "WorkloadIdentityCredential",
+                "ManagedIdentityCredential",
+                "VisualStudioCredential",
+                "VisualStudioCodeCredential",
+                "AzureCliCredential",
+                "AzurePowerShellCredential",
+                "AzureDeveloperCliCredential",
+            ],
+        ),
+        (
+            Sdk::Java,
+            &[
+                "EnvironmentCredential",
+                "WorkloadIdentityCredential",
+                "ManagedIdentityCredential",
+                "IntelliJCredential",
+                "VisualStudioCodeCredential",
+                "AzureCliCredential",
+                "AzurePowerShellCredential",
+                "AzureDeveloperCliCredential",
+            ],
+        ),
+        (
+            Sdk::Go,
+            &[
+                "EnvironmentCredential",
+                "WorkloadIdentityCredential",
+                "ManagedIdentityCredential",
+                "AzureCLICredential",
+                "AzureDeveloperCLICredential",
+            ],
+        ),
     ];
     for (sdk, classes) in expect {
         let (v, asked) = settle(&World::bare(), sdk, None);
@@ -120,7 +177,11 @@ fn each_sdk_walks_its_own_order_when_nothing_is_available() {
         assert_eq!(v.judgement.status, Status::Fail);
         assert_eq!(codes(&v), vec!["chain-no-credential"]);
         // IMDS is asked only because the walk reached managed identity; azd likewise.
-        assert_eq!(asked, vec![ProbeRequest::Imds { client_id: None }, ProbeRequest::Azd], "{sdk:?}");
+        assert_eq!(
+            asked,
+            vec![ProbeRequest::Imds { client_id: None }, ProbeRequest::Azd],
+            "{sdk:?}"
+        );
     }
 }
 
@@ -130,7 +191,10 @@ fn the_first_available_link_wins_and_later_links_are_not_probed() {
     world.cli = Some(logged_in_cli());
     let (v, asked) = settle(&world, Sdk::Python, None);
     let chosen = v.chosen.clone().expect("the CLI is chosen");
-    assert_eq!((chosen.link, chosen.config), (Link::AzureCli, CredentialConfig::AzureCli));
+    assert_eq!(
+        (chosen.link, chosen.config),
+        (Link::AzureCli, CredentialConfig::AzureCli)
+    );
     assert!(chosen.prefetched.is_some_and(|p| p.is_ok()));
     assert_eq!(v.judgement.summary, "AzureCliCredential (dev@contoso.com) will be used");
     // azd comes after the CLI: never asked.
@@ -161,7 +225,10 @@ fn a_complete_client_group_stops_the_chain_before_the_developers_login() {
     world.cli = Some(logged_in_cli());
     let (v, asked) = settle(&world, Sdk::Python, None);
     assert_eq!(codes(&v), vec!["chain-stops-early"]);
-    assert!(asked.is_empty(), "nothing after EnvironmentCredential is probed: {asked:?}");
+    assert!(
+        asked.is_empty(),
+        "nothing after EnvironmentCredential is probed: {asked:?}"
+    );
     let chosen = v.chosen.unwrap();
     assert_eq!(
         chosen.config,
@@ -203,7 +270,10 @@ fn js_falls_through_a_failing_workload_identity_where_python_stops() {
     let (py, asked) = settle(&world, Sdk::Python, None);
     let chosen = py.chosen.clone().unwrap();
     assert_eq!(chosen.link, Link::WorkloadIdentity);
-    assert!(chosen.prefetched.is_none(), "Python does not try the token in the chain");
+    assert!(
+        chosen.prefetched.is_none(),
+        "Python does not try the token in the chain"
+    );
     assert!(asked.is_empty());
     assert_eq!(codes(&py), vec!["chain-stops-early"]);
     // JS with a working federated token stops there too, with the token in hand.
@@ -246,7 +316,12 @@ fn managed_identity_from_imds_carries_its_source_and_client_id() {
     let mut world = World::bare().var("AZURE_CLIENT_ID", "uami");
     world.imds = ImdsAnswer::Token(Ok(token("ManagedIdentityCredential")));
     let (v, asked) = settle(&world, Sdk::Python, None);
-    assert_eq!(asked, vec![ProbeRequest::Imds { client_id: Some("uami".into()) }]);
+    assert_eq!(
+        asked,
+        vec![ProbeRequest::Imds {
+            client_id: Some("uami".into())
+        }]
+    );
     let chosen = v.chosen.unwrap();
     assert_eq!(
         chosen.config,
@@ -273,9 +348,16 @@ fn managed_identity_from_imds_carries_its_source_and_client_id() {
 #[test]
 fn azd_answers_are_judged_without_debug_text() {
     let mut world = World::bare();
-    world.azd = AzdAnswer::DidNotAnswer(crate::azure::process::ProcError::TimedOut(std::time::Duration::from_secs(10)));
+    world.azd = AzdAnswer::DidNotAnswer(crate::azure::process::ProcError::TimedOut(
+        std::time::Duration::from_secs(10),
+    ));
     let (v, _) = settle(&world, Sdk::Go, None);
-    let last = v.judgement.evidence["links"].as_array().unwrap().last().unwrap().clone();
+    let last = v.judgement.evidence["links"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["why"], "azd did not answer: no answer within 10s");
     world.azd = AzdAnswer::Token(token("AzureDeveloperCliCredential"));
     let chosen = settle(&world, Sdk::Go, None).0.chosen.unwrap();

@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p target
   "$PY" -m venv "$VENV"
 fi
-# Versions measured in shared/REAL-CLIENTS.md: azure-identity 1.27.x, openai 3.x.
+# The versions the tests were measured with: azure-identity 1.27.x, openai 3.x.
 # A stamp skips the registry when the pinned versions are already installed.
 STAMP="$VENV/.ready-azure-identity-1.27.0-openai-3.57.0"
 if [ ! -f "$STAMP" ]; then
@@ -21,7 +21,7 @@ if [ ! -f "$STAMP" ]; then
 fi
 "$VENV/bin/python" -c 'import azure.identity, openai; print("real-sdk venv ready:", "azure-identity", azure.identity.__version__ if hasattr(azure.identity, "__version__") else "?", "openai", openai.__version__)'
 
-# The JavaScript SDKs, when node and npm are there (versions measured in REAL-CLIENTS.md;
+# The JavaScript SDKs, when node and npm are there (the versions the tests were measured with;
 # newer releases need Node 22).
 if command -v npm >/dev/null 2>&1; then
   NODE_DIR=target/real-sdk-node

@@ -7,7 +7,7 @@
 //!
 //! Needs the virtualenv and node_modules made by `scripts/setup-real-sdk.sh` (outside the
 //! sandbox: it downloads packages). Without them a test is skipped loudly, unless CI is set.
-//! Run through ../shared/sandbox like every test that starts servers.
+//! Run in a loopback-only network namespace (scripts/test) like every test that starts servers.
 
 mod lab_harness;
 

@@ -6,7 +6,7 @@
 //! AuthenticationTypeDisabled / 401; bearer: 401 for a bad, expired or wrong-audience token,
 //! 400 for another tenant's token), RBAC data actions (401 PermissionDenied, with role
 //! propagation), deployment (404 DeploymentNotFound), rate limit (429), request validation.
-//! Bodies: shared/corpus/aoai-dataplane.json unless a comment names another source.
+//! Bodies: fixtures/corpus/aoai-dataplane.json unless a comment names another source.
 
 use std::sync::Arc;
 

@@ -9,6 +9,7 @@ use crate::chain::Link;
 use crate::codes;
 use crate::context::RunContext;
 use crate::diagnose::entra::{self, EntraContext};
+use crate::diagnose::html;
 use crate::diagnose::managed_identity::{MiOutcome, classify_mi_response};
 use crate::diagnose::redact::redact;
 use crate::facts::{CredentialFacts, Fact, Facts};
@@ -194,28 +195,14 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
 
 /// `an HTML page titled "…"` when an answer is an HTML page (by content type or first bytes).
 fn html_page(headers: &[(String, String)], body: &str) -> Option<String> {
-    let html_type = headers
+    let content_type = headers
         .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().contains("text/html"));
-    let t = body.trim_start();
-    let head = t.get(..t.len().min(15)).unwrap_or("").to_ascii_lowercase();
-    if !(html_type || head.starts_with("<!doctype html") || head.starts_with("<html")) {
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.as_str());
+    if !html::is_html(content_type, body) {
         return None;
     }
-    let lower = t.to_ascii_lowercase();
-    let title = lower
-        .find("<title>")
-        .map(|i| i + "<title>".len())
-        .and_then(|a| lower[a..].find("</title>").map(|b| (a, a + b)))
-        .and_then(|(a, b)| t.get(a..b))
-        .map(|x| {
-            redact(&x.split_whitespace().collect::<Vec<_>>().join(" "))
-                .chars()
-                .take(80)
-                .collect::<String>()
-        })
-        .filter(|x| !x.is_empty());
-    Some(match title {
+    Some(match html::title(body).map(|t| redact(&t)) {
         Some(x) => format!("an HTML page titled \"{x}\""),
         None => "an HTML page".to_string(),
     })

@@ -276,11 +276,12 @@ pub async fn azure_developer_cli(ctx: &RunContext, scope: &str) -> AzdAnswer {
     }
 }
 
-/// A subprocess failure in words (for people, not `{:?}`).
-pub fn describe_proc_error(e: &ProcError) -> String {
-    match e {
-        ProcError::Spawn(why) => format!("it could not be started ({why})"),
-        ProcError::TimedOut(d) => format!("no answer within {}s", d.as_secs_f64().ceil() as u64),
+impl From<ProcError> for AcquireFailure {
+    fn from(e: ProcError) -> Self {
+        match e {
+            ProcError::TimedOut(d) => AcquireFailure::TimedOut(d),
+            ProcError::Spawn(why) => AcquireFailure::Setup(why),
+        }
     }
 }
 
@@ -339,8 +340,7 @@ pub async fn acquire(ctx: &RunContext, config: &CredentialConfig, scope: &str) -
                 body_excerpt: "azd printed no token".into(),
             }),
             AzdAnswer::Failed { stderr, exit_code } => Err(AcquireFailure::Cli { stderr, exit_code }),
-            AzdAnswer::DidNotAnswer(ProcError::TimedOut(d)) => Err(AcquireFailure::TimedOut(d)),
-            AzdAnswer::DidNotAnswer(ProcError::Spawn(e)) => Err(AcquireFailure::Setup(e)),
+            AzdAnswer::DidNotAnswer(e) => Err(e.into()),
         },
         CredentialConfig::NotExamined => Err(AcquireFailure::Setup(
             "no token can be obtained from a link the doctor does not examine".into(),
@@ -354,8 +354,7 @@ async fn azure_cli(ctx: &RunContext, scope: &str) -> Acquired {
         return Err(AcquireFailure::Setup("az is not on PATH".into()));
     };
     match az::get_access_token(&path, scope, None, ctx.timeouts.subprocess).await {
-        Err(ProcError::TimedOut(d)) => Err(AcquireFailure::TimedOut(d)),
-        Err(ProcError::Spawn(e)) => Err(AcquireFailure::Setup(e)),
+        Err(e) => Err(e.into()),
         Ok(out) if out.exit_code == Some(0) => match crate::diagnose::cli::parse_get_access_token(&out.stdout) {
             Ok(t) => Ok(TokenInfo {
                 expires_on: t.expires_on,

@@ -8,8 +8,8 @@
 
 use super::common::{self, BodyShape, ParsedBody, add_basic_evidence, collect_ids, header};
 use super::jwt::{ClaimProblem, Claims, JwtError};
-use super::{Diagnosis, Explanation, ROLE_AZURE_AI_USER, ROLE_OPENAI_USER};
 use super::rbac::{is_guid, roles};
+use super::{Diagnosis, Explanation, ROLE_AZURE_AI_USER, ROLE_OPENAI_USER};
 use regex::Regex;
 use serde::Serialize;
 use std::sync::LazyLock;
@@ -277,7 +277,9 @@ fn recognise(status: Option<u16>, headers: &[(String, String)], body: &str, p: &
 
 fn role_for_action(action: Option<&str>) -> (&'static str, &'static str) {
     match action {
-        Some(a) if a.contains("/AIServices/") || a.contains("/agents/") => (roles::AZURE_AI_USER_NAME, ROLE_AZURE_AI_USER),
+        Some(a) if a.contains("/AIServices/") || a.contains("/agents/") => {
+            (roles::AZURE_AI_USER_NAME, ROLE_AZURE_AI_USER)
+        }
         _ => (roles::OPENAI_USER_NAME, ROLE_OPENAI_USER),
     }
 }

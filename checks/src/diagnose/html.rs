@@ -46,6 +46,9 @@ mod tests {
         );
         assert_eq!(title("<html><title></title></html>"), None);
         assert_eq!(title("<html><body>no title</body></html>"), None);
-        assert_eq!(title(&format!("<title>{}</title>", "x".repeat(200))).map(|t| t.len()), Some(80));
+        assert_eq!(
+            title(&format!("<title>{}</title>", "x".repeat(200))).map(|t| t.len()),
+            Some(80)
+        );
     }
 }

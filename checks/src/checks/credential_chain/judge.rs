@@ -4,7 +4,7 @@
 //! the outside (IMDS, `azd`, JS's token attempts) makes the judge ask for that probe, and the
 //! check runs it and judges again.
 
-use crate::azure::credentials::{AcquireFailure, Acquired, AzdAnswer, describe_proc_error};
+use crate::azure::credentials::{AcquireFailure, Acquired, AzdAnswer};
 use crate::chain::{self, EnvConfig, Link, MiSource, Selection, WorkloadConfig};
 use crate::codes;
 use crate::context::{Environment, Sdk};
@@ -464,7 +464,10 @@ fn azd(answer: &AzdAnswer) -> LinkState {
         AzdAnswer::Failed { stderr, .. } => LinkState::Unavailable(crate::diagnose::redact::redact(
             stderr.lines().next().unwrap_or("azd failed"),
         )),
-        AzdAnswer::DidNotAnswer(e) => LinkState::Unavailable(format!("azd did not answer: {}", describe_proc_error(e))),
+        AzdAnswer::DidNotAnswer(e) => LinkState::Unavailable(format!(
+            "azd did not answer: {}",
+            AcquireFailure::from(e.clone()).describe()
+        )),
     }
 }
 

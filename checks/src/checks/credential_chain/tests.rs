@@ -100,33 +100,22 @@ fn walked(v: &Verdict) -> Vec<String> {
         .collect()
 }
 
+/// Python's and JavaScript's default chains walk the same links.
+const PYTHON_AND_JS: &[&str] = &[
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "VisualStudioCodeCredential",
+    "AzureCliCredential",
+    "AzurePowerShellCredential",
+    "AzureDeveloperCliCredential",
+];
+
 #[test]
 fn each_sdk_walks_its_own_order_when_nothing_is_available() {
     let expect: [(Sdk, &[&str]); 5] = [
-        (
-            Sdk::Python,
-            &[
-                "EnvironmentCredential",
-                "WorkloadIdentityCredential",
-                "ManagedIdentityCredential",
-                "VisualStudioCodeCredential",
-                "AzureCliCredential",
-                "AzurePowerShellCredential",
-                "AzureDeveloperCliCredential",
-            ],
-        ),
-        (
-            Sdk::Js,
-            &[
-                "EnvironmentCredential",
-                "WorkloadIdentityCredential",
-                "ManagedIdentityCredential",
-                "VisualStudioCodeCredential",
-                "AzureCliCredential",
-                "AzurePowerShellCredential",
-                "AzureDeveloperCliCredential",
-            ],
-        ),
+        (Sdk::Python, PYTHON_AND_JS),
+        (Sdk::Js, PYTHON_AND_JS),
         (
             Sdk::Dotnet,
             &[

@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p target
   "$PY" -m venv "$VENV"
 fi
-# Versions measured in shared/REAL-CLIENTS.md: azure-identity 1.27.x, openai 3.x.
+# The versions the tests were measured with: azure-identity 1.27.x, openai 3.x.
 # A stamp skips the registry when the pinned versions are already installed.
 STAMP="$VENV/.ready-azure-identity-1.27.0-openai-3.57.0"
 if [ ! -f "$STAMP" ]; then

@@ -97,16 +97,16 @@ pub struct RunArgs {
     pub scope: Option<String>,
 
     /// Which credential to examine: let the chain decide (auto) or force one link.
-    #[arg(long, env = "AOAI_DOCTOR_CREDENTIAL", value_enum, default_value_t = CredentialArg::Auto)]
-    pub credential: CredentialArg,
+    #[arg(long, env = "AOAI_DOCTOR_CREDENTIAL", value_enum, default_value_t = CredentialChoice::Auto)]
+    pub credential: CredentialChoice,
 
     /// Whose DefaultAzureCredential order to mirror.
-    #[arg(long, env = "AOAI_DOCTOR_SDK", value_enum, default_value_t = SdkArg::Python)]
-    pub sdk: SdkArg,
+    #[arg(long, env = "AOAI_DOCTOR_SDK", value_enum, default_value_t = Sdk::Python)]
+    pub sdk: Sdk,
 
     /// The Azure cloud.
-    #[arg(long, env = "AOAI_DOCTOR_CLOUD", value_enum, default_value_t = CloudArg::AzureCloud)]
-    pub cloud: CloudArg,
+    #[arg(long, env = "AOAI_DOCTOR_CLOUD", value_enum, default_value_t = Cloud::AzureCloud)]
+    pub cloud: Cloud,
 
     /// Azure Resource Manager endpoint [default: the cloud's, e.g. https://management.azure.com/]
     #[arg(long, env = "AOAI_DOCTOR_ARM_ENDPOINT", value_name = "URL")]
@@ -133,8 +133,8 @@ pub struct RunArgs {
     pub resolve: Vec<String>,
 
     /// The live call the data-plane probe makes.
-    #[arg(long, env = "AOAI_DOCTOR_PROBE", value_enum, default_value_t = ProbeArg::Chat)]
-    pub probe: ProbeArg,
+    #[arg(long, env = "AOAI_DOCTOR_PROBE", value_enum, default_value_t = ProbeKind::Chat)]
+    pub probe: ProbeKind,
 
     /// How long to wait for a new role assignment to propagate (0 = fail at once), e.g. 10m.
     #[arg(
@@ -239,48 +239,10 @@ pub enum YesNo {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeArg {
-    Chat,
-    Embeddings,
-    Models,
-    None,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorWhen {
     Auto,
     Always,
     Never,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialArg {
-    Auto,
-    Environment,
-    WorkloadIdentity,
-    ManagedIdentity,
-    AzureCli,
-    AzureDeveloperCli,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SdkArg {
-    Python,
-    Js,
-    Dotnet,
-    Java,
-    Go,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(clippy::enum_variant_names)] // the clouds' own names, as `az cloud list` spells them
-pub enum CloudArg {
-    #[value(name = "AzureCloud", alias = "azurecloud", alias = "public")]
-    AzureCloud,
-    #[value(name = "AzureUSGovernment", alias = "azureusgovernment", alias = "usgov")]
-    AzureUsGovernment,
-    #[value(name = "AzureChinaCloud", alias = "azurechinacloud", alias = "china")]
-    AzureChinaCloud,
 }
 
 /// A configuration error: one clear line, exit 2.
@@ -295,11 +257,7 @@ fn env_nonblank(name: &str) -> Option<String> {
 impl RunArgs {
     /// Validates everything that can be validated offline.
     pub fn target(&self) -> Result<Target, UsageError> {
-        let cloud = match self.cloud {
-            CloudArg::AzureCloud => Cloud::AzureCloud,
-            CloudArg::AzureUsGovernment => Cloud::AzureUsGovernment,
-            CloudArg::AzureChinaCloud => Cloud::AzureChinaCloud,
-        };
+        let cloud = self.cloud;
         let endpoint = match self.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             None => None,
             Some(raw) => Some(parse_http_url("--endpoint", raw, "https://NAME.openai.azure.com/")?),
@@ -324,29 +282,11 @@ impl RunArgs {
             resource_id: self.resource_id.clone().filter(|r| !r.trim().is_empty()),
             scope,
             cloud,
-            credential: match self.credential {
-                CredentialArg::Auto => CredentialChoice::Auto,
-                CredentialArg::Environment => CredentialChoice::Environment,
-                CredentialArg::WorkloadIdentity => CredentialChoice::WorkloadIdentity,
-                CredentialArg::ManagedIdentity => CredentialChoice::ManagedIdentity,
-                CredentialArg::AzureCli => CredentialChoice::AzureCli,
-                CredentialArg::AzureDeveloperCli => CredentialChoice::AzureDeveloperCli,
-            },
-            sdk: match self.sdk {
-                SdkArg::Python => Sdk::Python,
-                SdkArg::Js => Sdk::Js,
-                SdkArg::Dotnet => Sdk::Dotnet,
-                SdkArg::Java => Sdk::Java,
-                SdkArg::Go => Sdk::Go,
-            },
+            credential: self.credential,
+            sdk: self.sdk,
             assignee: self.assignee.clone().filter(|a| !a.trim().is_empty()),
             container: self.container.map(|c| c == YesNo::Yes),
-            probe: match self.probe {
-                ProbeArg::Chat => ProbeKind::Chat,
-                ProbeArg::Embeddings => ProbeKind::Embeddings,
-                ProbeArg::Models => ProbeKind::Models,
-                ProbeArg::None => ProbeKind::None,
-            },
+            probe: self.probe,
             wait_for_propagation: parse_duration("--wait-for-propagation", &self.wait_for_propagation)?,
             expected_principal: self.expect_principal.clone().filter(|p| !p.trim().is_empty()),
         })
@@ -439,6 +379,10 @@ impl RunArgs {
 
 /// An absolute http(s) URL with a host, or a one-line explanation.
 pub fn parse_http_url(flag: &str, raw: &str, example: &str) -> Result<url::Url, UsageError> {
+    // First, before the URL is echoed in any message or used for any call.
+    if let Some(why) = crate::url_secrets::refusal(flag, raw) {
+        return Err(UsageError(why));
+    }
     let bad = |why: &str| UsageError(format!("{flag} '{raw}' is not a URL: {why} (expected e.g. {example})"));
     let url = url::Url::parse(raw).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => bad("it has no scheme, add https://"),

@@ -5,6 +5,7 @@ mod config;
 
 mod render;
 mod tools;
+mod url_secrets;
 
 use aoai_doctor_checks::context::{Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
 use aoai_doctor_checks::model::Report;
@@ -99,7 +100,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let ids = checks::ids();
     let (only, skip) = args.selection(&ids)?;
     let resolves = args.resolves()?;
-    args.extra_reports()?;
+    let extra_reports = args.extra_reports()?;
     let cloud = target.cloud;
     let authority_host = cli::parse_http_url(
         "AZURE_AUTHORITY_HOST",
@@ -122,6 +123,15 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     )?;
     let roots = extra_roots(&args)?;
     let color = render::color_enabled(args.color, args.output.is_some());
+    let delivery = render::Delivery {
+        format: args.format,
+        output: args.output.clone(),
+        extra: extra_reports,
+        ci_annotations: args.ci_annotations,
+        color,
+        quiet: args.quiet,
+        width: terminal_width(),
+    };
     init_logging(args.verbose, args.color);
 
     let defaults = Timeouts::default();
@@ -157,17 +167,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     // Ctrl-C ends the run early and still prints the report so far; if the handler cannot be
     // installed, the run just goes on.
     // The whole run also has a hard ceiling (--deadline).
-    let stop = async move {
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => runner::Stopped::interrupted(),
-            _ = tokio::time::sleep(deadline) => runner::Stopped::deadline(deadline),
-        }
-    };
+    let stop = stop_signal(deadline);
     let (results, facts) = runtime().block_on(runner::run_until(ctx, selected, Arc::new(runner::Silent), stop));
     let report = Report::assemble(
         started_at,
@@ -182,8 +182,21 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     if args.redact {
         render::redact::redact(&mut report);
     }
-    render::deliver(&report, &args, color, terminal_width())?;
+    render::deliver(&report, &delivery)?;
     Ok(report.verdict.exit_code())
+}
+
+/// Completes on Ctrl-C or at the run's deadline, saying which.
+async fn stop_signal(deadline: std::time::Duration) -> runner::Stopped {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => runner::Stopped::interrupted(),
+        _ = tokio::time::sleep(deadline) => runner::Stopped::deadline(deadline),
+    }
 }
 
 /// `--ca-cert FILE`, else `SSL_CERT_FILE` (read ourselves too, so it also adds to the

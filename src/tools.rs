@@ -93,13 +93,14 @@ pub fn explain(args: ExplainArgs) -> Result<i32, UsageError> {
     let headers = parse_headers(&args.headers)?;
     let text = read_input(&args.file)?;
     let ex = diagnose::explain(args.status, &headers, &text);
+    // One vocabulary: the finding's code is a catalogue code (`aoai-doctor codes`).
+    let code = diagnose::explain::finding_code(&ex, &text).id;
     let out = match args.format {
         Format::Json => {
             let doc = json!({
                 "diagnosis": ex.diagnosis,
                 "findings": [{
-                    // The catalogue code when the classifier names one, else the diagnosis family.
-                    "code": ex.code.unwrap_or(ex.diagnosis.as_str()),
+                    "code": code,
                     "severity": if ex.diagnosis == Diagnosis::Ok { "info" } else { "error" },
                     "message": ex.summary,
                     "detail": ex.detail,
@@ -110,7 +111,7 @@ pub fn explain(args: ExplainArgs) -> Result<i32, UsageError> {
             serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
         }
         Format::Table => {
-            let mut s = format!("diagnosis: {}\n{}\n", ex.diagnosis.as_str(), ex.summary);
+            let mut s = format!("diagnosis: {} (code {code})\n{}\n", ex.diagnosis.as_str(), ex.summary);
             if let Some(d) = &ex.detail {
                 s.push_str(&format!("\n  detail: {d}\n"));
             }

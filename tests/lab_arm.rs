@@ -1,6 +1,6 @@
 //! The lab's Azure Resource Manager: role assignments with `$filter` and paging, role
 //! definitions, accounts, and its 401/403 bodies. Runs `aoai-doctor lab serve` (loopback
-//! only); run through ../shared/sandbox.
+//! only); run in a loopback-only network namespace (scripts/test).
 
 mod lab_harness;
 

@@ -1,5 +1,5 @@
 //! The lab's Azure OpenAI data plane answers with Azure's real statuses, bodies and headers.
-//! Runs `aoai-doctor lab serve` (loopback only); run through ../shared/sandbox.
+//! Runs `aoai-doctor lab serve` (loopback only); run in a loopback-only network namespace (scripts/test).
 
 mod lab_harness;
 

@@ -1,5 +1,5 @@
 //! The lab's Entra ID, managed identity endpoints and `az` stand-in answer like the real
-//! ones. Runs `aoai-doctor lab serve` (loopback only); run through ../shared/sandbox.
+//! ones. Runs `aoai-doctor lab serve` (loopback only); run in a loopback-only network namespace (scripts/test).
 
 mod lab_harness;
 

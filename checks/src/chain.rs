@@ -1,4 +1,4 @@
-//! A model of `DefaultAzureCredential` per SDK (facts.md §1): the order of its links, what
+//! A model of `DefaultAzureCredential` per SDK (as each SDK documents it): the order of its links, what
 //! makes each link available from the environment, how `AZURE_TOKEN_CREDENTIALS` narrows it,
 //! and which failures fall through. Pure: everything comes through the environment seam.
 
@@ -76,7 +76,7 @@ impl Link {
     }
 }
 
-/// The default chain of each SDK, in order (facts.md §1.1; interactive links excluded by
+/// The default chain of each SDK, in order (interactive links excluded by
 /// default are left out).
 pub fn order(sdk: Sdk) -> Vec<Link> {
     use Link::*;
@@ -140,7 +140,7 @@ pub enum Selection {
     Invalid { value: String, valid: Vec<String> },
 }
 
-/// Applies `AZURE_TOKEN_CREDENTIALS` the way `sdk` does (facts.md §1.6).
+/// Applies `AZURE_TOKEN_CREDENTIALS` the way `sdk` does.
 pub fn select(sdk: Sdk, value: Option<&str>) -> Selection {
     let Some(raw) = value else { return Selection::All };
     // Go does not trim, and an empty but set variable is an error there.
@@ -300,7 +300,7 @@ pub fn workload_config(env: &dyn Environment) -> WorkloadConfig {
     }
 }
 
-/// Where managed identity comes from, by the same precedence as the SDKs (facts.md §2).
+/// Where managed identity comes from, by the same precedence as the SDKs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MiSource {
     ServiceFabric,
@@ -343,7 +343,8 @@ pub fn mi_source(env: &dyn Environment) -> MiSource {
 
 /// Whether `sdk`'s chain goes on to the next link when `link` fails with a real error (not
 /// "unavailable"). Python, .NET, Java and Go stop; JavaScript treats managed-identity and
-/// workload-identity failures as unavailable and keeps walking (REAL-CLIENTS.md).
+/// workload-identity failures as unavailable and keeps walking (measured against the real
+/// SDKs: tests/real_sdk).
 pub fn falls_through_on_failure(sdk: Sdk, link: Link) -> bool {
     match link {
         Link::Environment => false,

@@ -10,9 +10,20 @@ use url::Url;
 
 /// Which Azure cloud the user targets; decides the default hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[allow(clippy::enum_variant_names)] // the clouds' own names, as `az cloud list` spells them
 pub enum Cloud {
+    #[cfg_attr(feature = "clap", value(name = "AzureCloud", alias = "azurecloud", alias = "public"))]
     AzureCloud,
+    #[cfg_attr(
+        feature = "clap",
+        value(name = "AzureUSGovernment", alias = "azureusgovernment", alias = "usgov")
+    )]
     AzureUsGovernment,
+    #[cfg_attr(
+        feature = "clap",
+        value(name = "AzureChinaCloud", alias = "azurechinacloud", alias = "china")
+    )]
     AzureChinaCloud,
 }
 
@@ -79,6 +90,7 @@ impl Cloud {
 
 /// Whose `DefaultAzureCredential` order the chain check mirrors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Sdk {
     Python,
     Js,
@@ -101,6 +113,7 @@ impl Sdk {
 
 /// `--credential`: let the chain decide, or force one link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CredentialChoice {
     Auto,
     Environment,
@@ -149,6 +162,7 @@ pub struct Target {
 
 /// `--probe`: the live call the `data-plane-probe` check makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ProbeKind {
     Chat,
     Embeddings,

@@ -1,41 +1,34 @@
 //! Facts one check learns and later checks need. The runner merges what each check provides
 //! and starts a check only when the checks that provide its inputs have finished.
 
+use crate::chain::{Link, MiSource};
+use crate::diagnose::jwt::Claims;
 use crate::secret::Secret;
 use serde::Serialize;
+use std::path::PathBuf;
 
-/// A kind of fact, and the check that provides it.
+/// A kind of fact. Which check provides it is that check's business: each check declares
+/// what it [`provides`](crate::checks::Check::provides), and the runner derives the producers
+/// from those declarations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fact {
-    /// The parsed, plausible endpoint (`endpoint`).
+    /// The parsed, plausible endpoint.
     Endpoint,
-    /// Container / CI / Azure host (`environment`).
+    /// Container / CI / Azure host.
     Environment,
-    /// The state of the Azure CLI login (`azure-cli`).
+    /// The state of the Azure CLI login.
     CliState,
-    /// The credential the app would use (`credential-chain`).
+    /// The credential the app would use.
     Credential,
-    /// An access token for the scope (`token`).
+    /// An access token for the scope.
     AccessToken,
-    /// The token's decoded claims (`token-claims`).
+    /// The token's decoded claims.
     Claims,
-    /// The role-assignment verdict for the principal (`role-assignment`).
+    /// The role-assignment verdict for the principal.
     Roles,
 }
 
 impl Fact {
-    /// The check id that provides this fact.
-    pub fn producer(self) -> &'static str {
-        match self {
-            Fact::Endpoint => "endpoint",
-            Fact::Environment => "environment",
-            Fact::CliState => "azure-cli",
-            Fact::Credential => "credential-chain",
-            Fact::AccessToken => "token",
-            Fact::Claims => "token-claims",
-            Fact::Roles => "role-assignment",
-        }
-    }
     pub fn describe(self) -> &'static str {
         match self {
             Fact::Endpoint => "a usable endpoint",
@@ -49,6 +42,17 @@ impl Fact {
     }
 }
 
+/// Which Azure OpenAI surface the endpoint addresses: decides the URLs the probe builds and
+/// the advice the checks give. Today every endpoint is a resource root
+/// (`https://<name>.openai.azure.com/`); the v1 base URL (`…/openai/v1/`) and Foundry project
+/// endpoints (`…/api/projects/<p>`) come next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Surface {
+    /// `scheme://host[:port]/`: the classic resource root the SDKs' `azure_endpoint` wants.
+    ResourceRoot,
+}
+
 /// The endpoint as the `endpoint` check understood it.
 #[derive(Debug, Clone, Serialize)]
 pub struct EndpointFacts {
@@ -58,6 +62,8 @@ pub struct EndpointFacts {
     /// The custom subdomain (resource name) when the host has one.
     pub subdomain: Option<String>,
     pub loopback: bool,
+    /// The surface the endpoint addresses.
+    pub surface: Surface,
 }
 
 /// Where the doctor runs, as the `environment` check found out.
@@ -96,19 +102,63 @@ pub struct CliState {
     pub problem: Option<String>,
 }
 
-/// The credential the app would use.
-#[derive(Debug, Clone, Default, Serialize)]
+/// The credential the app would use: the chain link, how it is configured (read once from the
+/// environment by `credential-chain`, so nothing later re-reads it), and what the chain
+/// already learned about it.
+#[derive(Debug, Clone)]
 pub struct CredentialFacts {
-    /// Link name, e.g. `ManagedIdentityCredential`.
+    pub link: Link,
+    /// Link class name as the SDK spells it, e.g. `ManagedIdentityCredential`.
     pub name: String,
-    /// Our stable id: environment | workload-identity | managed-identity | azure-cli | azure-developer-cli.
-    pub kind: String,
-    /// Extra detail (source of managed identity, client id, …).
+    pub config: CredentialConfig,
+    /// Extra detail for the report (source of managed identity, client id, …); never a secret.
     pub detail: serde_json::Value,
     /// A token attempt the chain already had to make to decide availability (IMDS, `az`,
     /// `azd`, and JS's fall-through links); `token` judges it instead of asking again.
-    #[serde(skip)]
     pub prefetched: Option<Result<TokenInfo, crate::azure::credentials::AcquireFailure>>,
+}
+
+impl CredentialFacts {
+    /// Our stable id of the link (as `--credential` spells it), e.g. `managed-identity`.
+    pub fn kind(&self) -> &'static str {
+        self.link.id()
+    }
+}
+
+/// How the chosen credential is configured: everything token acquisition needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialConfig {
+    /// `EnvironmentCredential` with `AZURE_CLIENT_SECRET`.
+    ClientSecret {
+        tenant: String,
+        client_id: String,
+        secret: Secret,
+    },
+    /// `EnvironmentCredential` with `AZURE_CLIENT_CERTIFICATE_PATH` (not signed in with).
+    Certificate {
+        tenant: String,
+        client_id: String,
+        path: PathBuf,
+    },
+    /// `EnvironmentCredential` with `AZURE_USERNAME`/`AZURE_PASSWORD` (not signed in with).
+    UsernamePassword { client_id: String, username: String },
+    /// `WorkloadIdentityCredential`: a federated token file exchanged at Entra.
+    WorkloadIdentity {
+        tenant: String,
+        client_id: String,
+        token_file: PathBuf,
+    },
+    /// `ManagedIdentityCredential` from `source`; `client_id` selects a user-assigned identity.
+    ManagedIdentity {
+        source: MiSource,
+        client_id: Option<String>,
+    },
+    /// The Azure CLI's login.
+    AzureCli,
+    /// The Azure Developer CLI's login.
+    AzureDeveloperCli,
+    /// A link the doctor names but does not sign in with (IDE sign-ins).
+    NotExamined,
 }
 
 /// An access token and where it came from. The token is a [`Secret`].
@@ -158,8 +208,10 @@ pub struct Facts {
     pub cli: Option<CliState>,
     pub credential: Option<CredentialFacts>,
     pub token: Option<TokenInfo>,
-    pub claims: Option<serde_json::Value>,
+    pub claims: Option<Claims>,
     pub roles: Option<RoleFacts>,
+    /// Facts other checks of this run are still producing (see [`Facts::await_fact`]).
+    pub pending: FactWaiter,
 }
 
 impl Facts {
@@ -182,6 +234,72 @@ impl Facts {
         }
         take!(endpoint, environment, cli, credential, token, claims, roles);
     }
+
+    /// The facts once the check that provides `fact` has finished, for a check that needs the
+    /// fact only on some paths and so does not declare it in `needs()`/`after()` (the probe
+    /// awaits the role verdict only on a 401, while the role check runs beside it). When no
+    /// check of this run provides `fact`, or it has already finished, this returns at once;
+    /// the fact may still be missing (its producer failed or was not selected).
+    ///
+    /// Never await a fact whose producer waits for the awaiting check: both would sit until
+    /// their time limits.
+    pub async fn await_fact(&self, fact: Fact) -> Facts {
+        let Some(board) = &self.pending.board else {
+            return self.clone();
+        };
+        let producer = board.producers.lock().ok().and_then(|p| p.get(&fact).cloned());
+        if let Some(done) = producer {
+            done.await;
+        }
+        let mut now = board.facts.lock().map(|f| f.clone()).unwrap_or_default();
+        now.pending = self.pending.clone();
+        now
+    }
+}
+
+/// Completes when a check (the producer of some facts) has finished and merged its facts.
+pub type Finished = futures::future::Shared<futures::future::BoxFuture<'static, ()>>;
+
+/// The runner's board of a run: the facts merged so far and, per fact, the check that
+/// provides it. A default waiter belongs to no run and has nothing pending.
+#[derive(Clone, Default)]
+pub struct FactWaiter {
+    board: Option<std::sync::Arc<Board>>,
+}
+
+struct Board {
+    facts: std::sync::Arc<std::sync::Mutex<Facts>>,
+    producers: std::sync::Mutex<std::collections::HashMap<Fact, Finished>>,
+}
+
+impl FactWaiter {
+    /// A board over the run's merged `facts`; producers are added as their checks are set up.
+    pub fn new(facts: std::sync::Arc<std::sync::Mutex<Facts>>) -> Self {
+        FactWaiter {
+            board: Some(std::sync::Arc::new(Board {
+                facts,
+                producers: Default::default(),
+            })),
+        }
+    }
+    /// `done` completes once `fact` is merged (or known to be missing).
+    pub fn produced_by(&self, fact: Fact, done: Finished) {
+        if let Some(board) = &self.board
+            && let Ok(mut p) = board.producers.lock()
+        {
+            p.insert(fact, done);
+        }
+    }
+}
+
+impl std::fmt::Debug for FactWaiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.board.is_some() {
+            "FactWaiter(run)"
+        } else {
+            "FactWaiter(none)"
+        })
+    }
 }
 
 /// The report's `identity` section: who the app is, as far as the checks found out.
@@ -198,7 +316,7 @@ pub fn identity_json(facts: &Facts) -> serde_json::Value {
             id.insert("cli_user".into(), serde_json::json!(u));
         }
     }
-    if let Some(serde_json::Value::Object(claims)) = &facts.claims {
+    if let Some(serde_json::Value::Object(claims)) = facts.claims.as_ref().map(Claims::shown) {
         for (from, to) in [
             ("tid", "tenant_id"),
             ("oid", "object_id"),

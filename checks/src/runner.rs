@@ -2,35 +2,16 @@
 //! inputs have finished, so independent checks overlap. A check gets a time limit, and a
 //! panic or timeout becomes `error` for that check while the run goes on.
 
-use crate::checks::Check;
+use crate::checks::{Check, ProducedBy};
 use crate::codes;
 use crate::context::RunContext;
-use crate::facts::Facts;
+use crate::facts::{Fact, FactWaiter, Facts};
 use crate::model::{CheckResult, Finding, Judgement, Status};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-/// What a check returns: its judgement and the facts it learned.
-#[derive(Debug)]
-pub struct Outcome {
-    pub judgement: Judgement,
-    pub facts: Facts,
-}
-
-impl Outcome {
-    pub fn new(judgement: Judgement) -> Self {
-        Outcome {
-            judgement,
-            facts: Facts::default(),
-        }
-    }
-    pub fn with_facts(judgement: Judgement, facts: Facts) -> Self {
-        Outcome { judgement, facts }
-    }
-}
 
 /// Something that wants to hear about finished checks as they finish (progress on a TTY).
 pub trait Observer: Send + Sync {
@@ -109,23 +90,34 @@ pub async fn run_until(
         .collect();
     let facts = Arc::new(Mutex::new(Facts::default()));
     let results: Arc<Mutex<Vec<Option<CheckResult>>>> = Arc::new(Mutex::new(vec![None; checks.len()]));
-    let mut done: HashMap<&'static str, Shared<BoxFuture<'static, ()>>> = HashMap::new();
+    // Each fact's producer among the checks of this run, from their `provides()`.
+    let mut done: HashMap<Fact, Shared<BoxFuture<'static, ()>>> = HashMap::new();
+    // The same, for checks that await a fact on some paths only (`Facts::await_fact`); filled
+    // before any check is polled.
+    let board = FactWaiter::new(facts.clone());
     let mut all = Vec::new();
 
     for (index, check) in checks.into_iter().enumerate() {
         // Wait only for the producers that are part of this run; a producer that was not
         // selected leaves the fact missing, and the check is skipped with that reason.
-        let id = check.id();
         let waits: Vec<_> = check
             .needs()
             .iter()
             .chain(check.after())
-            .filter_map(|f| done.get(f.producer()).cloned())
+            .filter_map(|f| done.get(f).cloned())
             .collect();
-        let (ctx, facts, results, observer) = (ctx.clone(), facts.clone(), results.clone(), observer.clone());
+        let provides = check.provides();
+        let (ctx, facts, results, observer, pending) = (
+            ctx.clone(),
+            facts.clone(),
+            results.clone(),
+            observer.clone(),
+            board.clone(),
+        );
         let task = async move {
             futures::future::join_all(waits).await;
-            let snapshot = facts.lock().map(|f| f.clone()).unwrap_or_default();
+            let mut snapshot = facts.lock().map(|f| f.clone()).unwrap_or_default();
+            snapshot.pending = pending;
             observer.started(check.id());
             let started = Instant::now();
             let (judgement, learned) = match missing_input(check.as_ref(), &snapshot) {
@@ -151,7 +143,10 @@ pub async fn run_until(
         }
         .boxed()
         .shared();
-        done.insert(id, task.clone());
+        for fact in provides {
+            done.insert(*fact, task.clone());
+            board.produced_by(*fact, task.clone());
+        }
         all.push(task);
     }
     let started = Instant::now();
@@ -256,6 +251,7 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Outcome;
     use crate::checks::test_support::context;
     use crate::facts::{EnvironmentFacts, Fact};
     use async_trait::async_trait;
@@ -273,6 +269,13 @@ mod tests {
         Hang,
         /// Passes only if another check reaches the same barrier while this one waits.
         Rendezvous(Arc<tokio::sync::Barrier>),
+        /// Lets the producer go, then awaits the environment fact it did not declare: passes
+        /// only if the fact is there once the await returns.
+        AwaitEnvironment(Arc<tokio::sync::Notify>),
+        /// Provides the environment fact, but only once told to.
+        ProvideEnvironmentWhenTold(Arc<tokio::sync::Notify>),
+        /// Awaits the role verdict, which no check of the run provides.
+        AwaitRoles,
     }
 
     #[async_trait]
@@ -285,6 +288,12 @@ mod tests {
         }
         fn needs(&self) -> &'static [Fact] {
             self.needs
+        }
+        fn provides(&self) -> &'static [Fact] {
+            match self.id {
+                "environment" => &[Fact::Environment],
+                _ => &[],
+            }
         }
         fn timeout(&self, _ctx: &RunContext) -> Duration {
             Duration::from_millis(300)
@@ -307,6 +316,36 @@ mod tests {
                 Behaviour::Rendezvous(ref barrier) => {
                     barrier.wait().await;
                     Outcome::new(Judgement::new(Status::Pass, "met"))
+                }
+                Behaviour::AwaitEnvironment(ref go) => {
+                    assert!(_facts.environment.is_none(), "the producer had not been let go yet");
+                    go.notify_one();
+                    let later = _facts.await_fact(Fact::Environment).await;
+                    let status = if later.environment.is_some() {
+                        Status::Pass
+                    } else {
+                        Status::Fail
+                    };
+                    Outcome::new(Judgement::new(status, "awaited"))
+                }
+                Behaviour::ProvideEnvironmentWhenTold(ref go) => {
+                    go.notified().await;
+                    Outcome::with_facts(
+                        Judgement::new(Status::Pass, "env"),
+                        Facts {
+                            environment: Some(EnvironmentFacts::default()),
+                            ..Default::default()
+                        },
+                    )
+                }
+                Behaviour::AwaitRoles => {
+                    let later = _facts.await_fact(Fact::Roles).await;
+                    let status = if later.roles.is_none() {
+                        Status::Pass
+                    } else {
+                        Status::Fail
+                    };
+                    Outcome::new(Judgement::new(status, "no roles"))
                 }
             }
         }
@@ -421,5 +460,29 @@ mod tests {
         let (results, facts) = run(Arc::new(context()), checks, Arc::new(Silent)).await;
         assert!(results.iter().all(|r| r.status == Status::Pass), "{results:?}");
         assert!(facts.environment.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_check_can_await_a_fact_it_did_not_declare() {
+        // The awaiting check comes first and declares nothing, so it starts at once; the
+        // producer starts beside it and provides only after the awaiting check let it go.
+        let go = Arc::new(tokio::sync::Notify::new());
+        let checks = vec![
+            fake("data-plane-probe", &[], Behaviour::AwaitEnvironment(go.clone())),
+            fake("environment", &[], Behaviour::ProvideEnvironmentWhenTold(go)),
+        ];
+        let (results, facts) = run(Arc::new(context()), checks, Arc::new(Silent)).await;
+        assert_eq!(results[0].status, Status::Pass, "{results:?}");
+        assert_eq!(results[1].status, Status::Pass, "{results:?}");
+        assert!(facts.environment.is_some());
+    }
+
+    #[tokio::test]
+    async fn awaiting_a_fact_no_check_of_the_run_provides_returns_without_it() {
+        let checks = vec![fake("data-plane-probe", &[], Behaviour::AwaitRoles)];
+        let (results, _) = run(Arc::new(context()), checks, Arc::new(Silent)).await;
+        assert_eq!(results[0].status, Status::Pass, "{results:?}");
+        // Outside a run (a judge's test), nothing is pending either.
+        assert!(Facts::default().await_fact(Fact::Roles).await.roles.is_none());
     }
 }

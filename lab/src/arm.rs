@@ -2,7 +2,7 @@
 //! Services accounts and deployments, Resource Graph. The Microsoft.Authorization
 //! endpoints live in `arm_authz.rs`.
 //!
-//! Bodies follow shared/corpus/arm.json: `{"error":{"code","message"}}`, 401
+//! Bodies follow fixtures/corpus/arm.json: `{"error":{"code","message"}}`, 401
 //! `InvalidAuthenticationTokenTenant` naming both issuers, 401
 //! `InvalidAuthenticationTokenAudience` listing the four accepted audiences, 401
 //! `AuthenticationFailed` with `WWW-Authenticate`, 403 `AuthorizationFailed`, 400

@@ -6,7 +6,7 @@
 //! Tokens come from the lab's Entra exactly as the real CLI gets them: it redeems its
 //! refresh token (or a service principal's secret) at the token endpoint, so expired
 //! refresh tokens and Conditional Access blocks arrive as real AADSTS errors. Output
-//! formats: shared/corpus/azure-cli.json.
+//! formats: fixtures/corpus/azure-cli.json.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -76,7 +76,7 @@ pub async fn run(args: &[String]) -> i32 {
         }
         ["account", "list", rest @ ..] => {
             if !logged_in(&state) {
-                // Logged out, `az account list` still succeeds (REAL-CLIENTS.md).
+                // Logged out, `az account list` still succeeds (measured against the real CLI).
                 eprintln!("Please run \"az login\" to access your accounts.");
                 return print_value(&json!([]), &Opts::parse(rest));
             }

@@ -1,7 +1,7 @@
 //! Microsoft Entra ID: the v2.0 (and v1) token endpoint, OIDC discovery, instance
 //! discovery and the tenant's signing keys.
 //!
-//! Error bodies follow the captured ones in shared/corpus/entra-token.json (ids in the
+//! Error bodies follow the captured ones in fixtures/corpus/entra-token.json (ids in the
 //! comments): `error`, `error_description` starting with `AADSTSnnn:` and ending with the
 //! trace/correlation/timestamp sentence, `error_codes`, `timestamp`, `trace_id`,
 //! `correlation_id`, `error_uri`. The lab uses the current one-line form (Trace ID inline,

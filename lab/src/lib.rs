@@ -80,12 +80,6 @@ pub struct Lab {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Start a lab for `scenario` with default options (`lab serve` and `demo` need options).
-#[allow(dead_code)]
-pub async fn start(scenario: &Scenario) -> Result<Lab> {
-    start_with(scenario, Options::default()).await
-}
-
 pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
     sweep_stale_dirs();
     let dir = owned_tempdir("aoai-doctor-lab-")?;

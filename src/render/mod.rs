@@ -33,8 +33,24 @@ pub mod junit;
 pub mod markdown;
 pub mod redact;
 
-use crate::cli::{Annotations, Format, RunArgs, UsageError};
+use crate::cli::{Annotations, Format, UsageError};
 use aoai_doctor_checks::Report;
+use std::path::PathBuf;
+
+/// What to deliver and where, decided once from the options before the run starts.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The main format: stdout, or `output` when given.
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    /// Extra report files (`--report FORMAT=PATH`, `--output-json` …), never colored.
+    pub extra: Vec<(Format, PathBuf)>,
+    /// Whether to annotate in GitHub Actions / Azure Pipelines when one is detected.
+    pub ci_annotations: Annotations,
+    pub color: bool,
+    pub quiet: bool,
+    pub width: Option<u16>,
+}
 
 /// Renders the report in one format.
 pub fn render(report: &Report, format: Format, color: bool, quiet: bool, width: Option<u16>) -> String {
@@ -48,20 +64,20 @@ pub fn render(report: &Report, format: Format, color: bool, quiet: bool, width: 
 
 /// Writes every output the user asked for: the main format (stdout or `--output`), the extra
 /// report files, and — in GitHub Actions or Azure Pipelines — annotations and the step summary.
-pub fn deliver(report: &Report, args: &RunArgs, color: bool, width: Option<u16>) -> Result<(), UsageError> {
+pub fn deliver(report: &Report, to: &Delivery) -> Result<(), UsageError> {
     let write = |path: &std::path::Path, text: &str| {
         std::fs::write(path, text).map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))
     };
-    let main = render(report, args.format, color, args.quiet, width);
-    match &args.output {
+    let main = render(report, to.format, to.color, to.quiet, to.width);
+    match &to.output {
         Some(path) => write(path, &main)?,
         None => write_stdout(&main).map_err(|e| UsageError(format!("cannot write the report: {e}")))?,
     }
-    for (format, path) in args.extra_reports()? {
+    for (format, path) in &to.extra {
         // Files never get colors.
-        write(&path, &render(report, format, false, false, None))?;
+        write(path, &render(report, *format, false, false, None))?;
     }
-    if args.ci_annotations == Annotations::Auto
+    if to.ci_annotations == Annotations::Auto
         && let Some(ci) = ci::detect(|k| std::env::var(k).ok())
     {
         eprint!("{}", ci::annotations(report, ci));
@@ -79,8 +95,8 @@ pub fn deliver(report: &Report, args: &RunArgs, color: bool, width: Option<u16>)
             }
         }
     }
-    if let Some(path) = &args.output
-        && !args.quiet
+    if let Some(path) = &to.output
+        && !to.quiet
     {
         // The verdict still shows in the log when the report goes to a file.
         eprintln!(

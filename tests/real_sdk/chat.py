@@ -26,7 +26,7 @@ SCOPE = "https://cognitiveservices.azure.com/.default"
 
 def credential(mode):
     if mode == "default":
-        # A custom authority host needs instance discovery off (REAL-CLIENTS.md); the
+        # A custom authority host needs instance discovery off (measured with the real SDK); the
         # interactive and IDE links have nothing to find here.
         return DefaultAzureCredential(
             disable_instance_discovery=True,

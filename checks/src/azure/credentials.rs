@@ -1,13 +1,14 @@
 //! Getting a token the way the app would, one credential at a time. Client secret, workload
 //! identity and the App Service managed-identity endpoint go through `azure_identity` 1.x
 //! (the real SDK code path) over our transport; IMDS is called directly because the SDK
-//! hard-codes its address and retries for ~100 s (DEPENDENCIES.md, gotcha 1).
+//! hard-codes its address and retries for ~100 s before giving up.
 
+use super::process::ProcError;
 use super::transport::{Captured, CapturingTransport};
-use super::{http, imds};
-use crate::chain::{self, EnvConfig, WorkloadConfig};
+use super::{az, http, imds};
+use crate::chain::MiSource;
 use crate::context::RunContext;
-use crate::facts::TokenInfo;
+use crate::facts::{CredentialConfig, TokenInfo};
 use crate::secret::Secret;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
@@ -234,86 +235,141 @@ pub async fn imds_managed_identity(ctx: &RunContext, client_id: Option<&str>, sc
     imds::token(ctx, client_id, scope).await
 }
 
-/// Gets a token for `scope` with the link `kind` (`environment`, `workload-identity`,
-/// `managed-identity`, `azure-cli`, `azure-developer-cli`): the token check uses the data-plane
-/// scope, the role check the ARM scope.
-pub async fn acquire(ctx: &RunContext, kind: &str, scope: &str) -> Acquired {
-    let env = ctx.env.as_ref();
-    match kind {
-        "environment" => match chain::environment_config(env) {
-            EnvConfig::Secret { tenant, client_id } => {
-                let secret = Secret::new(env.var("AZURE_CLIENT_SECRET").unwrap_or_default());
-                client_secret(ctx, &tenant, &client_id, &secret, scope).await
-            }
-            EnvConfig::Certificate { .. } => Err(AcquireFailure::Setup(
-                "client certificates are not tested by the doctor".into(),
-            )),
-            EnvConfig::UsernamePassword { .. } => Err(AcquireFailure::Setup(
-                "username/password sign-in is not tested by the doctor".into(),
-            )),
-            _ => Err(AcquireFailure::Setup("EnvironmentCredential is not configured".into())),
-        },
-        "workload-identity" => match chain::workload_config(env) {
-            WorkloadConfig::Complete {
-                tenant,
-                client_id,
-                token_file,
-            } => {
-                match env.read_to_string(&token_file) {
-                    Some(t) if !t.trim().is_empty() => {}
-                    Some(_) => {
-                        return Err(AcquireFailure::Setup(format!(
-                            "the federated token file {} is empty",
-                            token_file.display()
-                        )));
-                    }
-                    None => {
-                        return Err(AcquireFailure::Setup(format!(
-                            "the federated token file {} cannot be read",
-                            token_file.display()
-                        )));
-                    }
-                }
-                workload_identity(ctx, &tenant, &client_id, &token_file, scope).await
-            }
-            WorkloadConfig::Missing(m) => Err(AcquireFailure::Setup(format!("{} not set", m.join(", ")))),
-        },
-        "managed-identity" => {
-            let client_id = env.var_set("AZURE_CLIENT_ID");
-            match chain::mi_source(env) {
-                chain::MiSource::AppService => app_service_managed_identity(ctx, client_id.as_deref(), scope).await,
-                chain::MiSource::Imds => imds_managed_identity(ctx, client_id.as_deref(), scope).await,
-                other => Err(AcquireFailure::Setup(format!(
-                    "the {} managed-identity source is not examined by the doctor",
-                    other.name()
-                ))),
+/// What `azd auth token` answered.
+#[derive(Debug, Clone)]
+pub enum AzdAnswer {
+    NotInstalled,
+    Token(TokenInfo),
+    /// It exited 0 but printed no token.
+    NoToken,
+    /// It failed; its stderr says why.
+    Failed {
+        stderr: String,
+        exit_code: Option<i32>,
+    },
+    /// It could not be started or did not finish in time.
+    DidNotAnswer(ProcError),
+}
+
+/// `azd auth token --scope SCOPE`, with the subprocess time limit.
+pub async fn azure_developer_cli(ctx: &RunContext, scope: &str) -> AzdAnswer {
+    let Some(path) = az::locate(ctx.env.as_ref(), "azd") else {
+        return AzdAnswer::NotInstalled;
+    };
+    match az::azd_token(&path, scope, ctx.timeouts.subprocess).await {
+        Ok(out) if out.exit_code == Some(0) => {
+            let v: Option<serde_json::Value> = serde_json::from_str(&out.stdout).ok();
+            match v.as_ref().and_then(|v| v.get("token")).and_then(|t| t.as_str()) {
+                Some(t) => AzdAnswer::Token(TokenInfo {
+                    token: Secret::new(t),
+                    expires_on: None,
+                    source: "AzureDeveloperCliCredential".into(),
+                }),
+                None => AzdAnswer::NoToken,
             }
         }
-        "azure-cli" => match super::az::locate(env, "az") {
-            None => Err(AcquireFailure::Setup("az is not on PATH".into())),
-            Some(az) => match super::az::get_access_token(&az, scope, None, ctx.timeouts.subprocess).await {
-                Err(super::process::ProcError::TimedOut(d)) => Err(AcquireFailure::TimedOut(d)),
-                Err(super::process::ProcError::Spawn(e)) => Err(AcquireFailure::Setup(e)),
-                Ok(out) if out.exit_code == Some(0) => {
-                    match crate::diagnose::cli::parse_get_access_token(&out.stdout) {
-                        Ok(t) => Ok(TokenInfo {
-                            expires_on: t.expires_on,
-                            token: Secret::new(t.access_token),
-                            source: "AzureCliCredential".into(),
-                        }),
-                        Err(e) => Err(AcquireFailure::NotAToken {
-                            status: 0,
-                            body_excerpt: e.to_string(),
-                        }),
-                    }
-                }
-                // The CLI's stderr carries the AADSTS text; keep it for the classifier.
-                Ok(out) => Err(AcquireFailure::Cli {
-                    stderr: out.stderr,
-                    exit_code: out.exit_code,
-                }),
-            },
+        Ok(out) => AzdAnswer::Failed {
+            stderr: out.stderr,
+            exit_code: out.exit_code,
         },
-        other => Err(AcquireFailure::Setup(format!("no token can be obtained from {other}"))),
+        Err(e) => AzdAnswer::DidNotAnswer(e),
+    }
+}
+
+impl From<ProcError> for AcquireFailure {
+    fn from(e: ProcError) -> Self {
+        match e {
+            ProcError::TimedOut(d) => AcquireFailure::TimedOut(d),
+            ProcError::Spawn(why) => AcquireFailure::Setup(why),
+        }
+    }
+}
+
+/// Gets a token for `scope` with the credential the chain chose, configured as the chain
+/// read it (nothing here reads the environment's configuration again): the token check uses
+/// the data-plane scope, the role check the ARM scope.
+pub async fn acquire(ctx: &RunContext, config: &CredentialConfig, scope: &str) -> Acquired {
+    match config {
+        CredentialConfig::ClientSecret {
+            tenant,
+            client_id,
+            secret,
+        } => client_secret(ctx, tenant, client_id, secret, scope).await,
+        CredentialConfig::Certificate { .. } => Err(AcquireFailure::Setup(
+            "client certificates are not tested by the doctor".into(),
+        )),
+        CredentialConfig::UsernamePassword { .. } => Err(AcquireFailure::Setup(
+            "username/password sign-in is not tested by the doctor".into(),
+        )),
+        CredentialConfig::WorkloadIdentity {
+            tenant,
+            client_id,
+            token_file,
+        } => {
+            match ctx.env.read_to_string(token_file) {
+                Some(t) if !t.trim().is_empty() => {}
+                Some(_) => {
+                    return Err(AcquireFailure::Setup(format!(
+                        "the federated token file {} is empty",
+                        token_file.display()
+                    )));
+                }
+                None => {
+                    return Err(AcquireFailure::Setup(format!(
+                        "the federated token file {} cannot be read",
+                        token_file.display()
+                    )));
+                }
+            }
+            workload_identity(ctx, tenant, client_id, token_file, scope).await
+        }
+        CredentialConfig::ManagedIdentity { source, client_id } => match source {
+            MiSource::AppService => app_service_managed_identity(ctx, client_id.as_deref(), scope).await,
+            MiSource::Imds => imds_managed_identity(ctx, client_id.as_deref(), scope).await,
+            other => Err(AcquireFailure::Setup(format!(
+                "the {} managed-identity source is not examined by the doctor",
+                other.name()
+            ))),
+        },
+        CredentialConfig::AzureCli => azure_cli(ctx, scope).await,
+        CredentialConfig::AzureDeveloperCli => match azure_developer_cli(ctx, scope).await {
+            AzdAnswer::Token(t) => Ok(t),
+            AzdAnswer::NotInstalled => Err(AcquireFailure::Setup("azd is not on PATH".into())),
+            AzdAnswer::NoToken => Err(AcquireFailure::NotAToken {
+                status: 0,
+                body_excerpt: "azd printed no token".into(),
+            }),
+            AzdAnswer::Failed { stderr, exit_code } => Err(AcquireFailure::Cli { stderr, exit_code }),
+            AzdAnswer::DidNotAnswer(e) => Err(e.into()),
+        },
+        CredentialConfig::NotExamined => Err(AcquireFailure::Setup(
+            "no token can be obtained from a link the doctor does not examine".into(),
+        )),
+    }
+}
+
+/// `az account get-access-token --scope SCOPE`.
+async fn azure_cli(ctx: &RunContext, scope: &str) -> Acquired {
+    let Some(path) = az::locate(ctx.env.as_ref(), "az") else {
+        return Err(AcquireFailure::Setup("az is not on PATH".into()));
+    };
+    match az::get_access_token(&path, scope, None, ctx.timeouts.subprocess).await {
+        Err(e) => Err(e.into()),
+        Ok(out) if out.exit_code == Some(0) => match crate::diagnose::cli::parse_get_access_token(&out.stdout) {
+            Ok(t) => Ok(TokenInfo {
+                expires_on: t.expires_on,
+                token: Secret::new(t.access_token),
+                source: "AzureCliCredential".into(),
+            }),
+            Err(e) => Err(AcquireFailure::NotAToken {
+                status: 0,
+                body_excerpt: e.to_string(),
+            }),
+        },
+        // The CLI's stderr carries the AADSTS text; keep it for the classifier.
+        Ok(out) => Err(AcquireFailure::Cli {
+            stderr: out.stderr,
+            exit_code: out.exit_code,
+        }),
     }
 }

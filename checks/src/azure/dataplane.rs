@@ -118,14 +118,7 @@ impl ProbeResponse {
     }
     /// A body that is an HTML page (by content type or by its first bytes).
     pub fn is_html(&self) -> bool {
-        let ct = self.header("content-type").unwrap_or("").to_ascii_lowercase();
-        let start = self
-            .body
-            .trim_start()
-            .get(..15)
-            .unwrap_or(self.body.trim_start())
-            .to_ascii_lowercase();
-        ct.contains("text/html") || start.starts_with("<!doctype html") || start.starts_with("<html")
+        crate::diagnose::html::is_html(self.header("content-type"), &self.body)
     }
 }
 

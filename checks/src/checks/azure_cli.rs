@@ -3,14 +3,14 @@
 //! all of that, and its token is reused by `token` when the chain picks the CLI.
 
 use super::Check;
+use super::Outcome;
 use crate::azure::{az, process::ProcError};
 use crate::chain;
 use crate::codes;
 use crate::context::{CredentialChoice, RunContext};
 use crate::diagnose::{self, Diagnosis, cli as azcli, jwt};
-use crate::facts::{CliState, Facts, TokenInfo};
+use crate::facts::{CliState, Fact, Facts, TokenInfo};
 use crate::model::{Finding, Judgement, Status};
-use crate::runner::Outcome;
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde_json::json;
@@ -24,6 +24,9 @@ impl Check for AzureCliCheck {
     }
     fn title(&self) -> &'static str {
         "Azure CLI login"
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::CliState]
     }
     async fn run(&self, ctx: &RunContext, _facts: &Facts) -> Outcome {
         let located = az::locate(ctx.env.as_ref(), "az");

@@ -4,6 +4,7 @@
 //! none can. The developer's own `az login` on the host is not visible in a container.
 
 use super::Check;
+use super::Outcome;
 use crate::azure::imds;
 use crate::chain::{self, EnvConfig, MiSource, WorkloadConfig};
 use crate::codes;
@@ -11,7 +12,6 @@ use crate::context::{Environment, RunContext};
 use crate::diagnose::jwt;
 use crate::facts::{CliState, CredentialFacts, EnvironmentFacts, Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
-use crate::runner::Outcome;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::json;
@@ -154,7 +154,7 @@ pub fn assess(
         WorkloadConfig::Missing(_) => opt("workload-identity", State::Absent, "no AZURE_FEDERATED_TOKEN_FILE"),
     });
     out.push(match chain::mi_source(env) {
-        MiSource::Imds if chosen.is_some_and(|c| c.kind == "managed-identity") => {
+        MiSource::Imds if chosen.is_some_and(|c| c.kind() == "managed-identity") => {
             opt("managed-identity", State::Works, "IMDS answers with a managed identity")
         }
         MiSource::Imds => opt("managed-identity", State::NotChecked, "IMDS not examined"),
@@ -311,7 +311,7 @@ pub fn judge(envf: &EnvironmentFacts, options: &[CredOption], chosen: Option<&Cr
     let works: Vec<&CredOption> = options.iter().filter(|o| o.state == State::Works).collect();
     // The credential the chain picked, if it works here; else the first that does.
     let used = chosen
-        .and_then(|c| works.iter().find(|o| o.link == c.kind).copied())
+        .and_then(|c| works.iter().find(|o| o.link == c.kind()).copied())
         .or_else(|| works.first().copied());
     let cli = state("azure-cli");
     let cli_missing = cli.is_some_and(|o| matches!(o.state, State::Absent | State::Broken));
@@ -446,9 +446,11 @@ mod tests {
             .var("AZURE_CLIENT_SECRET", "s");
         let options = assess(&env, Some(&no_cli()), None, NOW);
         let chosen = CredentialFacts {
+            link: crate::chain::Link::Environment,
             name: "EnvironmentCredential".into(),
-            kind: "environment".into(),
-            ..Default::default()
+            config: crate::facts::CredentialConfig::NotExamined,
+            detail: serde_json::Value::Null,
+            prefetched: None,
         };
         let j = judge(&container(), &options, Some(&chosen));
         assert_eq!(j.status, Status::Pass, "{j:?}");

@@ -5,6 +5,7 @@
 //! once with the `az role assignment create` fix.
 
 use super::Check;
+use super::Outcome;
 use crate::azure::dataplane::{self, ProbeError, ProbeRequest, ProbeResponse};
 use crate::codes;
 use crate::context::{ProbeKind, RunContext};
@@ -16,7 +17,6 @@ use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtErr
 use crate::diagnose::redact;
 use crate::facts::{Fact, Facts, RoleFacts, RoleVerdict};
 use crate::model::{Finding, Judgement, Status};
-use crate::runner::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 use std::time::Duration;

@@ -2,12 +2,12 @@
 //! reach it (DNS, then TLS)?
 
 use super::Check;
+use super::Outcome;
 use crate::azure::{http, net};
 use crate::codes;
 use crate::context::{Cloud, RunContext};
-use crate::facts::{EndpointFacts, Facts};
+use crate::facts::{EndpointFacts, Fact, Facts, Surface};
 use crate::model::{Finding, Judgement, Status};
-use crate::runner::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 use url::{Host, Url};
@@ -21,6 +21,9 @@ impl Check for EndpointCheck {
     }
     fn title(&self) -> &'static str {
         "Endpoint accepts Entra ID tokens"
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::Endpoint]
     }
     async fn run(&self, ctx: &RunContext, _facts: &Facts) -> Outcome {
         let Some(url) = &ctx.target.endpoint else {
@@ -176,6 +179,7 @@ impl Shape {
             host: self.host.clone(),
             subdomain: self.subdomain.clone(),
             loopback: self.kind == HostKind::Loopback,
+            surface: Surface::ResourceRoot,
         }
     }
 }

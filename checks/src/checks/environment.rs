@@ -2,11 +2,11 @@
 //! over from key-based auth? Reads only through the environment seam.
 
 use super::Check;
+use super::Outcome;
 use crate::codes;
 use crate::context::{Environment, RunContext};
-use crate::facts::{EnvironmentFacts, Facts};
+use crate::facts::{EnvironmentFacts, Fact, Facts};
 use crate::model::{Finding, Judgement};
-use crate::runner::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 use std::path::Path;
@@ -20,6 +20,9 @@ impl Check for EnvironmentCheck {
     }
     fn title(&self) -> &'static str {
         "Where the app runs"
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::Environment]
     }
     async fn run(&self, ctx: &RunContext, _facts: &Facts) -> Outcome {
         let (judgement, facts) = judge(ctx.env.as_ref(), ctx.target.container);

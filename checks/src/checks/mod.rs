@@ -3,7 +3,7 @@
 
 use crate::context::RunContext;
 use crate::facts::{Fact, Facts};
-use crate::runner::Outcome;
+use crate::model::Judgement;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,25 @@ pub mod role_assignment;
 pub mod token;
 pub mod token_claims;
 
+/// What a check returns: its judgement and the facts it learned.
+#[derive(Debug)]
+pub struct Outcome {
+    pub judgement: Judgement,
+    pub facts: Facts,
+}
+
+impl Outcome {
+    pub fn new(judgement: Judgement) -> Self {
+        Outcome {
+            judgement,
+            facts: Facts::default(),
+        }
+    }
+    pub fn with_facts(judgement: Judgement, facts: Facts) -> Self {
+        Outcome { judgement, facts }
+    }
+}
+
 /// One question the doctor answers. `run` gathers through `crate::azure` and hands what it
 /// saw to a pure judge.
 #[async_trait]
@@ -26,6 +45,11 @@ pub trait Check: Send + Sync {
     fn id(&self) -> &'static str;
     /// Short title for people.
     fn title(&self) -> &'static str;
+    /// Facts it learns and hands to later checks (the runner derives each fact's producer
+    /// from these).
+    fn provides(&self) -> &'static [Fact] {
+        &[]
+    }
     /// Facts that must exist before it runs; missing ones make it `skip`.
     fn needs(&self) -> &'static [Fact] {
         &[]
@@ -57,6 +81,22 @@ pub fn all() -> Vec<Arc<dyn Check>> {
     ]
 }
 
+/// The id of the check that provides `fact`, among every check.
+pub fn producer_of(fact: Fact) -> Option<&'static str> {
+    all().iter().find(|c| c.provides().contains(&fact)).map(|c| c.id())
+}
+
+/// `fact.producer()`: the check that provides it, derived from the checks' `provides()`.
+pub trait ProducedBy {
+    fn producer(self) -> &'static str;
+}
+
+impl ProducedBy for Fact {
+    fn producer(self) -> &'static str {
+        producer_of(self).unwrap_or("no check")
+    }
+}
+
 /// The ids of every check, in report order (for `--only`/`--skip` validation and `--help`).
 pub fn ids() -> Vec<&'static str> {
     all().iter().map(|c| c.id()).collect()
@@ -82,8 +122,11 @@ pub fn select(only: &[String], skip: &[String]) -> Vec<Arc<dyn Check>> {
         for c in &every {
             if wanted.contains(&c.id()) {
                 for f in c.needs().iter().chain(c.after()) {
-                    if !wanted.contains(&f.producer()) && every.iter().any(|p| p.id() == f.producer()) {
-                        wanted.push(f.producer());
+                    let producers = every.iter().filter(|p| p.provides().contains(f));
+                    for p in producers {
+                        if !wanted.contains(&p.id()) {
+                            wanted.push(p.id());
+                        }
                     }
                 }
             }
@@ -152,6 +195,29 @@ mod tests {
         let distinct: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(ids.len(), distinct.len(), "a check id repeats: {ids:?}");
         assert_eq!(ids[0], "endpoint");
+    }
+
+    #[test]
+    fn every_fact_has_exactly_one_producer_that_comes_before_its_consumers() {
+        use crate::facts::Fact::*;
+        let every = all();
+        for fact in [Endpoint, Environment, CliState, Credential, AccessToken, Claims, Roles] {
+            let producers: Vec<_> = every.iter().filter(|c| c.provides().contains(&fact)).collect();
+            assert_eq!(producers.len(), 1, "{fact:?}");
+            let at = every.iter().position(|c| c.id() == producers[0].id()).unwrap();
+            for (i, c) in every.iter().enumerate() {
+                if c.needs().contains(&fact) || c.after().contains(&fact) {
+                    assert!(
+                        at < i,
+                        "{} uses {fact:?} before {} provides it",
+                        c.id(),
+                        producers[0].id()
+                    );
+                }
+            }
+        }
+        assert_eq!(Roles.producer(), "role-assignment");
+        assert_eq!(CliState.producer(), "azure-cli");
     }
 
     #[test]

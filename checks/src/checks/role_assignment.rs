@@ -13,6 +13,7 @@
 //! A 403 on the role-assignment read is "could not verify" (`warn`), never "missing".
 
 use super::Check;
+use super::Outcome;
 use crate::azure::arm::{Account, ArmClient, ArmError, RoleAssignment};
 use crate::azure::credentials;
 use crate::codes;
@@ -25,7 +26,6 @@ use crate::diagnose::rbac::{
 };
 use crate::facts::{Fact, Facts, RoleFacts, RoleVerdict};
 use crate::model::{Finding, Judgement, Status};
-use crate::runner::Outcome;
 use async_trait::async_trait;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -47,6 +47,9 @@ impl Check for RoleAssignmentCheck {
     }
     fn title(&self) -> &'static str {
         "Role grants the data action"
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::Roles]
     }
     fn needs(&self) -> &'static [Fact] {
         &[Fact::Claims, Fact::Credential]
@@ -623,7 +626,7 @@ fn scope_of_assignment_id(id: &str) -> String {
 }
 
 async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
-    let claims = facts.claims.clone().unwrap_or(Value::Null);
+    let claims = facts.claims.as_ref().map(|c| c.shown()).unwrap_or(Value::Null);
     let mut g = Gathered {
         data_action: data_action_for(ctx.target.probe).to_string(),
         token_tenant: claim(&claims, "tid"),
@@ -643,7 +646,7 @@ async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
         g.arm = ArmAccess::NoToken("no credential".into());
         return g;
     };
-    let token = match credentials::acquire(ctx, &cred.kind, &ctx.target.cloud.arm_scope()).await {
+    let token = match credentials::acquire(ctx, &cred.config, &ctx.target.cloud.arm_scope()).await {
         Ok(t) => t.token,
         Err(f) => {
             g.arm = ArmAccess::NoToken(format!("{} could not get an ARM token: {}", cred.name, f.describe()));

@@ -3,15 +3,17 @@
 //! `https://cognitiveservices.azure.com/.default` is explained even when Entra grants it.
 
 use super::Check;
+use super::Outcome;
 use crate::azure::credentials::{self, AcquireFailure, Acquired};
+use crate::chain::Link;
 use crate::codes;
 use crate::context::RunContext;
 use crate::diagnose::entra::{self, EntraContext};
+use crate::diagnose::html;
 use crate::diagnose::managed_identity::{MiOutcome, classify_mi_response};
 use crate::diagnose::redact::redact;
 use crate::facts::{CredentialFacts, Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
-use crate::runner::Outcome;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -25,6 +27,9 @@ impl Check for TokenCheck {
     fn title(&self) -> &'static str {
         "Token for the scope"
     }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::AccessToken]
+    }
     fn needs(&self) -> &'static [Fact] {
         &[Fact::Credential]
     }
@@ -34,7 +39,7 @@ impl Check for TokenCheck {
         };
         let got = match cred.prefetched.clone() {
             Some(p) => p,
-            None => credentials::acquire(ctx, &cred.kind, &ctx.target.scope).await,
+            None => credentials::acquire(ctx, &cred.config, &ctx.target.scope).await,
         };
         let (judgement, token) = judge(
             &cred,
@@ -72,10 +77,7 @@ pub fn judge(
     now: i64,
 ) -> (Judgement, Option<crate::facts::TokenInfo>) {
     let mut findings = scope_findings(scope, resource);
-    let stops = matches!(
-        cred.kind.as_str(),
-        "environment" | "workload-identity" | "managed-identity"
-    );
+    let stops = cred.link.is_prod();
     match got {
         Ok(token) => {
             let expires = token
@@ -114,7 +116,7 @@ pub fn judge(
             }
             let mut evidence = json!({ "credential": cred.name, "scope": scope, "failure": failure.describe() });
             if let AcquireFailure::Http { status, headers, body } = &failure {
-                let ex = entra::explain_token_response(*status, headers, body, entra_context(&cred.kind));
+                let ex = entra::explain_token_response(*status, headers, body, entra_context(cred.kind()));
                 evidence["response"] = serde_json::Value::Object(ex.evidence);
             }
             let status = match failure {
@@ -143,7 +145,7 @@ pub fn judge(
 fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding {
     match failure {
         AcquireFailure::Http { status, headers, body } => {
-            if cred.kind == "managed-identity" {
+            if cred.link == Link::ManagedIdentity {
                 let v = classify_mi_response(*status, headers, body);
                 if v.outcome != MiOutcome::EntraError {
                     let code = if v.outcome == MiOutcome::IdentityNotFound { &codes::TOKEN_MI_IDENTITY_NOT_FOUND } else { &codes::TOKEN_MI_FAILED };
@@ -157,7 +159,7 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
                 )
                 .fix("Check HTTPS_PROXY / NO_PROXY and the firewall for the Entra ID authority host (login.microsoftonline.com); a proxy that needs sign-in or cannot reach Entra answers with such a page.");
             }
-            let ex = entra::explain_token_response(*status, headers, body, entra_context(&cred.kind));
+            let ex = entra::explain_token_response(*status, headers, body, entra_context(cred.kind()));
             let aadsts = entra::parse_entra_error(body).and_then(|e| e.aadsts());
             let code = aadsts.and_then(codes::for_aadsts).unwrap_or(&codes::TOKEN_ENTRA_ERROR);
             let mut message = ex.summary.clone();
@@ -175,7 +177,7 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
             format!("{} got HTTP {status}, but the body is not a token: {}", cred.name, redact(body_excerpt)),
         )
         .fix("Something other than Entra ID / the identity endpoint answered: a proxy, captive portal or a wrong endpoint override."),
-        AcquireFailure::Setup(why) if cred.kind == "workload-identity" => Finding::error(&codes::TOKEN_WORKLOAD_FILE, format!("WorkloadIdentityCredential: {why}."))
+        AcquireFailure::Setup(why) if cred.link == Link::WorkloadIdentity => Finding::error(&codes::TOKEN_WORKLOAD_FILE, format!("WorkloadIdentityCredential: {why}."))
             .fix("Check the pod has the azure.workload.identity/use: \"true\" label and its service account the client-id annotation, so the webhook mounts the token file.")
             .command("kubectl get pod <pod> -o jsonpath='{.spec.volumes}'"),
         AcquireFailure::Setup(why) if why.contains("certificate") || why.contains("username") => {
@@ -193,28 +195,14 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
 
 /// `an HTML page titled "…"` when an answer is an HTML page (by content type or first bytes).
 fn html_page(headers: &[(String, String)], body: &str) -> Option<String> {
-    let html_type = headers
+    let content_type = headers
         .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().contains("text/html"));
-    let t = body.trim_start();
-    let head = t.get(..t.len().min(15)).unwrap_or("").to_ascii_lowercase();
-    if !(html_type || head.starts_with("<!doctype html") || head.starts_with("<html")) {
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.as_str());
+    if !html::is_html(content_type, body) {
         return None;
     }
-    let lower = t.to_ascii_lowercase();
-    let title = lower
-        .find("<title>")
-        .map(|i| i + "<title>".len())
-        .and_then(|a| lower[a..].find("</title>").map(|b| (a, a + b)))
-        .and_then(|(a, b)| t.get(a..b))
-        .map(|x| {
-            redact(&x.split_whitespace().collect::<Vec<_>>().join(" "))
-                .chars()
-                .take(80)
-                .collect::<String>()
-        })
-        .filter(|x| !x.is_empty());
-    Some(match title {
+    Some(match html::title(body).map(|t| redact(&t)) {
         Some(x) => format!("an HTML page titled \"{x}\""),
         None => "an HTML page".to_string(),
     })
@@ -266,9 +254,19 @@ mod tests {
     use super::*;
 
     fn cred(kind: &str, name: &str) -> CredentialFacts {
+        let link = [
+            Link::Environment,
+            Link::WorkloadIdentity,
+            Link::ManagedIdentity,
+            Link::AzureCli,
+        ]
+        .into_iter()
+        .find(|l| l.id() == kind)
+        .expect("a link id");
         CredentialFacts {
+            link,
             name: name.into(),
-            kind: kind.into(),
+            config: crate::facts::CredentialConfig::NotExamined,
             detail: json!({}),
             prefetched: None,
         }

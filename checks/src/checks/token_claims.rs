@@ -3,13 +3,12 @@
 //! is the classic cause of a 401.
 
 use super::Check;
+use super::Outcome;
 use crate::codes;
 use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtError};
 use crate::facts::{Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
-use crate::runner::Outcome;
 use async_trait::async_trait;
-use serde_json::json;
 
 pub struct TokenClaimsCheck;
 
@@ -20,6 +19,9 @@ impl Check for TokenClaimsCheck {
     }
     fn title(&self) -> &'static str {
         "Token claims fit the resource"
+    }
+    fn provides(&self) -> &'static [Fact] {
+        &[Fact::Claims]
     }
     fn needs(&self) -> &'static [Fact] {
         &[Fact::AccessToken]
@@ -33,12 +35,12 @@ impl Check for TokenClaimsCheck {
         let decoded = jwt::decode_claims(token.token.expose());
         let (mut judgement, claims) = judge(decoded, ctx.now(), &expected);
         if let (Some(want), Some(c)) = (&ctx.target.expected_principal, &claims) {
-            let found = c["oid"].as_str().unwrap_or("");
+            let found = c.oid.as_deref().unwrap_or("");
             if !found.eq_ignore_ascii_case(want) {
                 judgement.findings.push(
                     Finding::error(
                         &codes::CLAIMS_UNEXPECTED_PRINCIPAL,
-                        format!("The token is for principal {} (object id {}), but the app must run as {want}.", c["upn"].as_str().or(c["appid"].as_str()).unwrap_or("?"), if found.is_empty() { "?" } else { found }),
+                        format!("The token is for principal {} (object id {}), but the app must run as {want}.", c.user_name().or(c.appid.as_deref()).unwrap_or("?"), if found.is_empty() { "?" } else { found }),
                     )
                     .fix("Another credential won the chain (see credential-chain): often a developer's az login or a leftover AZURE_CLIENT_* variable. Remove it, or select the intended credential with --credential / AZURE_TOKEN_CREDENTIALS."),
                 );
@@ -58,20 +60,11 @@ impl Check for TokenClaimsCheck {
 
 /// The evidence a report may show: decoded claims, never the token or its signature.
 pub fn shown_claims(c: &Claims) -> serde_json::Value {
-    json!({
-        "aud": c.aud, "iss": c.iss, "tid": c.tid, "oid": c.oid, "appid": c.appid, "azp": c.azp,
-        "idtyp": c.idtyp, "upn": c.upn.clone().or(c.preferred_username.clone()).or(c.unique_name.clone()),
-        "xms_mirid": c.xms_mirid, "scp": c.scp, "roles": c.roles, "ver": c.ver,
-        "iat": c.iat, "nbf": c.nbf, "exp": c.exp,
-    })
+    c.shown()
 }
 
 /// The pure judge: decoded claims (or why not) → findings, plus the claims fact.
-pub fn judge(
-    decoded: Result<Claims, JwtError>,
-    now: i64,
-    expected: &ClaimExpectations,
-) -> (Judgement, Option<serde_json::Value>) {
+pub fn judge(decoded: Result<Claims, JwtError>, now: i64, expected: &ClaimExpectations) -> (Judgement, Option<Claims>) {
     let claims = match decoded {
         Ok(c) => c,
         Err(e) => {
@@ -114,10 +107,8 @@ pub fn judge(
             .join("; ")
     };
     (
-        Judgement::new(status, summary)
-            .with_findings(findings)
-            .evidence(shown.clone()),
-        Some(shown),
+        Judgement::new(status, summary).with_findings(findings).evidence(shown),
+        Some(claims),
     )
 }
 
@@ -186,6 +177,7 @@ fn finding(p: &ClaimProblem, expected: &ClaimExpectations) -> Finding {
 mod tests {
     use super::*;
     use base64::Engine;
+    use serde_json::json;
 
     fn token(payload: serde_json::Value) -> String {
         let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
@@ -205,7 +197,7 @@ mod tests {
         );
         let (j, claims) = judge(jwt::decode_claims(&t), NOW, &ClaimExpectations::azure_openai());
         assert_eq!(j.status, Status::Pass, "{j:?}");
-        assert_eq!(claims.unwrap()["oid"], "o");
+        assert_eq!(claims.unwrap().shown()["oid"], "o");
         let shown = serde_json::to_string(&j.evidence).unwrap();
         assert!(!shown.contains("c2lnbmF0dXJl") && !shown.contains(&t));
     }

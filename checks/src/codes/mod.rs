@@ -10,6 +10,7 @@ mod credentials;
 mod endpoint;
 mod entra;
 mod environment;
+mod explain;
 mod identity;
 mod probe;
 mod runner;
@@ -20,6 +21,7 @@ pub use credentials::*;
 pub use endpoint::*;
 pub use entra::*;
 pub use environment::*;
+pub use explain::*;
 pub use identity::*;
 pub use probe::*;
 pub use runner::*;
@@ -57,6 +59,7 @@ pub fn all() -> Vec<&'static Code> {
         ENTRA_CODES,
         CREDENTIAL_CODES,
         RUNNER_CODES,
+        EXPLAIN_CODES,
     ]
     .concat()
 }

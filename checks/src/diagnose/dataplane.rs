@@ -9,6 +9,7 @@
 use super::common::{self, BodyShape, ParsedBody, add_basic_evidence, collect_ids, header};
 use super::data_actions::{self, OPENAI_USER};
 use super::jwt::{ClaimProblem, Claims, JwtError};
+use super::rbac::is_guid;
 use super::{Diagnosis, Explanation};
 use crate::codes;
 use regex::Regex;
@@ -412,14 +413,6 @@ fn network_blocked() -> Explanation {
         "az cognitiveservices account show --name <account> --resource-group <resource-group> --query \"{public:properties.publicNetworkAccess, acls:properties.networkAcls}\"",
         "az cognitiveservices account network-rule add --name <account> --resource-group <resource-group> --ip-address <your-public-ip>",
     ])
-}
-
-fn is_guid(s: &str) -> bool {
-    s.len() == 36
-        && s.chars().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 fn verdict_explanation(kind: &DataPlaneKind, status: u16) -> Explanation {

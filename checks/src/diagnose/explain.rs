@@ -8,6 +8,7 @@
 use super::common::{self, collect_ids, header, parse_status_from_text};
 use super::sdk_messages::{self, Tier};
 use super::{Diagnosis, Explanation, arm, cli, dataplane, entra, managed_identity};
+use crate::codes::{self, Code};
 use serde_json::Value;
 
 /// Explains a pasted error. `status` and `headers` are optional context (a status is
@@ -21,6 +22,49 @@ pub fn explain(status: Option<u16>, headers: &[(String, String)], text: &str) ->
         ex.add_evidence("http_status", u64::from(s));
     }
     ex
+}
+
+/// The catalogue code `explain` reports for `ex` (one vocabulary with the checks): the
+/// AADSTS code when Entra's number decided and the catalogue knows it, else the code a check
+/// gives the same problem, else one of the few codes only `explain` emits.
+pub fn finding_code(ex: &Explanation, text: &str) -> &'static Code {
+    // A classifier that named a specific catalogue code wins (SDK credential messages, the
+    // data-plane answers, an AADSTS rule); then the AADSTS number; then the family's code.
+    if let Some(code) = ex.code.and_then(codes::find) {
+        return code;
+    }
+    let aadsts = entra::extract_aadsts(text).first().copied().and_then(codes::for_aadsts);
+    match aadsts {
+        Some(code) if ex.diagnosis != Diagnosis::Ok => code,
+        _ => code_of(ex.diagnosis),
+    }
+}
+
+/// The catalogue code of each diagnosis.
+pub fn code_of(diagnosis: Diagnosis) -> &'static Code {
+    match diagnosis {
+        Diagnosis::Ok => &codes::EXPLAIN_OK,
+        Diagnosis::NotLoggedIn => &codes::CLI_NOT_LOGGED_IN,
+        Diagnosis::CliMissing => &codes::CLI_NOT_INSTALLED,
+        Diagnosis::TokenExpired => &codes::CLAIMS_EXPIRED,
+        Diagnosis::WrongScopeOrAudience => &codes::CLAIMS_WRONG_AUDIENCE,
+        Diagnosis::WrongTenant => &codes::CLAIMS_WRONG_TENANT,
+        Diagnosis::InvalidClientCredentials => &codes::TOKEN_ENTRA_ERROR,
+        Diagnosis::MfaOrConditionalAccess => &codes::CLI_CONDITIONAL_ACCESS,
+        Diagnosis::RoleMissingOrPropagating => &codes::PROBE_PERMISSION_DENIED,
+        Diagnosis::KeyAuthDisabled => &codes::PROBE_KEY_AUTH_DISABLED,
+        Diagnosis::NetworkBlocked => &codes::PROBE_NETWORK_BLOCKED,
+        Diagnosis::DeploymentNotFound => &codes::PROBE_DEPLOYMENT_NOT_FOUND,
+        Diagnosis::BadApiVersionOrPath => &codes::PROBE_BAD_PATH,
+        Diagnosis::RateLimited => &codes::PROBE_RATE_LIMITED,
+        Diagnosis::MiUnavailable => &codes::EXPLAIN_MI_UNAVAILABLE,
+        Diagnosis::MiIdentityNotFound => &codes::TOKEN_MI_IDENTITY_NOT_FOUND,
+        Diagnosis::WorkloadIdentityMisconfigured => &codes::TOKEN_WORKLOAD_FILE,
+        Diagnosis::ArmReadForbidden => &codes::ROLE_READ_FORBIDDEN,
+        Diagnosis::CredentialUnavailable => &codes::CHAIN_NO_CREDENTIAL,
+        Diagnosis::AppMisconfigured => &codes::EXPLAIN_UNKNOWN,
+        Diagnosis::Unknown => &codes::EXPLAIN_UNKNOWN,
+    }
 }
 
 fn dispatch(status: Option<u16>, headers: &[(String, String)], text: &str) -> Explanation {
@@ -139,6 +183,26 @@ fn success_shape(text: &str) -> Option<Explanation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_diagnosis_is_a_catalogue_code() {
+        for d in Diagnosis::ALL {
+            let code = code_of(d);
+            assert_eq!(codes::find(code.id), Some(code), "{d:?}");
+        }
+        let ex = explain(
+            Some(401),
+            &[],
+            r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#,
+        );
+        assert_eq!(
+            finding_code(&ex, "AADSTS7000215: Invalid client secret provided.").id,
+            "aadsts-7000215"
+        );
+        let ex = explain(None, &[], "something went wrong");
+        assert_eq!(finding_code(&ex, "something went wrong").id, "explain-unknown");
+        assert!(!ex.fix.contains("aoai-doctor check"), "{}", ex.fix);
+    }
 
     #[test]
     fn openai_python_rendering() {

@@ -52,7 +52,70 @@ pub struct Claims {
     pub raw: Map<String, Value>,
 }
 
+/// What kind of principal a token was issued to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrincipalKind {
+    User,
+    ServicePrincipal,
+    /// A service principal that is a managed identity (the token carries `xms_mirid`).
+    ManagedIdentity,
+}
+
+impl PrincipalKind {
+    /// The `principalType` ARM uses in role assignments (a managed identity is a service
+    /// principal there).
+    pub fn arm_principal_type(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "User",
+            PrincipalKind::ServicePrincipal | PrincipalKind::ManagedIdentity => "ServicePrincipal",
+        }
+    }
+}
+
 impl Claims {
+    /// Who the token is for: `idtyp` when present (`user` / `app`), else a user by `upn`,
+    /// `preferred_username` or delegated scopes (`scp`), else an application by `appid`/`azp`.
+    /// An application whose token names a managed-identity resource (`xms_mirid`) is a
+    /// managed identity.
+    pub fn principal_kind(&self) -> Option<PrincipalKind> {
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let app = || {
+            Some(if set(&self.xms_mirid) {
+                PrincipalKind::ManagedIdentity
+            } else {
+                PrincipalKind::ServicePrincipal
+            })
+        };
+        match self.idtyp.as_deref().map(str::trim) {
+            Some("user") => Some(PrincipalKind::User),
+            Some("app") => app(),
+            _ if set(&self.upn) || set(&self.preferred_username) || set(&self.scp) => Some(PrincipalKind::User),
+            _ if set(&self.appid) || set(&self.azp) => app(),
+            _ => None,
+        }
+    }
+
+    /// The claims a report may show (never the token or its signature); also the shape
+    /// consumers that still read claims as JSON see.
+    pub fn shown(&self) -> Value {
+        serde_json::json!({
+            "aud": self.aud, "iss": self.iss, "tid": self.tid, "oid": self.oid, "appid": self.appid,
+            "azp": self.azp, "idtyp": self.idtyp,
+            "upn": self.user_name(),
+            "xms_mirid": self.xms_mirid, "scp": self.scp, "roles": self.roles, "ver": self.ver,
+            "iat": self.iat, "nbf": self.nbf, "exp": self.exp,
+        })
+    }
+
+    /// The user's sign-in name (`upn`, else `preferred_username`, else `unique_name`).
+    pub fn user_name(&self) -> Option<&str> {
+        self.upn
+            .as_deref()
+            .or(self.preferred_username.as_deref())
+            .or(self.unique_name.as_deref())
+    }
+
     /// The client application id (`appid` in v1 tokens, `azp` in v2).
     pub fn client_id(&self) -> Option<&str> {
         self.appid.as_deref().or(self.azp.as_deref())
@@ -60,11 +123,7 @@ impl Claims {
 
     /// Who the token is for, human-readable (`user alice@contoso.com`, `app <appid>`).
     pub fn principal_summary(&self) -> String {
-        let user = self
-            .upn
-            .as_deref()
-            .or(self.preferred_username.as_deref())
-            .or(self.unique_name.as_deref());
+        let user = self.user_name();
         let kind = match (self.idtyp.as_deref(), user) {
             (Some("app"), _) => "app",
             (_, Some(_)) => "user",
@@ -430,6 +489,28 @@ mod tests {
             enc(&json!({"typ":"JWT","alg":"RS256"})),
             enc(&payload)
         )
+    }
+
+    #[test]
+    fn principal_kinds_from_the_claims() {
+        let kind = |v: Value| decode_claims(&token(v)).unwrap().principal_kind();
+        assert_eq!(kind(json!({"idtyp": "user", "appid": "a"})), Some(PrincipalKind::User));
+        assert_eq!(
+            kind(json!({"idtyp": "app", "appid": "a"})),
+            Some(PrincipalKind::ServicePrincipal)
+        );
+        assert_eq!(
+            kind(
+                json!({"idtyp": "app", "xms_mirid": "/subscriptions/s/resourcegroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"})
+            ),
+            Some(PrincipalKind::ManagedIdentity)
+        );
+        // No idtyp (v1 tokens of some flows): a user by upn or delegated scopes, else an app.
+        assert_eq!(kind(json!({"upn": "a@b.c", "appid": "a"})), Some(PrincipalKind::User));
+        assert_eq!(kind(json!({"scp": "user_impersonation"})), Some(PrincipalKind::User));
+        assert_eq!(kind(json!({"azp": "a"})), Some(PrincipalKind::ServicePrincipal));
+        assert_eq!(kind(json!({"oid": "o"})), None);
+        assert_eq!(PrincipalKind::ManagedIdentity.arm_principal_type(), "ServicePrincipal");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod data_actions;
 pub mod dataplane;
 pub mod entra;
 pub mod explain;
+pub mod html;
 pub mod jwt;
 pub mod managed_identity;
 pub mod rbac;
@@ -46,9 +47,9 @@ pub const AOAI_RESOURCE: &str = "https://cognitiveservices.azure.com";
 /// App id of the "Microsoft Cognitive Services" resource application.
 pub const AOAI_APP_ID: &str = "7d312290-28c8-473c-a0ed-8e53749b6d6d";
 /// Role definition GUID of "Cognitive Services OpenAI User".
-pub const ROLE_OPENAI_USER: &str = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd";
+pub const ROLE_OPENAI_USER: &str = rbac::roles::OPENAI_USER;
 /// Role definition GUID of "Azure AI User" (shown as "Foundry User").
-pub const ROLE_AZURE_AI_USER: &str = "53ca6127-db72-4b80-b1b0-d745d6d5456d";
+pub const ROLE_AZURE_AI_USER: &str = rbac::roles::AZURE_AI_USER;
 
 /// Every diagnosis the classifiers can make. Serialized kebab-case (`not-logged-in`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
@@ -227,8 +228,8 @@ impl Explanation {
         Explanation::new(
             Diagnosis::Unknown,
             summary,
-            "The doctor has no rule for this error. Run `aoai-doctor check` for a full \
-             diagnosis, and search the error code/message in the Azure OpenAI and Microsoft \
+            "The doctor has no rule for this error. Run `aoai-doctor` (with --endpoint and \
+             --deployment) for a full diagnosis, and search the error code/message in the Azure OpenAI and Microsoft \
              Entra troubleshooting docs.",
         )
     }

@@ -54,6 +54,9 @@ pub mod roles {
     pub const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
     pub const RBAC_ADMINISTRATOR: &str = "f58310d9-a9f6-439a-9e8d-f62e7b41a168";
     pub const USER_ACCESS_ADMINISTRATOR: &str = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
+    /// The display names of the roles the doctor recommends.
+    pub const OPENAI_USER_NAME: &str = "Cognitive Services OpenAI User";
+    pub const AZURE_AI_USER_NAME: &str = "Azure AI User";
 }
 
 /// One permission block of a role definition (or of a deny assignment, or of the caller's
@@ -226,7 +229,7 @@ static BUILTIN: LazyLock<Vec<RoleDef>> = LazyLock::new(|| {
         .unwrap_or_default()
 });
 
-/// The bundled copy of a built-in role (shared/corpus builtin-roles.json): only a fallback
+/// The bundled copy of a built-in role (fixtures/roles/builtin-roles.json): only a fallback
 /// when the live definition cannot be read.
 pub fn builtin_role(guid: &str) -> Option<RoleDef> {
     let guid = role_guid(guid);

@@ -710,3 +710,305 @@ fn token_rejected(input: &Input, server_date: Option<i64>) -> Judgement {
     }
     j
 }
+
+#[cfg(test)]
+mod tests {
+    //! One test per conversion: an outcome, built directly, and the judgement it becomes.
+    use super::*;
+    use crate::azure::dataplane::{self, ProbeResponse};
+    use crate::checks::data_plane_probe::outcome::Attempt;
+
+    const OID: &str = "0f8e2d4c-6b1a-4c9e-8d7f-3a5b2c1e9f70";
+    const ID: &str =
+        "/subscriptions/s/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai";
+
+    fn run(outcome: CallOutcome, status: Option<u16>) -> ProbeRun {
+        ProbeRun {
+            attempt: Attempt {
+                outcome,
+                response: status.map(|status| ProbeResponse {
+                    status,
+                    headers: vec![],
+                    body: String::new(),
+                    truncated: false,
+                    elapsed: Duration::from_millis(42),
+                }),
+                evidence: serde_json::Map::new(),
+            },
+            attempts: 1,
+            waited: None,
+            gave_up: false,
+            role_verdict: None,
+            deployments: None,
+        }
+    }
+
+    fn judged(run: &ProbeRun) -> Judgement {
+        let base = url::Url::parse("https://contoso-aoai.openai.azure.com/").unwrap();
+        let request = dataplane::request(&base, ProbeKind::Chat, Some("gpt-4o-mini"), "2024-10-21").unwrap();
+        let roles = RoleFacts {
+            verdict: RoleVerdict::Unknown,
+            resource_id: Some(ID.into()),
+            resource_tenant: Some("t1".into()),
+            principal_id: Some(OID.into()),
+            data_action: String::new(),
+            newest_grant_age_secs: None,
+        };
+        let err = JwtError::Empty;
+        judge(&Input {
+            request: &request,
+            kind: ProbeKind::Chat,
+            deployment: Some("gpt-4o-mini"),
+            run,
+            decoded: Err(&err),
+            roles: Some(&roles),
+            resource: ResourceNames::from_id(ID),
+            audience_resource: "https://cognitiveservices.azure.com",
+            scope: "https://cognitiveservices.azure.com/.default",
+            now: 1_767_225_600,
+            wait: Duration::from_secs(600),
+        })
+    }
+
+    fn one(outcome: CallOutcome, status: u16) -> (Status, &'static str, Finding) {
+        let j = judged(&run(outcome, Some(status)));
+        let f = j.findings.first().cloned().expect("a finding");
+        (j.status, f.code.id, f)
+    }
+
+    #[test]
+    fn access_proven_outcomes_pass() {
+        let j = judged(&run(CallOutcome::Ok, Some(200)));
+        assert_eq!((j.status, j.findings.len()), (Status::Pass, 0));
+        let mut waited = run(CallOutcome::Ok, Some(200));
+        waited.waited = Some(Duration::from_secs(65));
+        let j = judged(&waited);
+        assert!(
+            j.summary.ends_with("after 1m05s of waiting for the role to propagate"),
+            "{}",
+            j.summary
+        );
+        assert_eq!(j.findings[0].code.id, "probe-propagation-waited");
+        let (st, code, f) = one(CallOutcome::AuthPassed(AuthPassedReason::ContentFilter), 400);
+        assert_eq!((st, code), (Status::Pass, "probe-auth-passed"));
+        assert!(f.message.contains("content filter"), "{}", f.message);
+        let (st, code, f) = one(
+            CallOutcome::OperationNotSupported {
+                message: "no chat here".into(),
+            },
+            400,
+        );
+        assert_eq!((st, code), (Status::Pass, "probe-auth-passed"));
+        assert_eq!(f.remediation.commands, ["aoai-doctor --probe embeddings"]);
+        let (st, code, f) = one(
+            CallOutcome::RateLimited {
+                retry_after_secs: Some(7200),
+            },
+            429,
+        );
+        assert_eq!((st, code), (Status::Warn, "probe-rate-limited"));
+        assert!(f.message.contains("a quota for the period"), "{}", f.message);
+        assert!(f.remediation.commands[0].contains("-g rg-ai -n contoso-aoai --deployment-name gpt-4o-mini"));
+    }
+
+    #[test]
+    fn permission_denied_follows_the_role_verdict_it_was_given() {
+        let denied = CallOutcome::PermissionDenied {
+            principal_id: Some(OID.into()),
+            data_action: None,
+        };
+        let with = |verdict| {
+            let mut r = run(denied.clone(), Some(401));
+            r.role_verdict = verdict;
+            judged(&r)
+        };
+        let missing = with(Some(RoleVerdict::Missing));
+        assert_eq!(missing.findings[0].code.id, "probe-permission-denied");
+        assert!(
+            missing.summary.contains(&format!("principal {OID}")),
+            "{}",
+            missing.summary
+        );
+        assert!(missing.findings[0].message.contains("chat/completions/action"));
+        assert_eq!(with(None).summary, missing.summary);
+        let propagating = with(Some(RoleVerdict::Propagating));
+        assert_eq!(
+            propagating.findings[0].remediation.commands,
+            ["aoai-doctor --wait-for-propagation 10m"]
+        );
+        assert!(
+            with(Some(RoleVerdict::Granted))
+                .summary
+                .contains("although a role seems to grant it")
+        );
+        assert!(
+            with(Some(RoleVerdict::Unknown))
+                .summary
+                .contains("or it has not propagated")
+        );
+        let mut gave_up = run(denied, Some(401));
+        gave_up.gave_up = true;
+        gave_up.waited = Some(Duration::from_secs(300));
+        assert_eq!(
+            judged(&gave_up).summary,
+            "still 401 PermissionDenied after waiting 5m00s"
+        );
+    }
+
+    #[test]
+    fn rejected_credentials_and_tenants() {
+        let (st, code, f) = one(CallOutcome::Unauthorized(Unauthorized::TokenRejected), 401);
+        assert_eq!((st, code), (Status::Fail, "probe-token-rejected"));
+        assert!(
+            f.message.starts_with("HTTP 401: the data plane rejected the token."),
+            "{}",
+            f.message
+        );
+        let (_, code, f) = one(CallOutcome::Unauthorized(Unauthorized::KeyOrWrongEndpoint), 401);
+        assert_eq!(code, "probe-token-rejected");
+        assert!(
+            f.message.contains("not this resource's own custom subdomain"),
+            "{}",
+            f.message
+        );
+        let (_, code, f) = one(
+            CallOutcome::WrongTenant {
+                token_tenant: Some("t2".into()),
+            },
+            400,
+        );
+        assert_eq!(code, "probe-wrong-tenant");
+        assert_eq!(
+            f.message,
+            "HTTP 400: the token is from tenant t2, but the resource belongs to tenant t1."
+        );
+        let (_, code, f) = one(
+            CallOutcome::KeyAuthOnly {
+                fix: "Stop sending the key.".into(),
+            },
+            403,
+        );
+        assert_eq!(
+            (code, f.remediation.text.as_str()),
+            ("probe-key-auth-disabled", "Stop sending the key.")
+        );
+    }
+
+    #[test]
+    fn network_rules_name_the_way_in() {
+        let blocked = |message: &str| CallOutcome::NetworkBlocked {
+            policy_id: Some("p1".into()),
+            message: message.into(),
+        };
+        let (_, code, f) = one(blocked("Public access is disabled."), 403);
+        assert_eq!(code, "probe-network-blocked");
+        assert!(f.message.ends_with("; policy-id: p1."), "{}", f.message);
+        assert_eq!(f.remediation.commands[0], "nslookup contoso-aoai.openai.azure.com");
+        let (_, _, f) = one(blocked(""), 403);
+        assert!(f.remediation.commands[0].contains("network-rule add -g rg-ai -n contoso-aoai"));
+    }
+
+    #[test]
+    fn wrong_urls_and_foreign_answers() {
+        let mut r = run(CallOutcome::DeploymentNotFound, Some(404));
+        r.deployments = Some(vec![
+            Deployment {
+                name: "gpt-4o".into(),
+                model: Some("gpt-4o".into()),
+            },
+            Deployment {
+                name: "emb".into(),
+                model: Some("text-embedding-3-small".into()),
+            },
+        ]);
+        let f = &judged(&r).findings[0];
+        assert!(
+            f.message
+                .contains("Its deployments: gpt-4o, emb (model text-embedding-3-small)."),
+            "{}",
+            f.message
+        );
+        r.deployments = Some(vec![]);
+        assert!(judged(&r).findings[0].message.contains("It has no deployments at all."));
+        let (_, code, f) = one(
+            CallOutcome::BadPath {
+                message: "Resource not found".into(),
+            },
+            404,
+        );
+        assert_eq!(code, "probe-bad-path");
+        assert!(f.message.contains("HTTP 404 (\"Resource not found\")"), "{}", f.message);
+        let regional = CallOutcome::RegionalEndpoint {
+            summary: "regional".into(),
+            fix: "use the subdomain".into(),
+            commands: vec!["az x".into()],
+        };
+        let (_, code, f) = one(regional, 401);
+        assert_eq!(
+            (code, f.message.as_str(), f.remediation.commands.len()),
+            ("endpoint-regional", "regional", 1)
+        );
+        let (_, code, f) = one(
+            CallOutcome::Html {
+                title: Some("Portal".into()),
+            },
+            200,
+        );
+        assert_eq!(code, "probe-not-azure-openai");
+        assert!(f.message.contains("HTML page titled \"Portal\""), "{}", f.message);
+        let (st, code, _) = one(CallOutcome::ServerError { message: String::new() }, 502);
+        assert_eq!((st, code), (Status::Error, "probe-server-error"));
+        let (st, code, f) = one(
+            CallOutcome::Unrecognized {
+                code: "Teapot".into(),
+                message: "stout".into(),
+            },
+            418,
+        );
+        assert_eq!((st, code), (Status::Error, "probe-unrecognized"));
+        assert!(
+            f.message.ends_with("answered HTTP 418 Teapot: \"stout\"."),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn no_answer_outcomes() {
+        let judged_err = |o| judged(&run(o, None));
+        let j = judged_err(CallOutcome::TimedOut(Duration::from_secs(3)));
+        assert_eq!((j.status, j.findings[0].code.id), (Status::Error, "probe-timed-out"));
+        assert_eq!(j.summary, "no answer within 3s");
+        for (kind, words) in [
+            (Failure::Refused, "refused"),
+            (Failure::Dns, "does not resolve"),
+            (Failure::TlsUntrusted, "not trusted"),
+            (Failure::TlsOther, "handshake failed"),
+            (Failure::Other, "no HTTP answer"),
+        ] {
+            let j = judged_err(CallOutcome::Transport {
+                kind,
+                message: "m".into(),
+            });
+            assert_eq!((j.status, j.findings[0].code.id), (Status::Fail, "probe-unreachable"));
+            assert!(j.summary.contains(words), "{}", j.summary);
+        }
+        let j = judged_err(CallOutcome::Setup("bad".into()));
+        assert_eq!((j.status, j.findings[0].code.id), (Status::Error, "probe-unrecognized"));
+    }
+
+    #[test]
+    fn each_reason_not_to_call_has_its_judgement() {
+        assert_eq!(not_sent(&NotSent::NoToken).status, Status::Skip);
+        assert_eq!(not_sent(&NotSent::Disabled).summary, "no live call: --probe none");
+        assert!(not_sent(&NotSent::NoEndpoint).summary.contains("AZURE_OPENAI_ENDPOINT"));
+        let base = url::Url::parse("http://contoso.openai.azure.com/").unwrap();
+        let j = not_sent(&NotSent::InsecureHttp { base });
+        assert_eq!((j.status, j.findings[0].code.id), (Status::Fail, "probe-insecure-http"));
+        let j = not_sent(&NotSent::NoDeployment {
+            kind: ProbeKind::Embeddings,
+        });
+        assert_eq!((j.status, j.findings[0].code.id), (Status::Warn, "probe-no-deployment"));
+        assert!(j.summary.contains("embeddings"));
+    }
+}

@@ -442,42 +442,6 @@ fn waiting_is_for_propagation_only() {
 }
 
 #[test]
-fn delays_back_off_and_hints_are_capped() {
-    let p = WaitPolicy::standard(Duration::from_secs(600));
-    let plenty = Duration::from_secs(600);
-    assert_eq!(
-        p.next_delay(Duration::from_secs(5), None, plenty),
-        Duration::from_secs(5)
-    );
-    assert_eq!(
-        p.next_delay(Duration::from_secs(40), None, plenty),
-        Duration::from_secs(30)
-    );
-    assert_eq!(
-        p.next_delay(Duration::from_secs(5), Some(86400), plenty),
-        Duration::from_secs(30)
-    );
-    assert_eq!(
-        p.next_delay(Duration::from_secs(5), Some(2), plenty),
-        Duration::from_secs(2)
-    );
-    assert_eq!(
-        p.next_delay(Duration::from_secs(20), Some(86400), Duration::from_secs(7)),
-        Duration::from_secs(7)
-    );
-}
-
-#[test]
-fn durations_read_like_a_clock() {
-    assert_eq!(short_duration(Duration::from_secs(192)), "3m12s");
-    assert_eq!(short_duration(Duration::from_secs(65)), "1m05s");
-    assert_eq!(short_duration(Duration::from_secs(45)), "45s");
-    assert_eq!(short_duration(Duration::from_millis(2500)), "2.5s");
-    assert_eq!(short_duration(Duration::from_millis(3)), "0s");
-    assert_eq!(short_duration(Duration::from_secs(3720)), "1h02m");
-}
-
-#[test]
 fn resource_names_come_from_the_resource_id() {
     let n = ResourceNames::from_id(
         "/subscriptions/s/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai",

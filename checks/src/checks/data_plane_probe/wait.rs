@@ -240,3 +240,199 @@ pub fn short_duration(d: Duration) -> String {
         format!("{:.1}s", d.as_secs_f64())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A clock that only moves when the loop pauses or an attempt takes time: no real waiting.
+    #[derive(Default)]
+    struct FakeClock(Mutex<Duration>);
+
+    #[async_trait]
+    impl Pacer for FakeClock {
+        fn now(&self) -> Duration {
+            *self.0.lock().unwrap()
+        }
+        async fn sleep(&self, d: Duration) {
+            *self.0.lock().unwrap() += d;
+        }
+    }
+
+    /// Answers from a script (the last one repeats), each taking a second of fake time.
+    struct Script<'a> {
+        clock: &'a FakeClock,
+        answers: Vec<Assessment>,
+        made: u32,
+    }
+
+    impl Attempts for Script<'_> {
+        type Answer = u32;
+        fn attempt(&mut self, _limit: Duration) -> impl Future<Output = (u32, Assessment)> + Send {
+            let i = (self.made as usize).min(self.answers.len() - 1);
+            self.made += 1;
+            *self.clock.0.lock().unwrap() += Duration::from_secs(1);
+            std::future::ready((self.made, self.answers[i].clone()))
+        }
+    }
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+
+    impl WaitObserver<u32> for Log {
+        fn retrying(&self, why: &str, _elapsed: Duration, next_in: Duration) {
+            self.0.lock().unwrap().push(format!("{why} {}s", next_in.as_secs()));
+        }
+        fn settled(&self, answer: &u32, _elapsed: Duration) {
+            self.0.lock().unwrap().push(format!("settled #{answer}"));
+        }
+        fn gave_up(&self, answer: &u32, _elapsed: Duration) {
+            self.0.lock().unwrap().push(format!("gave up #{answer}"));
+        }
+        fn cancelled(&self, _elapsed: Duration) {
+            self.0.lock().unwrap().push("cancelled".into());
+        }
+    }
+
+    fn denied() -> Assessment {
+        Assessment::Denied {
+            why: "denied".into(),
+            retry_after_secs: None,
+        }
+    }
+    fn transient() -> Assessment {
+        Assessment::Transient {
+            why: "503".into(),
+            retry_after_secs: None,
+        }
+    }
+
+    async fn run_script(
+        policy: &WaitPolicy,
+        answers: Vec<Assessment>,
+        cancel: impl Future<Output = ()>,
+    ) -> (WaitRun<u32>, Vec<String>) {
+        let clock = FakeClock::default();
+        let log = Log::default();
+        let mut script = Script {
+            clock: &clock,
+            answers,
+            made: 0,
+        };
+        let run = retry_while_denied(policy, &clock, &log, cancel, &mut script).await;
+        (run, log.0.into_inner().unwrap())
+    }
+
+    #[tokio::test]
+    async fn backs_off_from_5_to_30_seconds_and_settles_on_the_first_final_answer() {
+        let mut answers = vec![denied(); 6];
+        answers.push(Assessment::Settled);
+        let policy = WaitPolicy::standard(Duration::from_secs(600));
+        let (run, log) = run_script(&policy, answers, std::future::pending()).await;
+        assert_eq!(
+            log,
+            [
+                "denied 5s",
+                "denied 10s",
+                "denied 20s",
+                "denied 30s",
+                "denied 30s",
+                "denied 30s",
+                "settled #7"
+            ]
+        );
+        assert_eq!(
+            (run.last, run.last_denied, run.attempts, run.end),
+            (7, Some(6), 7, WaitEnd::Settled)
+        );
+        assert!(run.waited.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_first_answer_that_is_final_or_passing_ends_at_once() {
+        let policy = WaitPolicy::standard(Duration::from_secs(600));
+        for first in [Assessment::Settled, transient()] {
+            let (run, log) = run_script(&policy, vec![first, denied()], std::future::pending()).await;
+            assert_eq!((run.attempts, run.waited, run.end), (1, None, WaitEnd::Settled));
+            assert!(log.is_empty(), "{log:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn passing_failures_are_retried_once_waiting_and_the_denied_answer_is_kept() {
+        let policy = WaitPolicy::standard(Duration::from_secs(600));
+        let answers = vec![denied(), transient(), Assessment::Settled];
+        let (run, log) = run_script(&policy, answers, std::future::pending()).await;
+        assert_eq!(log, ["denied 5s", "503 10s", "settled #3"]);
+        assert_eq!((run.last, run.last_denied), (3, Some(1)));
+    }
+
+    #[tokio::test]
+    async fn gives_up_when_the_wait_runs_out() {
+        let policy = WaitPolicy::standard(Duration::from_secs(60));
+        let (run, log) = run_script(&policy, vec![denied()], std::future::pending()).await;
+        assert_eq!(run.end, WaitEnd::GaveUp);
+        assert_eq!(
+            log.last().map(String::as_str),
+            Some(format!("gave up #{}", run.attempts).as_str())
+        );
+        // 5 + 10 + 20 + 30 s of pauses, then the rest of the minute, never beyond it.
+        let paused: u64 = log
+            .iter()
+            .filter_map(|l| l.strip_prefix("denied ")?.strip_suffix('s')?.parse::<u64>().ok())
+            .sum();
+        assert!(paused <= 60, "{log:?}");
+        assert!(run.attempts >= 4, "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn the_number_of_attempts_is_bounded() {
+        let mut policy = WaitPolicy::standard(Duration::from_secs(3600));
+        policy.max_attempts = 3;
+        let (run, _) = run_script(&policy, vec![denied()], std::future::pending()).await;
+        assert_eq!((run.attempts, run.end), (3, WaitEnd::GaveUp));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_wait_stops_at_the_next_pause() {
+        let policy = WaitPolicy::standard(Duration::from_secs(600));
+        let (run, log) = run_script(&policy, vec![denied()], std::future::ready(())).await;
+        assert_eq!((run.attempts, run.end, run.last), (1, WaitEnd::Cancelled, 1));
+        assert_eq!(log, ["denied 5s", "cancelled"]);
+    }
+
+    #[tokio::test]
+    async fn the_servers_hint_replaces_the_step_but_stays_capped() {
+        let policy = WaitPolicy::standard(Duration::from_secs(600));
+        let hinted = |s| Assessment::Denied {
+            why: "denied".into(),
+            retry_after_secs: Some(s),
+        };
+        let answers = vec![hinted(2), hinted(86400), Assessment::Settled];
+        let (_, log) = run_script(&policy, answers, std::future::pending()).await;
+        assert_eq!(log, ["denied 2s", "denied 30s", "settled #3"]);
+    }
+
+    #[test]
+    fn delays_back_off_and_hints_are_capped() {
+        let p = WaitPolicy::standard(Duration::from_secs(600));
+        let plenty = Duration::from_secs(600);
+        let secs = Duration::from_secs;
+        assert_eq!(p.next_delay(secs(5), None, plenty), secs(5));
+        assert_eq!(p.next_delay(secs(40), None, plenty), secs(30));
+        assert_eq!(p.next_delay(secs(5), Some(86400), plenty), secs(30));
+        assert_eq!(p.next_delay(secs(5), Some(2), plenty), secs(2));
+        assert_eq!(p.next_delay(secs(20), Some(86400), secs(7)), secs(7));
+    }
+
+    #[test]
+    fn durations_read_like_a_clock() {
+        assert_eq!(short_duration(Duration::from_secs(192)), "3m12s");
+        assert_eq!(short_duration(Duration::from_secs(65)), "1m05s");
+        assert_eq!(short_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(short_duration(Duration::from_millis(2500)), "2.5s");
+        assert_eq!(short_duration(Duration::from_millis(3)), "0s");
+        assert_eq!(short_duration(Duration::from_secs(3720)), "1h02m");
+    }
+}

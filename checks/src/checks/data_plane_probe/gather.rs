@@ -93,18 +93,16 @@ struct Calls<'a, V> {
 
 impl<V: Future<Output = Option<RoleVerdict>> + Send> wait::Attempts for Calls<'_, V> {
     type Answer = Attempt;
-    fn attempt(&mut self, limit: Duration) -> impl Future<Output = (Attempt, Assessment)> + Send {
-        async move {
-            let answer = dataplane::call(&self.ctx.http, self.request, self.token, limit).await;
-            let attempt = Attempt::of(answer);
-            if matches!(attempt.outcome, CallOutcome::PermissionDenied { .. })
-                && let Some(verdict) = self.role_verdict.take()
-            {
-                self.consulted = verdict.await;
-            }
-            let assessment = assess(&attempt, self.consulted, self.max_wait);
-            (attempt, assessment)
+    async fn attempt(&mut self, limit: Duration) -> (Attempt, Assessment) {
+        let answer = dataplane::call(&self.ctx.http, self.request, self.token, limit).await;
+        let attempt = Attempt::of(answer);
+        if matches!(attempt.outcome, CallOutcome::PermissionDenied { .. })
+            && let Some(verdict) = self.role_verdict.take()
+        {
+            self.consulted = verdict.await;
         }
+        let assessment = assess(&attempt, self.consulted, self.max_wait);
+        (attempt, assessment)
     }
 }
 

@@ -513,11 +513,9 @@ fn quick(ctx: &crate::context::RunContext, max_wait: Duration) -> WaitPolicy {
 }
 
 /// A role verdict that counts how often it is asked for.
-fn verdict(v: RoleVerdict, asked: &AtomicU32) -> impl std::future::Future<Output = Option<RoleVerdict>> + '_ {
-    async move {
-        asked.fetch_add(1, Ordering::SeqCst);
-        Some(v)
-    }
+async fn verdict(v: RoleVerdict, asked: &AtomicU32) -> Option<RoleVerdict> {
+    asked.fetch_add(1, Ordering::SeqCst);
+    Some(v)
 }
 
 #[tokio::test]

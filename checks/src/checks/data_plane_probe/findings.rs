@@ -1,169 +1,20 @@
 //! The probe's wording: each outcome ([`NotSent`], [`CallOutcome`]) becomes a judgement with
 //! its findings, fixes and commands. Nothing here does I/O or reads a response body.
 
-use super::gather::ProbeRun;
+use super::input::{Input, parse_http_date};
 use super::outcome::{CallOutcome, NotSent, Unauthorized};
 use super::wait::short_duration;
-use crate::azure::dataplane::{Deployment, ProbeRequest};
+use crate::azure::dataplane::Deployment;
 use crate::azure::http::Failure;
 use crate::codes;
-use crate::context::{ProbeKind, RunContext};
+use crate::context::ProbeKind;
 use crate::diagnose::dataplane::{AuthPassedReason, explain_token_rejection};
-use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtError};
-use crate::diagnose::rbac::is_guid;
+use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem};
 use crate::diagnose::redact;
-use crate::facts::{Facts, RoleFacts, RoleVerdict};
+use crate::facts::RoleVerdict;
 use crate::model::{Finding, Judgement, Status};
 use serde_json::json;
 use std::time::Duration;
-
-/// Everything the judge looks at.
-pub struct Input<'a> {
-    pub request: &'a ProbeRequest,
-    pub kind: ProbeKind,
-    pub deployment: Option<&'a str>,
-    pub run: &'a ProbeRun,
-    /// The claims of the token that was sent (never the token).
-    pub decoded: Result<&'a Claims, &'a JwtError>,
-    /// What the role check learned besides its verdict (the principal, the resource's
-    /// tenant, the data action), for the wording; the verdict itself is `run.role_verdict`.
-    pub roles: Option<&'a RoleFacts>,
-    pub resource: ResourceNames,
-    pub audience_resource: &'a str,
-    pub scope: &'a str,
-    pub now: i64,
-    pub wait: Duration,
-}
-
-impl Input<'_> {
-    fn what(&self) -> String {
-        match (self.kind, self.deployment) {
-            (ProbeKind::Chat, Some(d)) => format!("chat completion on `{d}`"),
-            (ProbeKind::Embeddings, Some(d)) => format!("embeddings on `{d}`"),
-            (ProbeKind::Models, _) => "models list".to_string(),
-            _ => "call".to_string(),
-        }
-    }
-    fn after_wait(&self) -> String {
-        match self.run.waited {
-            Some(w) => format!(" after {}", short_duration(w)),
-            None => String::new(),
-        }
-    }
-    fn principal(&self, from_body: Option<&str>) -> Principal {
-        let claims = self.decoded.ok();
-        let oid = from_body
-            .filter(|p| is_guid(p))
-            .map(str::to_string)
-            .or_else(|| self.roles.and_then(|r| r.principal_id.clone()))
-            .or_else(|| claims.and_then(|c| c.oid.clone()));
-        let kind = match claims.and_then(|c| c.idtyp.as_deref()) {
-            Some("app") => Some("ServicePrincipal"),
-            Some("user") => Some("User"),
-            _ if claims.is_some_and(|c| c.upn.is_some() || c.preferred_username.is_some()) => Some("User"),
-            _ if claims.is_some_and(|c| c.appid.is_some() || c.azp.is_some())
-                && claims.is_some_and(|c| c.upn.is_none()) =>
-            {
-                Some("ServicePrincipal")
-            }
-            _ => None,
-        };
-        Principal {
-            describe: claims.map(Claims::principal_summary).unwrap_or_else(|| match &oid {
-                Some(o) => format!("principal {o}"),
-                None => "the principal".to_string(),
-            }),
-            oid,
-            kind,
-        }
-    }
-}
-
-struct Principal {
-    describe: String,
-    oid: Option<String>,
-    kind: Option<&'static str>,
-}
-
-impl Principal {
-    fn short(&self) -> String {
-        self.oid
-            .clone()
-            .map(|o| format!("principal {o}"))
-            .unwrap_or_else(|| "the principal".into())
-    }
-}
-
-/// The account and resource group, for commands.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ResourceNames {
-    pub resource_id: Option<String>,
-    pub account: Option<String>,
-    pub resource_group: Option<String>,
-}
-
-impl ResourceNames {
-    /// From the role check's resource id (else `--resource-id`), the account falling back to
-    /// the endpoint's subdomain.
-    pub fn find(ctx: &RunContext, facts: &Facts) -> Self {
-        let id = facts
-            .roles
-            .as_ref()
-            .and_then(|r| r.resource_id.clone())
-            .or_else(|| ctx.target.resource_id.clone());
-        let mut names = id.as_deref().map(Self::from_id).unwrap_or_default();
-        if names.account.is_none() {
-            names.account = facts.endpoint.as_ref().and_then(|e| e.subdomain.clone());
-        }
-        names.resource_id = id;
-        names
-    }
-
-    /// `/subscriptions/S/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/NAME`.
-    pub fn from_id(id: &str) -> Self {
-        let parts: Vec<&str> = id.split('/').collect();
-        let after = |key: &str| {
-            parts
-                .windows(2)
-                .find(|w| w[0].eq_ignore_ascii_case(key))
-                .map(|w| w[1].to_string())
-                .filter(|s| !s.is_empty())
-        };
-        ResourceNames {
-            resource_id: Some(id.to_string()),
-            account: after("accounts"),
-            resource_group: after("resourceGroups"),
-        }
-    }
-    fn rg(&self) -> &str {
-        self.resource_group.as_deref().unwrap_or("YOUR-RG")
-    }
-    fn name(&self) -> &str {
-        self.account.as_deref().unwrap_or("YOUR-RESOURCE")
-    }
-    pub(super) fn scope(&self) -> String {
-        self.resource_id.clone().unwrap_or_else(|| {
-            format!(
-                "$(az cognitiveservices account show -n {} -g {} --query id -o tsv)",
-                self.name(),
-                self.rg()
-            )
-        })
-    }
-}
-
-/// `Tue, 15 Nov 1994 08:12:31 GMT` → unix seconds.
-pub fn parse_http_date(v: &str) -> Option<i64> {
-    let t = v.trim();
-    let t = t
-        .strip_suffix("GMT")
-        .or_else(|| t.strip_suffix("UTC"))
-        .map(|s| format!("{}+0000", s))
-        .unwrap_or_else(|| t.to_string());
-    time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc2822)
-        .ok()
-        .map(|d| d.unix_timestamp())
-}
 
 /// Why no call was made.
 pub fn not_sent(why: &NotSent) -> Judgement {
@@ -716,7 +567,11 @@ mod tests {
     //! One test per conversion: an outcome, built directly, and the judgement it becomes.
     use super::*;
     use crate::azure::dataplane::{self, ProbeResponse};
+    use crate::checks::data_plane_probe::ResourceNames;
+    use crate::checks::data_plane_probe::gather::ProbeRun;
     use crate::checks::data_plane_probe::outcome::Attempt;
+    use crate::diagnose::jwt::JwtError;
+    use crate::facts::RoleFacts;
 
     const OID: &str = "0f8e2d4c-6b1a-4c9e-8d7f-3a5b2c1e9f70";
     const ID: &str =

@@ -10,14 +10,16 @@
 
 pub mod findings;
 pub mod gather;
+pub mod input;
 pub mod outcome;
 pub mod wait;
 
 #[cfg(test)]
 mod tests;
 
-pub use findings::{Input, ResourceNames, judge, parse_http_date};
+pub use findings::judge;
 pub use gather::{ProbeRun, worth_waiting};
+pub use input::{Input, ResourceNames, parse_http_date};
 pub use wait::{WaitPolicy, short_duration};
 
 use super::Check;

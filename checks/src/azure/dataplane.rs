@@ -83,6 +83,32 @@ pub fn deployments_request(base: &Url) -> Option<ProbeRequest> {
     })
 }
 
+/// A deployment the data plane listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub name: String,
+    /// The model behind it, when the list says.
+    pub model: Option<String>,
+}
+
+/// `{"data":[{"id":"gpt-4o-mini","model":"gpt-4o-mini"},…]}` → at most 50 deployments.
+pub fn parse_deployments(body: &str) -> Option<Vec<Deployment>> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let list = v
+        .get("data")?
+        .as_array()?
+        .iter()
+        .filter_map(|d| {
+            Some(Deployment {
+                name: d.get("id")?.as_str()?.to_string(),
+                model: d.get("model").and_then(|m| m.as_str()).map(str::to_string),
+            })
+        })
+        .take(50)
+        .collect();
+    Some(list)
+}
+
 /// What came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeResponse {
@@ -257,6 +283,29 @@ mod tests {
         let b = Url::parse("https://x.openai.azure.com/openai/deployments/y?api-version=1").unwrap();
         let r = request(&b, ProbeKind::Models, None, "2").unwrap();
         assert_eq!(r.url.as_str(), "https://x.openai.azure.com/openai/models?api-version=2");
+    }
+
+    #[test]
+    fn deployments_are_read_from_the_list() {
+        let list = parse_deployments(
+            r#"{"data":[{"id":"gpt-4o-mini","model":"gpt-4o-mini"},{"id":"emb"},{"model":"x"}],"object":"list"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            list,
+            vec![
+                Deployment {
+                    name: "gpt-4o-mini".into(),
+                    model: Some("gpt-4o-mini".into())
+                },
+                Deployment {
+                    name: "emb".into(),
+                    model: None
+                },
+            ]
+        );
+        assert_eq!(parse_deployments(r#"{"data":[]}"#), Some(vec![]));
+        assert_eq!(parse_deployments("<html>"), None);
     }
 
     #[test]

@@ -10,4 +10,5 @@ pub mod http;
 pub mod imds;
 pub mod net;
 pub mod process;
+pub mod reachability;
 pub mod transport;

@@ -33,6 +33,17 @@ pub async fn resolve(host: &str, port: u16, resolves: &Resolves, limit: Duration
     }
 }
 
+/// 127.0.0.1, ::1 or localhost: an emulator, a tunnel or a local gateway, where plain
+/// http:// is acceptable.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// Private (RFC 1918), carrier-grade NAT, or unique-local IPv6: a private endpoint's address.
 pub fn is_private(ip: &IpAddr) -> bool {
     match ip {

@@ -3,6 +3,7 @@
 
 use super::Check;
 use super::Outcome;
+use crate::azure::reachability::{self, Reachability, RootAnswer};
 use crate::azure::{http, net};
 use crate::codes;
 use crate::context::{Cloud, RunContext};
@@ -10,7 +11,7 @@ use crate::facts::{EndpointFacts, Fact, Facts, Surface};
 use crate::model::{Finding, Judgement, Status};
 use async_trait::async_trait;
 use serde_json::json;
-use url::{Host, Url};
+use url::Url;
 
 pub struct EndpointCheck;
 
@@ -27,101 +28,104 @@ impl Check for EndpointCheck {
     }
     async fn run(&self, ctx: &RunContext, _facts: &Facts) -> Outcome {
         let Some(url) = &ctx.target.endpoint else {
-            return Outcome::new(
-                Judgement::new(Status::Fail, "no endpoint given").finding(
-                    Finding::error(&codes::ENDPOINT_MISSING, "No Azure OpenAI endpoint was given.")
-                        .fix("Pass the resource's endpoint (Azure portal → resource → Keys and Endpoint), or set AZURE_OPENAI_ENDPOINT.")
-                        .command("aoai-doctor --endpoint https://YOUR-RESOURCE.openai.azure.com/")
-                        .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv"),
-                ),
-            );
+            return Outcome::new(missing());
         };
         let shape = judge_shape(url, ctx.target.cloud);
-        let mut findings = shape.findings.clone();
-        let mut evidence = json!({
-            "endpoint": url.as_str(),
-            "host": shape.host,
-            "host_kind": shape.kind.as_str(),
-            "subdomain": shape.subdomain,
-        });
         if !shape.reachable_worth_checking() {
-            let status = Judgement::status_from(&findings);
-            return Outcome::new(
-                Judgement::new(status, shape.summary())
-                    .with_findings(findings)
-                    .evidence(evidence),
-            );
+            return Outcome::new(judge(url, &shape, None, false));
         }
-
-        // Gather: DNS, then one HTTPS request (any HTTP answer proves DNS, TCP and TLS).
-        let port = url.port_or_known_default().unwrap_or(443);
-        let addrs = match net::resolve(&shape.host, port, &ctx.resolves, ctx.timeouts.dns).await {
-            Ok(a) => a,
-            Err(why) => {
-                evidence["dns"] = json!({ "error": why });
-                findings.push(dns_failed(&shape, &why));
-                return Outcome::new(
-                    Judgement::new(Status::Fail, format!("{} does not resolve", shape.host))
-                        .with_findings(findings)
-                        .evidence(evidence),
-                );
-            }
-        };
-        evidence["dns"] = json!({ "addresses": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>() });
-        if let Some(private) = addrs.iter().find(|a| net::is_private(a)) {
-            findings.push(
-                Finding::info(
-                    &codes::ENDPOINT_PRIVATE_ADDRESS,
-                    format!("{} resolves to {private}, a private endpoint address.", shape.host),
-                )
-                .fix("That works only from inside the virtual network (or over VPN / peering). From elsewhere the public address must be allowed, or run this from inside the network."),
-            );
-        }
-
-        let base = shape.base.clone();
         // Shorter than the check's own limit, so a hanging endpoint is reported as such.
         let limit = ctx.timeouts.http.min(ctx.timeouts.check.mul_f64(0.8));
-        let reach = ctx.http.get(base.clone()).timeout(limit).send().await;
-        match reach {
-            Ok(resp) => {
-                evidence["tls"] = json!({ "ok": base.scheme() == "https", "root_status": resp.status().as_u16() });
-            }
-            Err(e) => {
-                let (kind, chain) = http::classify(&e);
-                evidence["connect_error"] = json!(chain);
-                let proxy = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
-                    .iter()
-                    .find_map(|v| ctx.env.var_set(v));
-                findings.push(unreachable(
-                    &shape,
-                    kind,
-                    &chain,
-                    proxy.is_some(),
-                    !addrs.iter().any(net::is_private),
-                ));
-            }
-        }
-        let status = Judgement::status_from(&findings);
-        let summary = if status == Status::Pass || status == Status::Warn {
-            format!("{} ({}), reachable", shape.host, shape.kind.as_str())
-        } else {
-            findings
-                .iter()
-                .find(|f| f.severity == crate::model::Severity::Error)
-                .map(|f| f.message.clone())
-                .unwrap_or_default()
-        };
+        let reach = reachability::reach(
+            &ctx.http,
+            &shape.base,
+            &shape.host,
+            &ctx.resolves,
+            ctx.timeouts.dns,
+            limit,
+        )
+        .await;
+        let proxy = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .any(|v| ctx.env.var_set(v).is_some());
+        let judgement = judge(url, &shape, Some(&reach), proxy);
         let facts = Facts {
-            endpoint: (status != Status::Fail).then(|| shape.facts()),
+            endpoint: (judgement.status != Status::Fail).then(|| shape.facts()),
             ..Default::default()
         };
-        Outcome::with_facts(
-            Judgement::new(status, summary)
-                .with_findings(findings)
-                .evidence(evidence),
-            facts,
-        )
+        Outcome::with_facts(judgement, facts)
     }
+}
+
+fn missing() -> Judgement {
+    Judgement::new(Status::Fail, "no endpoint given").finding(
+        Finding::error(&codes::ENDPOINT_MISSING, "No Azure OpenAI endpoint was given.")
+            .fix("Pass the resource's endpoint (Azure portal → resource → Keys and Endpoint), or set AZURE_OPENAI_ENDPOINT.")
+            .command("aoai-doctor --endpoint https://YOUR-RESOURCE.openai.azure.com/")
+            .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv"),
+    )
+}
+
+/// The pure judge: the URL's shape, and what DNS and the HTTPS request found (`None` when
+/// the shape alone decides). `proxy`: an HTTPS proxy is configured.
+pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>, proxy: bool) -> Judgement {
+    let mut findings = shape.findings.clone();
+    let mut evidence = json!({
+        "endpoint": url.as_str(),
+        "host": shape.host,
+        "host_kind": shape.kind.as_str(),
+        "subdomain": shape.subdomain,
+    });
+    let Some(reach) = reach else {
+        let status = Judgement::status_from(&findings);
+        return Judgement::new(status, shape.summary())
+            .with_findings(findings)
+            .evidence(evidence);
+    };
+    let addrs = match &reach.dns {
+        Ok(a) => a,
+        Err(why) => {
+            evidence["dns"] = json!({ "error": why });
+            findings.push(dns_failed(shape, why));
+            return Judgement::new(Status::Fail, format!("{} does not resolve", shape.host))
+                .with_findings(findings)
+                .evidence(evidence);
+        }
+    };
+    evidence["dns"] = json!({ "addresses": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>() });
+    if let Some(private) = addrs.iter().find(|a| net::is_private(a)) {
+        findings.push(
+            Finding::info(
+                &codes::ENDPOINT_PRIVATE_ADDRESS,
+                format!("{} resolves to {private}, a private endpoint address.", shape.host),
+            )
+            .fix("That works only from inside the virtual network (or over VPN / peering). From elsewhere the public address must be allowed, or run this from inside the network."),
+        );
+    }
+    match &reach.root {
+        Some(RootAnswer::Status(status)) => {
+            evidence["tls"] = json!({ "ok": shape.base.scheme() == "https", "root_status": status });
+        }
+        Some(RootAnswer::Failed { kind, chain }) => {
+            evidence["connect_error"] = json!(chain);
+            let public = !addrs.iter().any(net::is_private);
+            findings.push(unreachable(shape, kind, chain, proxy, public));
+        }
+        None => {}
+    }
+    let status = Judgement::status_from(&findings);
+    let summary = if status == Status::Pass || status == Status::Warn {
+        format!("{} ({}), reachable", shape.host, shape.kind.as_str())
+    } else {
+        findings
+            .iter()
+            .find(|f| f.severity == crate::model::Severity::Error)
+            .map(|f| f.message.clone())
+            .unwrap_or_default()
+    };
+    Judgement::new(status, summary)
+        .with_findings(findings)
+        .evidence(evidence)
 }
 
 /// What kind of host the endpoint names.
@@ -191,12 +195,7 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
         .unwrap_or_default()
         .trim_end_matches('.')
         .to_ascii_lowercase();
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
+    let loopback = net::is_loopback(url);
     let mut base = url.clone();
     base.set_path("/");
     base.set_query(None);
@@ -204,30 +203,53 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
     let _ = base.set_username("");
     let _ = base.set_password(None);
 
-    let mut findings = Vec::new();
-    let mut subdomain = None;
-    let kind = if loopback {
-        HostKind::Loopback
-    } else if host == "api.openai.com" {
-        findings.push(
-            Finding::error(&codes::ENDPOINT_NOT_AZURE_OPENAI, "api.openai.com is OpenAI's own service, not Azure OpenAI; it does not accept Entra ID tokens.")
-                .fix("Use your Azure OpenAI resource's endpoint, https://YOUR-RESOURCE.openai.azure.com/ (portal → resource → Keys and Endpoint).")
-                .command("az cognitiveservices account list --query \"[?kind=='OpenAI' || kind=='AIServices'].{name:name, endpoint:properties.endpoint}\" -o table"),
-        );
-        HostKind::OpenAi
-    } else if let Some(region) = regional_region(&host) {
+    let (kind, subdomain, mut findings) = host_kind(&host, loopback, cloud, &base);
+    if url.scheme() == "http" && !loopback {
         findings.push(
             Finding::error(
-                &codes::ENDPOINT_REGIONAL,
-                format!("{host} is a regional endpoint ({region}); Entra ID tokens are only accepted on the resource's custom-subdomain endpoint."),
+                &codes::ENDPOINT_INSECURE_HTTP,
+                format!("{url} uses plain http://; a bearer token would travel unencrypted."),
             )
-            .fix("Use the endpoint with your resource's custom subdomain. If the resource has none yet, add one (this cannot be undone) and use https://NAME.cognitiveservices.azure.com/.")
-            .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv")
-            .command("az cognitiveservices account update -n YOUR-RESOURCE -g YOUR-RG --custom-domain YOUR-RESOURCE"),
+            .fix("Use https://.")
+            .command(format!(
+                "aoai-doctor --endpoint {}",
+                url.as_str().replacen("http://", "https://", 1)
+            )),
         );
-        HostKind::Regional
-    } else if let Some((name, found_cloud)) = custom_subdomain(&host) {
-        subdomain = Some(name);
+    }
+    findings.extend(pasted_path(url, &base));
+    Shape {
+        host,
+        kind,
+        subdomain,
+        base,
+        findings,
+    }
+}
+
+/// What kind of host it is, its custom subdomain, and what is wrong with it.
+fn host_kind(host: &str, loopback: bool, cloud: Cloud, base: &Url) -> (HostKind, Option<String>, Vec<Finding>) {
+    if loopback {
+        return (HostKind::Loopback, None, vec![]);
+    }
+    if host == "api.openai.com" {
+        let f = Finding::error(&codes::ENDPOINT_NOT_AZURE_OPENAI, "api.openai.com is OpenAI's own service, not Azure OpenAI; it does not accept Entra ID tokens.")
+            .fix("Use your Azure OpenAI resource's endpoint, https://YOUR-RESOURCE.openai.azure.com/ (portal → resource → Keys and Endpoint).")
+            .command("az cognitiveservices account list --query \"[?kind=='OpenAI' || kind=='AIServices'].{name:name, endpoint:properties.endpoint}\" -o table");
+        return (HostKind::OpenAi, None, vec![f]);
+    }
+    if let Some(region) = regional_region(host) {
+        let f = Finding::error(
+            &codes::ENDPOINT_REGIONAL,
+            format!("{host} is a regional endpoint ({region}); Entra ID tokens are only accepted on the resource's custom-subdomain endpoint."),
+        )
+        .fix("Use the endpoint with your resource's custom subdomain. If the resource has none yet, add one (this cannot be undone) and use https://NAME.cognitiveservices.azure.com/.")
+        .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv")
+        .command("az cognitiveservices account update -n YOUR-RESOURCE -g YOUR-RG --custom-domain YOUR-RESOURCE");
+        return (HostKind::Regional, None, vec![f]);
+    }
+    if let Some((name, found_cloud)) = custom_subdomain(host) {
+        let mut findings = vec![];
         if found_cloud != cloud {
             findings.push(
                 Finding::warning(
@@ -242,57 +264,36 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
                 .command(format!("aoai-doctor --cloud {} --endpoint {base}", found_cloud.name())),
             );
         }
-        HostKind::CustomSubdomain
-    } else {
-        findings.push(
-            Finding::warning(&codes::ENDPOINT_UNRECOGNIZED_HOST, format!("{host} is not an Azure OpenAI host name."))
-                .fix("Fine for a gateway (API Management) or a private DNS alias; the token must still be for https://cognitiveservices.azure.com and the principal needs a role on the resource behind it."),
-        );
-        HostKind::Other
-    };
-
-    if url.scheme() == "http" && !loopback {
-        findings.push(
-            Finding::error(
-                &codes::ENDPOINT_INSECURE_HTTP,
-                format!("{url} uses plain http://; a bearer token would travel unencrypted."),
-            )
-            .fix("Use https://.")
-            .command(format!(
-                "aoai-doctor --endpoint {}",
-                url.as_str().replacen("http://", "https://", 1)
-            )),
-        );
+        return (HostKind::CustomSubdomain, Some(name), findings);
     }
+    let f = Finding::warning(&codes::ENDPOINT_UNRECOGNIZED_HOST, format!("{host} is not an Azure OpenAI host name."))
+        .fix("Fine for a gateway (API Management) or a private DNS alias; the token must still be for https://cognitiveservices.azure.com and the principal needs a role on the resource behind it.");
+    (HostKind::Other, None, vec![f])
+}
 
+/// A path or query pasted into the endpoint (SDKs add `/openai/...` themselves).
+fn pasted_path(url: &Url, base: &Url) -> Option<Finding> {
     let path = url.path().trim_end_matches('/');
-    if !path.is_empty() || url.query().is_some() {
-        let mut f = Finding::error(
-            &codes::ENDPOINT_HAS_PATH,
-            format!("The endpoint carries a path ({}); SDKs add /openai/... themselves, so requests would go to the wrong URL and end in 404.", url.path()),
-        )
-        .fix(format!("Use the bare endpoint {base} and pass the deployment name separately."));
-        let deployment = deployment_from_path(url.path());
-        let mut cmd = format!("aoai-doctor --endpoint {base}");
-        if let Some(d) = &deployment {
-            cmd.push_str(&format!(" --deployment {d}"));
-        }
-        f = f.command(cmd);
-        if let Some(d) = deployment {
-            f = f.command(format!(
-                "export AZURE_OPENAI_ENDPOINT={base} AZURE_OPENAI_DEPLOYMENT={d}"
-            ));
-        }
-        findings.push(f);
+    if path.is_empty() && url.query().is_none() {
+        return None;
     }
-
-    Shape {
-        host,
-        kind,
-        subdomain,
-        base,
-        findings,
+    let mut f = Finding::error(
+        &codes::ENDPOINT_HAS_PATH,
+        format!("The endpoint carries a path ({}); SDKs add /openai/... themselves, so requests would go to the wrong URL and end in 404.", url.path()),
+    )
+    .fix(format!("Use the bare endpoint {base} and pass the deployment name separately."));
+    let deployment = deployment_from_path(url.path());
+    let mut cmd = format!("aoai-doctor --endpoint {base}");
+    if let Some(d) = &deployment {
+        cmd.push_str(&format!(" --deployment {d}"));
     }
+    f = f.command(cmd);
+    if let Some(d) = deployment {
+        f = f.command(format!(
+            "export AZURE_OPENAI_ENDPOINT={base} AZURE_OPENAI_DEPLOYMENT={d}"
+        ));
+    }
+    Some(f)
 }
 
 /// `eastus.api.cognitive.microsoft.com` → `eastus` (and the sovereign variants).
@@ -343,7 +344,7 @@ fn dns_failed(shape: &Shape, why: &str) -> Finding {
     f.command(format!("nslookup {}", shape.host))
 }
 
-fn unreachable(shape: &Shape, kind: http::Failure, chain: &str, proxy: bool, public: bool) -> Finding {
+fn unreachable(shape: &Shape, kind: &http::Failure, chain: &str, proxy: bool, public: bool) -> Finding {
     use http::Failure::*;
     let host = &shape.host;
     match kind {
@@ -464,5 +465,93 @@ mod tests {
         );
         // A dotted "subdomain" is not a resource name.
         assert_eq!(shape("https://a.b.openai.azure.com/").kind, HostKind::Other);
+    }
+    fn reach(dns: Result<Vec<&str>, &str>, root: Option<RootAnswer>) -> Reachability {
+        Reachability {
+            dns: dns
+                .map(|a| a.iter().map(|ip| ip.parse().unwrap()).collect())
+                .map_err(str::to_string),
+            root,
+        }
+    }
+
+    fn judged(u: &str, r: &Reachability, proxy: bool) -> Judgement {
+        let url = Url::parse(u).unwrap();
+        judge(&url, &judge_shape(&url, Cloud::AzureCloud), Some(r), proxy)
+    }
+
+    #[test]
+    fn a_reachable_endpoint_passes_and_a_private_address_is_noted() {
+        let ok = reach(Ok(vec!["20.42.1.1"]), Some(RootAnswer::Status(404)));
+        let j = judged("https://contoso.openai.azure.com/", &ok, false);
+        assert_eq!(j.status, Status::Pass);
+        assert_eq!(j.summary, "contoso.openai.azure.com (custom-subdomain), reachable");
+        assert_eq!(j.evidence["tls"]["root_status"], 404);
+        let private = reach(Ok(vec!["10.0.0.4"]), Some(RootAnswer::Status(401)));
+        let j = judged("https://contoso.openai.azure.com/", &private, false);
+        let codes: Vec<_> = j.findings.iter().map(|f| f.code.id).collect();
+        assert_eq!((j.status, codes), (Status::Pass, vec!["endpoint-private-address"]));
+    }
+
+    #[test]
+    fn dns_and_connection_failures_fail_with_their_fix() {
+        let j = judged(
+            "https://typo.openai.azure.com/",
+            &reach(Err("no such host"), None),
+            false,
+        );
+        assert_eq!((j.status, j.findings[0].code.id), (Status::Fail, "endpoint-dns-failed"));
+        assert_eq!(j.summary, "typo.openai.azure.com does not resolve");
+        assert!(
+            j.findings[0]
+                .remediation
+                .commands
+                .iter()
+                .any(|c| c.contains("customSubDomainName=='typo'"))
+        );
+        let refused = |ip| {
+            reach(
+                Ok(vec![ip]),
+                Some(RootAnswer::Failed {
+                    kind: http::Failure::Refused,
+                    chain: "connection refused".into(),
+                }),
+            )
+        };
+        let j = judged("https://contoso.openai.azure.com/", &refused("20.42.1.1"), true);
+        assert_eq!(
+            (j.status, j.findings[0].code.id),
+            (Status::Fail, "endpoint-unreachable")
+        );
+        assert_eq!(
+            j.summary,
+            "contoso.openai.azure.com: The connection was refused (connection refused)."
+        );
+        let fix = &j.findings[0].remediation.text;
+        assert!(
+            fix.starts_with("An HTTPS proxy is configured") && fix.contains("firewall"),
+            "{fix}"
+        );
+        let j = judged("https://contoso.openai.azure.com/", &refused("10.0.0.4"), false);
+        let fix = &j.findings.last().unwrap().remediation.text;
+        assert!(fix.starts_with("The host resolves to a private endpoint"), "{fix}");
+        let untrusted = reach(
+            Ok(vec!["20.42.1.1"]),
+            Some(RootAnswer::Failed {
+                kind: http::Failure::TlsUntrusted,
+                chain: "unknown issuer".into(),
+            }),
+        );
+        let j = judged("https://contoso.openai.azure.com/", &untrusted, false);
+        assert_eq!(j.findings[0].code.id, "endpoint-tls-untrusted");
+    }
+
+    #[test]
+    fn the_shape_alone_decides_when_no_call_is_worth_making() {
+        let url = Url::parse("https://eastus.api.cognitive.microsoft.com/").unwrap();
+        let j = judge(&url, &judge_shape(&url, Cloud::AzureCloud), None, false);
+        assert_eq!((j.status, j.findings[0].code.id), (Status::Fail, "endpoint-regional"));
+        assert!(j.evidence.get("dns").is_none());
+        assert_eq!(missing().findings[0].code.id, "endpoint-missing");
     }
 }

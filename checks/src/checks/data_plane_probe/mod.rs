@@ -1,0 +1,133 @@
+//! `data-plane-probe`: one real call with the token — by default the smallest chat completion
+//! (`max_tokens: 1`) — judged by status, body shape and headers. A 401 PermissionDenied while
+//! a new role assignment propagates is retried with backoff (reported through
+//! `ctx.progress`) up to `--wait-for-propagation`; a role that is plainly missing fails at
+//! once with the `az role assignment create` fix.
+//!
+//! The shape: [`gather`] does the I/O (through `crate::azure::dataplane`) and the wait
+//! ([`wait`], a loop of its own), [`outcome`] types what the call answered, classified once
+//! per attempt, and [`findings`] turns each outcome into wording, fixes and commands.
+
+pub mod findings;
+pub mod gather;
+pub mod input;
+pub mod outcome;
+pub mod wait;
+
+#[cfg(test)]
+mod tests;
+
+pub use findings::judge;
+pub use gather::{ProbeRun, worth_waiting};
+pub use input::{Input, ResourceNames, parse_http_date};
+pub use wait::{WaitPolicy, short_duration};
+
+use super::Check;
+use crate::azure::dataplane::{self, ProbeRequest};
+use crate::azure::net::is_loopback;
+use crate::context::{ProbeKind, RunContext};
+use crate::diagnose::jwt;
+use crate::facts::{Fact, Facts, TokenInfo};
+use crate::checks::Outcome;
+use async_trait::async_trait;
+use outcome::NotSent;
+use std::time::Duration;
+
+pub struct DataPlaneProbeCheck;
+
+const ID: &str = "data-plane-probe";
+
+#[async_trait]
+impl Check for DataPlaneProbeCheck {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn title(&self) -> &'static str {
+        "A real call to the data plane"
+    }
+    fn needs(&self) -> &'static [Fact] {
+        &[Fact::AccessToken]
+    }
+    fn after(&self) -> &'static [Fact] {
+        &[Fact::Endpoint, Fact::Roles, Fact::Claims]
+    }
+    /// The propagation wait comes on top of the usual limit, so the runner does not stop a
+    /// probe that is patiently waiting.
+    fn timeout(&self, ctx: &RunContext) -> Duration {
+        ctx.target.wait_for_propagation + ctx.timeouts.check
+    }
+    async fn run(&self, ctx: &RunContext, facts: &Facts) -> Outcome {
+        let plan = match plan(ctx, facts) {
+            Ok(plan) => plan,
+            Err(why) => return Outcome::new(findings::not_sent(&why)),
+        };
+        // Today the runner has finished the role check before the probe starts; the verdict
+        // is still only awaited on a 401 PermissionDenied, so the two can run side by side.
+        let roles = facts.roles.as_ref();
+        let role_verdict = async move { roles.map(|r| r.verdict) };
+        let policy = gather::policy(ctx);
+        let token = &plan.token.token;
+        let run = gather::gather(ctx, &plan.request, token, &policy, role_verdict).await;
+        let decoded = jwt::decode_claims(token.expose());
+        let input = Input {
+            request: &plan.request,
+            kind: plan.kind,
+            deployment: plan.deployment,
+            run: &run,
+            decoded: decoded.as_ref(),
+            roles,
+            resource: ResourceNames::find(ctx, facts),
+            audience_resource: ctx.target.cloud.cognitive_resource(),
+            scope: &ctx.target.scope,
+            now: ctx.now(),
+            wait: ctx.target.wait_for_propagation,
+        };
+        Outcome::new(judge(&input))
+    }
+}
+
+/// The call to make, once every reason not to make it is ruled out.
+struct Plan<'a> {
+    token: &'a TokenInfo,
+    kind: ProbeKind,
+    deployment: Option<&'a str>,
+    request: ProbeRequest,
+}
+
+fn plan<'a>(ctx: &'a RunContext, facts: &'a Facts) -> Result<Plan<'a>, NotSent> {
+    let token = facts.token.as_ref().ok_or(NotSent::NoToken)?;
+    let kind = ctx.target.probe;
+    if kind == ProbeKind::None {
+        return Err(NotSent::Disabled);
+    }
+    let base = base_url(ctx, facts).ok_or(NotSent::NoEndpoint)?;
+    if base.scheme() != "https" && !is_loopback(&base) {
+        return Err(NotSent::InsecureHttp { base });
+    }
+    let deployment = ctx
+        .target
+        .deployment
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    let request =
+        dataplane::request(&base, kind, deployment, &ctx.target.api_version).ok_or(NotSent::NoDeployment { kind })?;
+    Ok(Plan {
+        token,
+        kind,
+        deployment,
+        request,
+    })
+}
+
+/// `scheme://host[:port]/` of the endpoint the `endpoint` check understood, else of the target.
+fn base_url(ctx: &RunContext, facts: &Facts) -> Option<url::Url> {
+    if let Some(e) = &facts.endpoint {
+        return Some(e.base.clone());
+    }
+    let mut u = ctx.target.endpoint.clone()?;
+    u.set_path("/");
+    u.set_query(None);
+    u.set_fragment(None);
+    Some(u)
+}

@@ -17,6 +17,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 use url::Url;
 
+mod resource_id;
+pub use resource_id::{ParseError as ResourceIdError, ResourceId};
+
 /// `Microsoft.Authorization` (role assignments, definitions, deny assignments, permissions).
 pub const AUTHORIZATION_API: &str = "2022-04-01";
 /// `GET /subscriptions`.
@@ -553,21 +556,26 @@ impl ArmClient {
 
 /// The api-version to GET a resource type that carries a managed identity.
 pub fn identity_api_version(resource_id: &str) -> Option<&'static str> {
-    let l = resource_id.to_ascii_lowercase();
+    let id = ResourceId::parse(resource_id).ok()?;
     let types: [(&str, &str); 8] = [
-        (
-            "/providers/microsoft.managedidentity/userassignedidentities/",
-            MANAGED_IDENTITY_API,
-        ),
-        ("/providers/microsoft.web/sites/", "2023-12-01"),
-        ("/providers/microsoft.app/containerapps/", "2024-03-01"),
-        ("/providers/microsoft.app/jobs/", "2024-03-01"),
-        ("/providers/microsoft.compute/virtualmachines/", "2024-07-01"),
-        ("/providers/microsoft.compute/virtualmachinescalesets/", "2024-07-01"),
-        ("/providers/microsoft.containerinstance/containergroups/", "2023-05-01"),
-        ("/providers/microsoft.machinelearningservices/workspaces/", "2024-04-01"),
+        ("Microsoft.ManagedIdentity/userAssignedIdentities", MANAGED_IDENTITY_API),
+        ("Microsoft.Web/sites", "2023-12-01"),
+        ("Microsoft.App/containerApps", "2024-03-01"),
+        ("Microsoft.App/jobs", "2024-03-01"),
+        ("Microsoft.Compute/virtualMachines", "2024-07-01"),
+        ("Microsoft.Compute/virtualMachineScaleSets", "2024-07-01"),
+        ("Microsoft.ContainerInstance/containerGroups", "2023-05-01"),
+        ("Microsoft.MachineLearningServices/workspaces", "2024-04-01"),
     ];
-    types.iter().find(|(t, _)| l.contains(t)).map(|(_, v)| *v)
+    // A child (a web app's deployment slot) is GET with its parent type's api-version.
+    let own = id.resource_type()?.to_ascii_lowercase();
+    types
+        .iter()
+        .find(|(t, _)| {
+            let t = t.to_ascii_lowercase();
+            own == t || own.starts_with(&format!("{t}/"))
+        })
+        .map(|(_, v)| *v)
 }
 
 fn parse<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ArmError> {

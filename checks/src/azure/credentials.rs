@@ -314,6 +314,7 @@ pub async fn acquire(ctx: &RunContext, kind: &str, scope: &str) -> Acquired {
                 }),
             },
         },
+        "azure-developer-cli" => super::az::azd_access_token(env, scope, ctx.timeouts.subprocess).await,
         other => Err(AcquireFailure::Setup(format!("no token can be obtained from {other}"))),
     }
 }

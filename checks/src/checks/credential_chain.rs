@@ -422,7 +422,7 @@ async fn azd(ctx: &RunContext) -> LinkState {
         Ok(out) => LinkState::Unavailable(crate::diagnose::redact::redact(
             out.stderr.lines().next().unwrap_or("azd failed"),
         )),
-        Err(e) => LinkState::Unavailable(format!("azd did not answer: {e:?}")),
+        Err(e) => LinkState::Unavailable(format!("azd did not answer: {e}")),
     }
 }
 

@@ -352,51 +352,7 @@ impl ArmClient {
     async fn send(&self, url: &Url) -> Result<(u16, String), ArmError> {
         let mut attempt = 0;
         loop {
-            let req = self
-                .http
-                .get(url.clone())
-                .bearer_auth(self.token.expose())
-                .header("accept", "application/json");
-            let resp = match tokio::time::timeout(self.request_timeout, req.send()).await {
-                Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
-                Ok(Err(e)) => {
-                    let (kind, message) = http::classify(&e);
-                    return Err(if kind == http::Failure::Timeout {
-                        ArmError::TimedOut(self.request_timeout)
-                    } else {
-                        ArmError::Transport { kind, message }
-                    });
-                }
-                Ok(Ok(r)) => r,
-            };
-            let status = resp.status().as_u16();
-            let headers = http::headers_of(&resp);
-            let body = match tokio::time::timeout(self.request_timeout, http::read_capped(resp, MAX_BODY)).await {
-                Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
-                Ok(Err(e)) => {
-                    let (kind, message) = http::classify(&e);
-                    return Err(if kind == http::Failure::Timeout {
-                        ArmError::TimedOut(self.request_timeout)
-                    } else {
-                        ArmError::Transport {
-                            kind: http::Failure::Reset,
-                            message: format!(
-                                "the connection closed in the middle of ARM's answer (HTTP {status}): {message}"
-                            ),
-                        }
-                    });
-                }
-                Ok(Ok((_, true))) if (200..300).contains(&status) => {
-                    return Err(ArmError::BadBody {
-                        status,
-                        message: format!(
-                            "the body is larger than {} MiB; the doctor stopped reading it",
-                            MAX_BODY / (1024 * 1024)
-                        ),
-                    });
-                }
-                Ok(Ok((b, _))) => b,
-            };
+            let (status, headers, body) = self.get_once(url).await?;
             if status == 429 && attempt < MAX_RETRIES {
                 let wait = retry_after(&headers).unwrap_or(DEFAULT_RETRY_AFTER);
                 if let Some(wait) = self.take_budget(wait) {
@@ -409,31 +365,54 @@ impl ArmClient {
             if (200..300).contains(&status) {
                 return Ok((status, body));
             }
-            let verdict = classify_arm_response(status, &headers, &body);
-            let code = verdict
-                .explanation
-                .evidence
-                .get("error_code")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .or_else(|| {
-                    serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_string))
+            return Err(status_error(status, &headers, &body));
+        }
+    }
+
+    /// One GET: status, headers and the capped body, each step within the request timeout.
+    async fn get_once(&self, url: &Url) -> Result<(u16, Vec<(String, String)>, String), ArmError> {
+        let req = self
+            .http
+            .get(url.clone())
+            .bearer_auth(self.token.expose())
+            .header("accept", "application/json");
+        let resp = match tokio::time::timeout(self.request_timeout, req.send()).await {
+            Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
+            Ok(Err(e)) => {
+                let (kind, message) = http::classify(&e);
+                return Err(if kind == http::Failure::Timeout {
+                    ArmError::TimedOut(self.request_timeout)
+                } else {
+                    ArmError::Transport { kind, message }
                 });
-            let message = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.pointer("/error/message").and_then(|c| c.as_str()).map(str::to_string))
-                .or_else(|| {
-                    html_page(&body).map(|p| format!("{p} from a proxy or gateway, not Azure Resource Manager"))
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status().as_u16();
+        let headers = http::headers_of(&resp);
+        match tokio::time::timeout(self.request_timeout, http::read_capped(resp, MAX_BODY)).await {
+            Err(_) => Err(ArmError::TimedOut(self.request_timeout)),
+            Ok(Err(e)) => {
+                let (kind, message) = http::classify(&e);
+                Err(if kind == http::Failure::Timeout {
+                    ArmError::TimedOut(self.request_timeout)
+                } else {
+                    ArmError::Transport {
+                        kind: http::Failure::Reset,
+                        message: format!(
+                            "the connection closed in the middle of ARM's answer (HTTP {status}): {message}"
+                        ),
+                    }
                 })
-                .unwrap_or_else(|| verdict.explanation.summary.clone());
-            return Err(ArmError::Status {
+            }
+            Ok(Ok((_, true))) if (200..300).contains(&status) => Err(ArmError::BadBody {
                 status,
-                code,
-                message: redact(&message),
-                verdict: Box::new(verdict),
-            });
+                message: format!(
+                    "the body is larger than {} MiB; the doctor stopped reading it",
+                    MAX_BODY / (1024 * 1024)
+                ),
+            }),
+            Ok(Ok((b, _))) => Ok((status, headers, b)),
         }
     }
 
@@ -607,6 +586,33 @@ fn html_page(body: &str) -> Option<String> {
         Some(x) => format!("an HTML page (\"{}\")", x.chars().take(80).collect::<String>()),
         None => "an HTML page".to_string(),
     })
+}
+
+/// A non-2xx answer as an error: ARM's code and message, classified.
+fn status_error(status: u16, headers: &[(String, String)], body: &str) -> ArmError {
+    let verdict = classify_arm_response(status, headers, body);
+    let json_body = serde_json::from_str::<serde_json::Value>(body).ok();
+    let from_body = |pointer: &str| {
+        json_body
+            .as_ref()
+            .and_then(|v| v.pointer(pointer).and_then(|c| c.as_str()).map(str::to_string))
+    };
+    let code = verdict
+        .explanation
+        .evidence
+        .get("error_code")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .or_else(|| from_body("/error/code"));
+    let message = from_body("/error/message")
+        .or_else(|| html_page(body).map(|p| format!("{p} from a proxy or gateway, not Azure Resource Manager")))
+        .unwrap_or_else(|| verdict.explanation.summary.clone());
+    ArmError::Status {
+        status,
+        code,
+        message: redact(&message),
+        verdict: Box::new(verdict),
+    }
 }
 
 /// `Retry-After` in seconds (ARM sends delta-seconds), capped at a minute.

@@ -3,9 +3,10 @@
 
 use super::outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable};
 use super::{PrincipalInfo, RECOMMENDED_ROLE};
+use crate::azure::arm::ResourceId;
 use crate::codes;
 use crate::diagnose::jwt::human_duration;
-use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleReading, describe_scope, roles};
+use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleReading, roles};
 use crate::model::{Finding, Judgement, Status};
 
 /// What one outcome says: the status, the summary line and the findings.
@@ -103,6 +104,33 @@ fn short_who(p: &PrincipalInfo) -> String {
 
 fn principal_type_arg(p: &PrincipalInfo) -> String {
     p.kind.clone().unwrap_or_else(|| "<User|ServicePrincipal|Group>".into())
+}
+
+/// Where an ARM scope sits, in words ("the account", "resource group rg-ai", …).
+pub(super) fn describe_scope(scope: &str, resource: &str) -> String {
+    if scope
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case(resource.trim_end_matches('/'))
+    {
+        return "the account".to_string();
+    }
+    if scope.trim().trim_matches('/').is_empty() {
+        return "the root scope (/)".to_string();
+    }
+    let Ok(id) = ResourceId::parse(scope) else {
+        // Not an ARM id: name its last segment.
+        let last = scope.trim_end_matches('/').rsplit('/').next().unwrap_or(scope);
+        return format!("resource {last}");
+    };
+    let name = id.name().unwrap_or_default();
+    match &id {
+        ResourceId::Root => "the root scope (/)".to_string(),
+        ResourceId::Subscription { id } => format!("subscription {id}"),
+        ResourceId::ResourceGroup { name, .. } => format!("resource group {name}"),
+        _ if id.is_type("Microsoft.Management/managementGroups") => format!("management group {name}"),
+        _ if id.last_type().is_some_and(|t| t.eq_ignore_ascii_case("accounts")) => format!("account {name}"),
+        _ => format!("resource {name}"),
+    }
 }
 
 /// `Role on the account`, `Role on resource group rg`, …
@@ -614,4 +642,349 @@ fn effective_disagreement(s: &Subject, allowed: bool) -> Finding {
     )
     .fix("Check the account's Access control (IAM) → Check access for this principal.")
     .command(az_rest_get(s, "permissions"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ACCOUNT: &str =
+        "/subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai";
+
+    #[test]
+    fn scopes_in_words() {
+        assert_eq!(
+            describe_scope("/subscriptions/s1/resourceGroups/rg-ai", ACCOUNT),
+            "resource group rg-ai"
+        );
+        assert_eq!(describe_scope(ACCOUNT, ACCOUNT), "the account");
+        assert_eq!(describe_scope(&format!("{ACCOUNT}/"), ACCOUNT), "the account");
+        assert_eq!(describe_scope("/subscriptions/s2", ACCOUNT), "subscription s2");
+        assert_eq!(describe_scope("/", ACCOUNT), "the root scope (/)");
+        assert_eq!(
+            describe_scope("/providers/Microsoft.Management/managementGroups/mg-corp", ACCOUNT),
+            "management group mg-corp"
+        );
+        assert_eq!(
+            describe_scope(&format!("{ACCOUNT}-eus2"), ACCOUNT),
+            "account contoso-aoai-eus2"
+        );
+        assert_eq!(
+            describe_scope(&format!("{ACCOUNT}/projects/chat"), ACCOUNT),
+            "resource chat"
+        );
+        assert_eq!(describe_scope("not/an/id", ACCOUNT), "resource id");
+    }
+
+    const ALICE: &str = "0f8e2d4c-6b1a-4c9e-8d7f-3a5b2c1e9f70";
+
+    fn subject(arm_endpoint: &'static str) -> Subject {
+        Subject {
+            principal: PrincipalInfo {
+                object_id: Some(ALICE.into()),
+                kind: Some("User".into()),
+                is_caller: true,
+                display: Some("alice@contoso.com".into()),
+                ..Default::default()
+            },
+            data_action: rbac::CHAT_COMPLETIONS_ACTION.into(),
+            token_tenant: Some("t1".into()),
+            resource_id: ACCOUNT.into(),
+            arm_endpoint,
+        }
+    }
+
+    fn role(role_id: &str, scope: &str) -> AssignedRole {
+        AssignedRole {
+            id: format!("{scope}/providers/Microsoft.Authorization/roleAssignments/x"),
+            scope: scope.into(),
+            principal_id: ALICE.into(),
+            principal_type: Some("User".into()),
+            role_id: role_id.into(),
+            role: rbac::builtin_role(role_id),
+            condition: None,
+            created_on: None,
+        }
+    }
+
+    /// Status, codes and all the text of one rendered outcome.
+    fn rendered(s: &Subject, o: &RoleOutcome) -> (Status, Vec<&'static str>, String, String) {
+        let (status, summary, findings) = render(s, o);
+        let codes = findings.iter().map(|f| f.code.id).collect();
+        let text = findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} | {} | {}",
+                    f.message,
+                    f.remediation.text,
+                    f.remediation.commands.join(" | ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        (status, codes, summary, text)
+    }
+
+    const PUBLIC: &str = "https://management.azure.com";
+    const GOV: &str = "https://management.usgovcloudapi.net";
+
+    #[test]
+    fn arm_unavailable_names_the_clouds_arm_host() {
+        let o = RoleOutcome::ArmUnavailable {
+            why: "no route.".into(),
+        };
+        let (st, codes, summary, text) = rendered(&subject(PUBLIC), &o);
+        assert_eq!((st, codes), (Status::Warn, vec!["role-arm-unreachable"]));
+        assert!(summary.contains("Azure Resource Manager unavailable"), "{summary}");
+        assert!(
+            text.contains("no route.") && !text.contains("no route..") && text.contains("Allow management.azure.com"),
+            "{text}"
+        );
+        let (_, _, _, text) = rendered(&subject(GOV), &o);
+        assert!(
+            text.contains("Allow management.usgovcloudapi.net") && !text.contains("azure.com"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn assignee_unresolved_and_search_outcomes() {
+        let s = subject(PUBLIC);
+        let (st, codes, _, text) = rendered(&s, &RoleOutcome::AssigneeUnresolved { why: "bad".into() });
+        assert_eq!((st, codes), (Status::Warn, vec!["role-assignee-unresolved"]));
+        assert!(text.contains("az identity show"), "{text}");
+        let (st, codes, summary, _) = rendered(&s, &RoleOutcome::NoRoleInTenant { host: "h".into() });
+        assert_eq!((st, codes), (Status::Fail, vec!["role-missing"]));
+        assert_eq!(summary, "alice@contoso.com holds no role in tenant t1");
+        let o = RoleOutcome::AccountNotFound {
+            host: "h".into(),
+            subscriptions: 3,
+        };
+        let (st, codes, _, text) = rendered(&s, &o);
+        assert_eq!((st, codes), (Status::Warn, vec!["role-resource-not-found"]));
+        assert!(
+            text.contains("in the 3 subscription(s)") && text.contains("--resource-id"),
+            "{text}"
+        );
+        let o = RoleOutcome::BadResourceId {
+            id: "/x".into(),
+            why: "nope".into(),
+        };
+        assert_eq!(rendered(&s, &o).0, Status::Fail);
+        let o = RoleOutcome::OtherTenant {
+            id: Some(ACCOUNT.into()),
+            tenant: Some("t2".into()),
+        };
+        let (st, codes, _, text) = rendered(&s, &o);
+        assert_eq!((st, codes), (Status::Fail, vec!["role-resource-other-tenant"]));
+        assert!(
+            text.contains("az login --tenant t2") && text.contains("from tenant t1"),
+            "{text}"
+        );
+        let o = RoleOutcome::SearchRefused {
+            error: "HTTP 500".into(),
+            classified: false,
+        };
+        let (st, codes, _, text) = rendered(&s, &o);
+        assert_eq!((st, codes), (Status::Warn, vec!["role-arm-unreachable"]));
+        assert!(
+            text.contains("Pass --resource-id") && !text.contains("See the ARM error"),
+            "{text}"
+        );
+        let (st, _, summary, _) = rendered(&s, &RoleOutcome::NoAccountToSearch);
+        assert!(st == Status::Skip && summary.starts_with("skipped"), "{summary}");
+    }
+
+    #[test]
+    fn unreadable_assignments_three_ways() {
+        let s = subject(PUBLIC);
+        let u = Unreadable {
+            forbidden: true,
+            error: "HTTP 403".into(),
+        };
+        let (st, codes, _, text) = rendered(&s, &RoleOutcome::EffectivelyMissing(u.clone()));
+        assert_eq!((st, codes), (Status::Fail, vec!["role-missing", "role-read-forbidden"]));
+        assert!(text.contains("effective-permissions answer decided"), "{text}");
+        let (st, codes, _, _) = rendered(&s, &RoleOutcome::UnreadableButAllowed(u.clone()));
+        assert_eq!((st, codes), (Status::Warn, vec!["role-read-forbidden"]));
+        let (st, codes, _, text) = rendered(&s, &RoleOutcome::Unreadable(u));
+        assert_eq!((st, codes), (Status::Warn, vec!["role-read-forbidden"]));
+        assert!(text.contains("--role Reader --scope"), "{text}");
+        let other = Unreadable {
+            forbidden: false,
+            error: "HTTP 500".into(),
+        };
+        let (_, codes, _, text) = rendered(&s, &RoleOutcome::Unreadable(other));
+        assert_eq!(codes, vec!["role-arm-unreachable"]);
+        assert!(
+            text.contains("ARM failed the role-assignment read (HTTP 500)"),
+            "{text}"
+        );
+        assert_eq!(rendered(&s, &RoleOutcome::NotRead).0, Status::Warn);
+    }
+
+    #[test]
+    fn denied_names_the_deny_assignment_with_the_clouds_url() {
+        let deny = DenyRule {
+            id: "d".into(),
+            name: "stack-deny".into(),
+            scope: "/subscriptions/s1".into(),
+            permissions: vec![],
+            principals: vec![],
+            excluded: vec![],
+            do_not_apply_to_child_scopes: false,
+        };
+        let o = RoleOutcome::Denied {
+            denied_by: vec![deny],
+            granting: vec![role(roles::OPENAI_USER, ACCOUNT)],
+        };
+        let (st, codes, summary, text) = rendered(&subject(GOV), &o);
+        assert_eq!((st, codes), (Status::Fail, vec!["role-denied"]));
+        assert_eq!(summary, "denied by \"stack-deny\" at subscription s1");
+        assert!(
+            text.contains("although Cognitive Services OpenAI User on the account grants it"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "az rest --method get --url \"{GOV}{ACCOUNT}/providers/Microsoft.Authorization/denyAssignments"
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn not_granted_leads_with_the_likeliest_intent() {
+        let s = subject(PUBLIC);
+        let owner = role(roles::OWNER, "/subscriptions/s1");
+        let wrong = role(roles::OPENAI_USER, &format!("{ACCOUNT}-eus2"));
+        let n = NotGranted {
+            wrong_scope: vec![wrong],
+            control_plane: vec![owner.clone()],
+            ..Default::default()
+        };
+        let (st, codes, summary, text) = rendered(&s, &RoleOutcome::NotGranted(n.clone()));
+        assert_eq!(
+            (st, codes),
+            (Status::Fail, vec!["role-wrong-scope", "role-control-plane-only"])
+        );
+        assert!(summary.contains("wrong scope (account contoso-aoai-eus2)"), "{summary}");
+        assert!(text.contains("the data action comes from the role above"), "{text}");
+        assert_eq!(n.kind(), crate::facts::RoleOutcomeKind::WrongScope);
+
+        let n = NotGranted {
+            control_plane: vec![owner],
+            ..Default::default()
+        };
+        let (_, codes, summary, text) = rendered(&s, &RoleOutcome::NotGranted(n));
+        assert_eq!(codes, vec!["role-control-plane-only"]);
+        assert_eq!(
+            summary,
+            "only management roles (Owner on subscription s1): no data action"
+        );
+        assert!(
+            text.contains("az role assignment create") && text.contains("azurerm_role_assignment"),
+            "{text}"
+        );
+
+        let reading = RoleReading::OtherDataActions {
+            data_actions: vec!["Microsoft.X/read".into()],
+        };
+        let n = NotGranted {
+            other: vec![(role("custom", ACCOUNT), reading)],
+            ..Default::default()
+        };
+        let (_, codes, _, text) = rendered(&s, &RoleOutcome::NotGranted(n));
+        assert_eq!(codes, vec!["role-missing"]);
+        assert!(
+            text.contains("its data actions (Microsoft.X/read) do not cover")
+                && text.contains("custom role's dataActions"),
+            "{text}"
+        );
+
+        let n = NotGranted {
+            unknown_definitions: vec![role("custom", ACCOUNT)],
+            ..Default::default()
+        };
+        let (st, codes, summary, _) = rendered(&s, &RoleOutcome::NotGranted(n));
+        assert_eq!((st, codes), (Status::Warn, vec!["role-read-forbidden"]));
+        assert!(summary.starts_with("could not tell whether"), "{summary}");
+
+        let n = NotGranted {
+            maybe_client_id: true,
+            ..Default::default()
+        };
+        let (_, codes, summary, text) = rendered(&s, &RoleOutcome::NotGranted(n));
+        assert_eq!(codes, vec!["role-missing", "role-assignee-unresolved"]);
+        assert_eq!(summary, "alice@contoso.com holds no role on the account");
+        assert!(text.contains(&format!("az ad sp show --id {ALICE}")), "{text}");
+    }
+
+    #[test]
+    fn granted_propagating_and_conditional() {
+        let s = subject(PUBLIC);
+        let user = role(roles::OPENAI_USER, ACCOUNT);
+        let o = RoleOutcome::Granted {
+            granting: vec![user.clone()],
+            oldest_age_secs: Some(86_400),
+            conditional: vec![],
+        };
+        let (st, codes, summary, _) = rendered(&s, &o);
+        assert_eq!((st, codes.len()), (Status::Pass, 0));
+        assert_eq!(
+            summary,
+            "alice@contoso.com holds Cognitive Services OpenAI User on the account, assigned 1d 0h ago: allows deployments/chat/completions/action"
+        );
+        let o = RoleOutcome::Granted {
+            granting: vec![user.clone()],
+            oldest_age_secs: None,
+            conditional: vec![user.clone()],
+        };
+        assert_eq!(rendered(&s, &o).1, vec!["role-condition"]);
+        let o = RoleOutcome::Propagating {
+            granting: vec![user.clone()],
+            oldest_age_secs: Some(60),
+            via_group: true,
+        };
+        let (st, codes, _, text) = rendered(&s, &o);
+        assert_eq!((st, codes), (Status::Warn, vec!["role-propagating"]));
+        assert!(
+            text.contains("assigned 1m 0s ago") && text.contains("30 minutes (it comes through a group)"),
+            "{text}"
+        );
+        let mut conditioned = user.clone();
+        conditioned.condition = Some("@Resource[x] == 'y'".into());
+        let o = RoleOutcome::Conditional {
+            granting: vec![conditioned.clone()],
+            conditional: vec![conditioned],
+        };
+        let (st, codes, _, text) = rendered(&s, &o);
+        assert_eq!((st, codes), (Status::Warn, vec!["role-condition"]));
+        assert!(text.contains("@Resource[x] == 'y'"), "{text}");
+    }
+
+    #[test]
+    fn effective_disagreement_uses_the_clouds_arm_endpoint() {
+        let f = effective_disagreement(&subject(GOV), true);
+        assert_eq!(f.code.id, "role-effective-permissions-disagree");
+        assert!(
+            f.message
+                .contains("is allowed, but the role assignments the doctor read do not grant it"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.remediation.commands[0]
+                .contains(&format!("{GOV}{ACCOUNT}/providers/Microsoft.Authorization/permissions"))
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn describing_never_panics(p in "\\PC{0,40}", a in "\\PC{0,60}") {
+            let _ = describe_scope(&p, &a);
+        }
+    }
 }

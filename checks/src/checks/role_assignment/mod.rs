@@ -380,6 +380,68 @@ mod tests {
     }
 
     #[test]
+    fn the_fact_carries_the_outcome_kind_and_its_verdict() {
+        use crate::facts::RoleOutcomeKind as K;
+        let cases = [
+            (
+                found(Ok(vec![assigned(roles::OPENAI_USER, RID, 7 * 86400)])),
+                K::Granted,
+            ),
+            (found(Ok(vec![assigned(roles::OPENAI_USER, RID, 60)])), K::Propagating),
+            (
+                found(Ok(vec![assigned(roles::OWNER, "/subscriptions/s1", 86400)])),
+                K::ControlPlaneOnly,
+            ),
+            (found(Ok(vec![])), K::NoRole),
+            (found(Err(forbidden())), K::AssignmentsUnreadable),
+            (
+                Gathered {
+                    effective: Some(Ok(vec![])),
+                    ..found(Err(forbidden()))
+                },
+                K::EffectivelyMissing,
+            ),
+            (
+                Gathered {
+                    arm: ArmAccess::Unreachable("x".into()),
+                    ..found(Ok(vec![]))
+                },
+                K::ArmUnavailable,
+            ),
+        ];
+        for (g, kind) in cases {
+            let (_, fact) = judge(&g, NOW);
+            let fact = fact.unwrap();
+            assert_eq!((fact.outcome, fact.verdict), (kind, kind.verdict()), "{g:?}");
+        }
+        let nothing = Gathered {
+            resource: ResourceState::NoEndpoint,
+            ..found(Ok(vec![]))
+        };
+        let (j, fact) = judge(&nothing, NOW);
+        assert_eq!((j.status, fact.is_none()), (Status::Skip, true));
+    }
+
+    #[test]
+    fn sovereign_clouds_get_their_own_arm_host_in_advice() {
+        let mut g = found(Ok(vec![]));
+        g.effective = Some(Ok(rbac::builtin_role(roles::OPENAI_USER).unwrap().permissions));
+        g.cloud = Some(Cloud::AzureChinaCloud);
+        let (j, _) = judge(&g, NOW);
+        let cmd = &j.findings[1].remediation.commands[0];
+        assert!(
+            cmd.starts_with(&format!(
+                "az rest --method get --url \"https://management.chinacloudapi.cn{RID}/"
+            )),
+            "{cmd}"
+        );
+        g.arm = ArmAccess::NoToken("x".into());
+        let (j, _) = judge(&g, NOW);
+        let text = &j.findings[0].remediation.text;
+        assert!(text.contains("Allow management.chinacloudapi.cn through"), "{text}");
+    }
+
+    #[test]
     fn effective_permissions_disagreeing_is_reported() {
         let mut g = found(Ok(vec![]));
         g.effective = Some(Ok(rbac::builtin_role(roles::OPENAI_USER).unwrap().permissions));

@@ -2,10 +2,11 @@
 //! [`super::findings`]), only the decision, the evidence the report shows, and the
 //! [`RoleFacts`] later checks (the probe, `fix`) consume.
 
+use super::findings::describe_scope;
 use super::{Gathered, PrincipalInfo, ResourceState};
 use crate::azure::arm::ArmError;
 use crate::diagnose::jwt::human_duration;
-use crate::diagnose::rbac::{self, AssignedRole, DenyRule, Evaluation, RoleReading, describe_scope};
+use crate::diagnose::rbac::{self, AssignedRole, DenyRule, Evaluation, RoleReading};
 use crate::facts::{RoleFacts, RoleOutcomeKind, RoleVerdict};
 use serde_json::{Value, json};
 
@@ -321,7 +322,7 @@ fn at_the_account(g: &Gathered, now: i64, a: &mut Assessment, newest: &mut Optio
     }
     *newest = e.newest_grant_age_secs;
     if let Some(eff) = effective_grants
-        && eff != !e.granting.is_empty()
+        && eff == e.granting.is_empty()
     {
         a.effective_disagrees = Some(eff);
     }

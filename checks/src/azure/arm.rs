@@ -1,6 +1,7 @@
-//! A small Azure Resource Manager client: reqwest and typed serde structs (no generated SDK,
-//! see DEPENDENCIES.md Q2), GETs only, `nextLink` paging, bounded throttling retries, and
-//! every error body read by [`crate::diagnose::arm::classify_arm_response`].
+//! A small Azure Resource Manager client: reqwest and typed serde structs (no generated SDK:
+//! the few reads the doctor makes do not warrant one), GETs only, `nextLink` paging, bounded
+//! throttling retries, and every error body read by
+//! [`crate::diagnose::arm::classify_arm_response`].
 //!
 //! The bearer token is only ever sent to the ARM origin the client was built for: a
 //! `nextLink` pointing anywhere else is refused, not followed.

@@ -226,7 +226,7 @@ static BUILTIN: LazyLock<Vec<RoleDef>> = LazyLock::new(|| {
         .unwrap_or_default()
 });
 
-/// The bundled copy of a built-in role (shared/corpus builtin-roles.json): only a fallback
+/// The bundled copy of a built-in role (fixtures/roles/builtin-roles.json): only a fallback
 /// when the live definition cannot be read.
 pub fn builtin_role(guid: &str) -> Option<RoleDef> {
     let guid = role_guid(guid);

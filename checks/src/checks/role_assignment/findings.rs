@@ -14,13 +14,6 @@ type Rendered = (Status, String, Vec<Finding>);
 
 /// The check's result for an assessment.
 pub fn judgement(a: &Assessment) -> Judgement {
-    if a.outcome == RoleOutcome::NoAccountToSearch {
-        return Judgement::new(
-            Status::Skip,
-            "skipped: needs a usable endpoint (`endpoint`) or --resource-id to find the account",
-        )
-        .evidence(a.evidence.clone());
-    }
     let (mut status, summary, mut findings) = render(&a.subject, &a.outcome);
     if let Some(allowed) = a.effective_disagrees {
         findings.push(effective_disagreement(&a.subject, allowed));

@@ -19,6 +19,15 @@ const CONTOSO: &str = "3f2b8a6e-5c1d-4e7f-9a0b-6d4c2e1f8a35";
 /// Runs the doctor against a scenario: the role check and what it needs (the endpoint, and the
 /// CLI and environment checks the credential chain consults), without the live probe.
 fn roles(scenario: &str, extra: &[&str]) -> serde_json::Value {
+    roles_with(scenario, extra, |_| vec![])
+}
+
+/// [`roles`], with variables the test sets over the lab's (given the lab's environment).
+fn roles_with(
+    scenario: &str,
+    extra: &[&str],
+    overrides: impl Fn(&[(String, String)]) -> Vec<(String, String)>,
+) -> serde_json::Value {
     let lab = Lab::start(scenario, &[]);
     // The lab's suggested arguments, minus any the test overrides.
     let overridden = |a: &str| a.starts_with("--") && extra.contains(&a);
@@ -34,7 +43,8 @@ fn roles(scenario: &str, extra: &[&str]) -> serde_json::Value {
     let mut c = std::process::Command::new(BIN);
     c.env_clear()
         .env("AOAI_DOCTOR_COLOR", "never")
-        .envs(lab.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        .envs(lab.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(overrides(&lab.env));
     let home = tempfile::tempdir().expect("tempdir");
     c.env("HOME", home.path());
     c.args(kept)
@@ -350,4 +360,44 @@ fn an_unreachable_arm_warns_in_bounded_time() {
     );
     assert_eq!(role_codes(&r), vec!["role-resource-not-found"]);
     assert_eq!(status_of(&r, "role-assignment"), "fail");
+}
+
+/// The Azure Developer CLI as the credential: the role check gets its ARM token from
+/// `azd auth token --scope <arm>/.default` (here an `azd` that asks the lab's `az` shim and
+/// answers in azd's shape), not `role-arm-unreachable`.
+#[cfg(unix)]
+#[test]
+fn the_azure_developer_cli_reads_roles_with_its_own_arm_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().expect("tempdir");
+    let sed = ["/usr/bin/sed", "/bin/sed"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("sed");
+    let r = roles_with("healthy-cli", &[], |env| {
+        let shim_dir = &env.iter().find(|(k, _)| k == "PATH").expect("PATH").1;
+        let az = std::path::Path::new(shim_dir).join("az");
+        let script = format!(
+            "#!/bin/sh\n# azd auth token --output json --no-prompt --scope SCOPE\n\
+             for a in \"$@\"; do scope=\"$a\"; done\n\
+             echo \"$@\" >> \"${{0%/*}}/calls\"\n\
+             '{}' account get-access-token --scope \"$scope\" -o json | '{sed}' 's/\"accessToken\"/\"token\"/'\n",
+            az.display()
+        );
+        let azd = bin.path().join("azd");
+        std::fs::write(&azd, script).expect("write azd");
+        std::fs::set_permissions(&azd, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        // Only azd on the PATH: the chain must pick it (no az).
+        vec![("PATH".to_string(), bin.path().display().to_string())]
+    });
+    let c = role_check(&r);
+    assert_eq!(c["status"], "pass", "{c}");
+    assert!(role_codes(&r).is_empty(), "{c}");
+    assert_eq!(c["evidence"]["account"]["id"], ACCOUNT);
+    let calls = std::fs::read_to_string(bin.path().join("calls"))
+        .unwrap_or_else(|_| panic!("azd was not called: {}", r["identity"]));
+    assert!(
+        calls.contains("auth token --output json --no-prompt --scope https://management.azure.com/.default"),
+        "{calls}"
+    );
 }

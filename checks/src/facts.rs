@@ -170,11 +170,15 @@ pub struct TokenInfo {
     pub source: String,
 }
 
-/// What the role check concluded, for the probe (wait for propagation or fail at once?) and
-/// the report's identity section.
+/// What the role check concluded, for the probe (wait for propagation or fail at once?), a
+/// `fix` (what to change) and the report's identity section.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleFacts {
+    /// Always `outcome.verdict()`: what the data plane should do (kept as a field for the
+    /// consumers that only need this much).
     pub verdict: RoleVerdict,
+    /// What the role check found, in one word.
+    pub outcome: RoleOutcomeKind,
     /// The account's ARM id, when found.
     pub resource_id: Option<String>,
     /// The tenant the account lives in, when known.
@@ -198,6 +202,82 @@ pub enum RoleVerdict {
     Missing,
     /// RBAC could not be read (403 on the role-assignment read, no ARM token…).
     Unknown,
+}
+
+/// The role check's outcome, summarised: the public seam for the probe and `fix` (the full
+/// outcome, with the assignments it names, is `checks::role_assignment::RoleOutcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleOutcomeKind {
+    /// A role at the account grants the data action, long enough ago to have propagated.
+    Granted,
+    /// Granted, recently: the data plane may answer 401 until it propagates.
+    Propagating,
+    /// Granted only under ABAC conditions the doctor does not evaluate.
+    Conditional,
+    /// A deny assignment blocks the action.
+    Denied,
+    /// Only management roles (Owner, Contributor, Reader…): no data actions.
+    ControlPlaneOnly,
+    /// The right role, on another account, resource group or subscription.
+    WrongScope,
+    /// Roles with data actions, none of which covers the call.
+    WrongDataActions,
+    /// No role at the account at all.
+    NoRole,
+    /// The caller can list no subscription: it holds no role in its tenant.
+    NoRoleInTenant,
+    /// Role assignments unreadable, and ARM's effective permissions lack the action.
+    EffectivelyMissing,
+    /// Role definitions unreadable: whether they grant the action is unknown.
+    DefinitionsUnreadable,
+    /// Role assignments unreadable (403 or another ARM failure).
+    AssignmentsUnreadable,
+    /// The assignments were not read.
+    NotRead,
+    /// No account with the endpoint among those the identity can read.
+    AccountNotFound,
+    /// `--resource-id` is not an account id, or ARM says it does not exist.
+    BadResourceId,
+    /// The account lives in another tenant than the token's.
+    OtherTenant,
+    /// ARM refused or failed the search for the account.
+    SearchRefused,
+    /// `--assignee` could not be resolved.
+    AssigneeUnresolved,
+    /// No ARM token, or ARM not reachable.
+    ArmUnavailable,
+    /// Neither an endpoint nor `--resource-id`: nothing was looked for.
+    NoAccountToSearch,
+}
+
+impl RoleOutcomeKind {
+    /// What the data plane should do: grant, propagate, refuse, or unknown.
+    pub fn verdict(self) -> RoleVerdict {
+        use RoleOutcomeKind as K;
+        match self {
+            K::Granted => RoleVerdict::Granted,
+            K::Propagating => RoleVerdict::Propagating,
+            K::Denied
+            | K::ControlPlaneOnly
+            | K::WrongScope
+            | K::WrongDataActions
+            | K::NoRole
+            | K::NoRoleInTenant
+            | K::EffectivelyMissing => RoleVerdict::Missing,
+            K::Conditional
+            | K::DefinitionsUnreadable
+            | K::AssignmentsUnreadable
+            | K::NotRead
+            | K::AccountNotFound
+            | K::BadResourceId
+            | K::OtherTenant
+            | K::SearchRefused
+            | K::AssigneeUnresolved
+            | K::ArmUnavailable
+            | K::NoAccountToSearch => RoleVerdict::Unknown,
+        }
+    }
 }
 
 /// Everything learned so far in a run.

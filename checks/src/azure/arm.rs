@@ -1,6 +1,7 @@
-//! A small Azure Resource Manager client: reqwest and typed serde structs (no generated SDK,
-//! see DEPENDENCIES.md Q2), GETs only, `nextLink` paging, bounded throttling retries, and
-//! every error body read by [`crate::diagnose::arm::classify_arm_response`].
+//! A small Azure Resource Manager client: reqwest and typed serde structs (no generated SDK:
+//! the few reads the doctor makes do not warrant one), GETs only, `nextLink` paging, bounded
+//! throttling retries, and every error body read by
+//! [`crate::diagnose::arm::classify_arm_response`].
 //!
 //! The bearer token is only ever sent to the ARM origin the client was built for: a
 //! `nextLink` pointing anywhere else is refused, not followed.
@@ -16,6 +17,9 @@ use serde::de::DeserializeOwned;
 use std::sync::Mutex;
 use std::time::Duration;
 use url::Url;
+
+mod resource_id;
+pub use resource_id::{ParseError as ResourceIdError, ResourceId};
 
 /// `Microsoft.Authorization` (role assignments, definitions, deny assignments, permissions).
 pub const AUTHORIZATION_API: &str = "2022-04-01";
@@ -349,51 +353,7 @@ impl ArmClient {
     async fn send(&self, url: &Url) -> Result<(u16, String), ArmError> {
         let mut attempt = 0;
         loop {
-            let req = self
-                .http
-                .get(url.clone())
-                .bearer_auth(self.token.expose())
-                .header("accept", "application/json");
-            let resp = match tokio::time::timeout(self.request_timeout, req.send()).await {
-                Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
-                Ok(Err(e)) => {
-                    let (kind, message) = http::classify(&e);
-                    return Err(if kind == http::Failure::Timeout {
-                        ArmError::TimedOut(self.request_timeout)
-                    } else {
-                        ArmError::Transport { kind, message }
-                    });
-                }
-                Ok(Ok(r)) => r,
-            };
-            let status = resp.status().as_u16();
-            let headers = http::headers_of(&resp);
-            let body = match tokio::time::timeout(self.request_timeout, http::read_capped(resp, MAX_BODY)).await {
-                Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
-                Ok(Err(e)) => {
-                    let (kind, message) = http::classify(&e);
-                    return Err(if kind == http::Failure::Timeout {
-                        ArmError::TimedOut(self.request_timeout)
-                    } else {
-                        ArmError::Transport {
-                            kind: http::Failure::Reset,
-                            message: format!(
-                                "the connection closed in the middle of ARM's answer (HTTP {status}): {message}"
-                            ),
-                        }
-                    });
-                }
-                Ok(Ok((_, true))) if (200..300).contains(&status) => {
-                    return Err(ArmError::BadBody {
-                        status,
-                        message: format!(
-                            "the body is larger than {} MiB; the doctor stopped reading it",
-                            MAX_BODY / (1024 * 1024)
-                        ),
-                    });
-                }
-                Ok(Ok((b, _))) => b,
-            };
+            let (status, headers, body) = self.get_once(url).await?;
             if status == 429 && attempt < MAX_RETRIES {
                 let wait = retry_after(&headers).unwrap_or(DEFAULT_RETRY_AFTER);
                 if let Some(wait) = self.take_budget(wait) {
@@ -406,31 +366,54 @@ impl ArmClient {
             if (200..300).contains(&status) {
                 return Ok((status, body));
             }
-            let verdict = classify_arm_response(status, &headers, &body);
-            let code = verdict
-                .explanation
-                .evidence
-                .get("error_code")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .or_else(|| {
-                    serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_string))
+            return Err(status_error(status, &headers, &body));
+        }
+    }
+
+    /// One GET: status, headers and the capped body, each step within the request timeout.
+    async fn get_once(&self, url: &Url) -> Result<(u16, Vec<(String, String)>, String), ArmError> {
+        let req = self
+            .http
+            .get(url.clone())
+            .bearer_auth(self.token.expose())
+            .header("accept", "application/json");
+        let resp = match tokio::time::timeout(self.request_timeout, req.send()).await {
+            Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
+            Ok(Err(e)) => {
+                let (kind, message) = http::classify(&e);
+                return Err(if kind == http::Failure::Timeout {
+                    ArmError::TimedOut(self.request_timeout)
+                } else {
+                    ArmError::Transport { kind, message }
                 });
-            let message = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.pointer("/error/message").and_then(|c| c.as_str()).map(str::to_string))
-                .or_else(|| {
-                    html_page(&body).map(|p| format!("{p} from a proxy or gateway, not Azure Resource Manager"))
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status().as_u16();
+        let headers = http::headers_of(&resp);
+        match tokio::time::timeout(self.request_timeout, http::read_capped(resp, MAX_BODY)).await {
+            Err(_) => Err(ArmError::TimedOut(self.request_timeout)),
+            Ok(Err(e)) => {
+                let (kind, message) = http::classify(&e);
+                Err(if kind == http::Failure::Timeout {
+                    ArmError::TimedOut(self.request_timeout)
+                } else {
+                    ArmError::Transport {
+                        kind: http::Failure::Reset,
+                        message: format!(
+                            "the connection closed in the middle of ARM's answer (HTTP {status}): {message}"
+                        ),
+                    }
                 })
-                .unwrap_or_else(|| verdict.explanation.summary.clone());
-            return Err(ArmError::Status {
+            }
+            Ok(Ok((_, true))) if (200..300).contains(&status) => Err(ArmError::BadBody {
                 status,
-                code,
-                message: redact(&message),
-                verdict: Box::new(verdict),
-            });
+                message: format!(
+                    "the body is larger than {} MiB; the doctor stopped reading it",
+                    MAX_BODY / (1024 * 1024)
+                ),
+            }),
+            Ok(Ok((b, _))) => Ok((status, headers, b)),
         }
     }
 
@@ -553,21 +536,26 @@ impl ArmClient {
 
 /// The api-version to GET a resource type that carries a managed identity.
 pub fn identity_api_version(resource_id: &str) -> Option<&'static str> {
-    let l = resource_id.to_ascii_lowercase();
+    let id = ResourceId::parse(resource_id).ok()?;
     let types: [(&str, &str); 8] = [
-        (
-            "/providers/microsoft.managedidentity/userassignedidentities/",
-            MANAGED_IDENTITY_API,
-        ),
-        ("/providers/microsoft.web/sites/", "2023-12-01"),
-        ("/providers/microsoft.app/containerapps/", "2024-03-01"),
-        ("/providers/microsoft.app/jobs/", "2024-03-01"),
-        ("/providers/microsoft.compute/virtualmachines/", "2024-07-01"),
-        ("/providers/microsoft.compute/virtualmachinescalesets/", "2024-07-01"),
-        ("/providers/microsoft.containerinstance/containergroups/", "2023-05-01"),
-        ("/providers/microsoft.machinelearningservices/workspaces/", "2024-04-01"),
+        ("Microsoft.ManagedIdentity/userAssignedIdentities", MANAGED_IDENTITY_API),
+        ("Microsoft.Web/sites", "2023-12-01"),
+        ("Microsoft.App/containerApps", "2024-03-01"),
+        ("Microsoft.App/jobs", "2024-03-01"),
+        ("Microsoft.Compute/virtualMachines", "2024-07-01"),
+        ("Microsoft.Compute/virtualMachineScaleSets", "2024-07-01"),
+        ("Microsoft.ContainerInstance/containerGroups", "2023-05-01"),
+        ("Microsoft.MachineLearningServices/workspaces", "2024-04-01"),
     ];
-    types.iter().find(|(t, _)| l.contains(t)).map(|(_, v)| *v)
+    // A child (a web app's deployment slot) is GET with its parent type's api-version.
+    let own = id.resource_type()?.to_ascii_lowercase();
+    types
+        .iter()
+        .find(|(t, _)| {
+            let t = t.to_ascii_lowercase();
+            own == t || own.starts_with(&format!("{t}/"))
+        })
+        .map(|(_, v)| *v)
 }
 
 fn parse<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ArmError> {
@@ -599,6 +587,33 @@ fn html_page(body: &str) -> Option<String> {
         Some(x) => format!("an HTML page (\"{}\")", x.chars().take(80).collect::<String>()),
         None => "an HTML page".to_string(),
     })
+}
+
+/// A non-2xx answer as an error: ARM's code and message, classified.
+fn status_error(status: u16, headers: &[(String, String)], body: &str) -> ArmError {
+    let verdict = classify_arm_response(status, headers, body);
+    let json_body = serde_json::from_str::<serde_json::Value>(body).ok();
+    let from_body = |pointer: &str| {
+        json_body
+            .as_ref()
+            .and_then(|v| v.pointer(pointer).and_then(|c| c.as_str()).map(str::to_string))
+    };
+    let code = verdict
+        .explanation
+        .evidence
+        .get("error_code")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .or_else(|| from_body("/error/code"));
+    let message = from_body("/error/message")
+        .or_else(|| html_page(body).map(|p| format!("{p} from a proxy or gateway, not Azure Resource Manager")))
+        .unwrap_or_else(|| verdict.explanation.summary.clone());
+    ArmError::Status {
+        status,
+        code,
+        message: redact(&message),
+        verdict: Box::new(verdict),
+    }
 }
 
 /// `Retry-After` in seconds (ARM sends delta-seconds), capped at a minute.

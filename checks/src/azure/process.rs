@@ -23,6 +23,20 @@ pub enum ProcError {
     TimedOut(Duration),
 }
 
+/// In a user's words: `could not be started: …` or `no answer within 10s (stopped)`.
+impl std::fmt::Display for ProcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcError::Spawn(why) => write!(f, "could not be started: {why}"),
+            ProcError::TimedOut(d) => write!(
+                f,
+                "no answer within {} (stopped)",
+                crate::diagnose::jwt::human_duration(d.as_secs() as i64)
+            ),
+        }
+    }
+}
+
 const MAX_OUTPUT: u64 = 1 << 20;
 
 /// Runs `program args…` with stdin closed, in its own process group, for at most `limit`.

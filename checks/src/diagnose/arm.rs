@@ -210,16 +210,18 @@ fn explanation_for(kind: &ArmErrorKind) -> Explanation {
             "az login --tenant {}",
             expected_tenant.as_deref().unwrap_or("<subscription-tenant-id>")
         )]),
-        ArmErrorKind::WrongAudience { found, .. } => Explanation::new(
-            Diagnosis::WrongScopeOrAudience,
-            format!(
-                "The token sent to Azure Resource Manager was issued for {}, not for ARM.",
-                found.as_deref().unwrap_or("another resource")
-            ),
-            "ARM calls need their own token for https://management.azure.com/.default (the Azure \
-             OpenAI token is only for the data plane).",
-        )
-        .with_commands(["az account get-access-token --scope https://management.azure.com/.default --query expiresOn -o tsv"]),
+        ArmErrorKind::WrongAudience { found, allowed } => {
+            let scope = arm_scope_from_allowed(allowed);
+            Explanation::new(
+                Diagnosis::WrongScopeOrAudience,
+                format!(
+                    "The token sent to Azure Resource Manager was issued for {}, not for ARM.",
+                    found.as_deref().unwrap_or("another resource")
+                ),
+                format!("ARM calls need their own token for {scope} (the Azure OpenAI token is only for the data plane)."),
+            )
+            .with_commands([format!("az account get-access-token --scope {scope} --query expiresOn -o tsv")])
+        }
         ArmErrorKind::TokenExpired => Explanation::new(
             Diagnosis::TokenExpired,
             "The ARM token has expired.",
@@ -298,6 +300,19 @@ fn add_kind_evidence(ex: &mut Explanation, kind: &ArmErrorKind) {
     }
 }
 
+/// The ARM scope of the cloud that answered: ARM lists the audiences it accepts
+/// (`https://management.core.usgovcloudapi.net/`, `https://management.usgovcloudapi.net/`);
+/// the `management.` one that is not the classic `management.core.` is the scope to ask for.
+/// The public cloud's when ARM named none.
+fn arm_scope_from_allowed(allowed: &[String]) -> String {
+    let pick = allowed
+        .iter()
+        .map(|a| a.trim().trim_end_matches('/'))
+        .find(|a| a.starts_with("https://management.") && !a.starts_with("https://management.core."))
+        .unwrap_or("https://management.azure.com");
+    format!("{pick}/.default")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +332,36 @@ mod tests {
                 .unwrap()
                 .ends_with("/providers/Microsoft.Authorization")
         );
+    }
+
+    #[test]
+    fn wrong_audience_advice_names_the_answering_clouds_arm_scope() {
+        let body = |allowed: &str| {
+            format!(
+                r#"{{"error":{{"code":"InvalidAuthenticationTokenAudience","message":"The access token has been obtained for wrong audience or resource 'https://cognitiveservices.azure.us'. It should exactly match with one of the allowed audiences {allowed}."}}}}"#
+            )
+        };
+        let gov = classify_arm_response(
+            401,
+            &[],
+            &body("'https://management.core.usgovcloudapi.net/','https://management.usgovcloudapi.net/'"),
+        );
+        let cmd = &gov.explanation.commands[0];
+        assert!(
+            cmd.contains("--scope https://management.usgovcloudapi.net/.default") && !cmd.contains("azure.com"),
+            "{cmd}"
+        );
+        assert!(
+            gov.explanation
+                .fix
+                .contains("https://management.usgovcloudapi.net/.default")
+        );
+        let public = classify_arm_response(
+            401,
+            &[],
+            &body("'https://management.core.windows.net/','https://management.azure.com/'"),
+        );
+        assert!(public.explanation.commands[0].contains("--scope https://management.azure.com/.default"));
     }
 
     #[test]

@@ -486,31 +486,6 @@ pub fn wrong_scope_grants(elsewhere: &[AssignedRole], resource: &str, action: &s
         .collect()
 }
 
-/// Where an ARM scope sits, in words ("the account", "resource group rg-ai", …).
-pub fn describe_scope(scope: &str, resource: &str) -> String {
-    let segs: Vec<&str> = scope.split('/').filter(|s| !s.is_empty()).collect();
-    if scope
-        .trim_end_matches('/')
-        .eq_ignore_ascii_case(resource.trim_end_matches('/'))
-    {
-        return "the account".to_string();
-    }
-    match segs.as_slice() {
-        [] => "the root scope (/)".to_string(),
-        [p, _, mg_kind, mg]
-            if p.eq_ignore_ascii_case("providers") && mg_kind.eq_ignore_ascii_case("managementGroups") =>
-        {
-            format!("management group {mg}")
-        }
-        [s, id] if s.eq_ignore_ascii_case("subscriptions") => format!("subscription {id}"),
-        [s, _, r, rg] if s.eq_ignore_ascii_case("subscriptions") && r.eq_ignore_ascii_case("resourceGroups") => {
-            format!("resource group {rg}")
-        }
-        [.., kind, name] if kind.eq_ignore_ascii_case("accounts") => format!("account {name}"),
-        [.., name] => format!("resource {name}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -640,12 +615,6 @@ mod tests {
         assert!(!scope_covers(&format!("{ACCOUNT}/projects/p"), ACCOUNT));
         assert!(!scope_covers("/subscriptions/s1/resourceGroups/rg", ACCOUNT));
         assert!(!scope_covers(&format!("{ACCOUNT}-eus2"), ACCOUNT));
-        assert_eq!(
-            describe_scope("/subscriptions/s1/resourceGroups/rg-ai", ACCOUNT),
-            "resource group rg-ai"
-        );
-        assert_eq!(describe_scope(ACCOUNT, ACCOUNT), "the account");
-        assert_eq!(describe_scope("/subscriptions/s2", ACCOUNT), "subscription s2");
     }
 
     #[test]
@@ -820,7 +789,6 @@ mod tests {
             prop_assert!(pattern_matches(&p, &p), "{:?}", p);
             prop_assert!(scope_covers(&p, &p), "{:?}", p);
             let _ = role_guid(&p);
-            let _ = describe_scope(&p, &a);
         }
 
         #[test]

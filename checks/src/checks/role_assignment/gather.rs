@@ -1,0 +1,604 @@
+//! Gather: everything the role check reads from ARM, into [`Gathered`]. No verdicts here.
+
+use super::{AccountSummary, ArmAccess, Gathered, PrincipalInfo, ResourceState};
+use crate::azure::arm::{Account, ArmClient, ArmError, DenyAssignment, ResourceId, RoleAssignment};
+use crate::azure::credentials;
+use crate::context::RunContext;
+use crate::diagnose::arm::ArmErrorKind;
+use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleDef, RoleReading, data_action_for, is_guid};
+use crate::facts::Facts;
+use futures::StreamExt;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// At most this many subscriptions are searched for the account (and 5 for assignments
+/// elsewhere), so a tenant with thousands stays within the check's time limit.
+const MAX_SUBSCRIPTIONS: usize = 200;
+const MAX_ELSEWHERE_SUBSCRIPTIONS: usize = 5;
+
+fn claim(claims: &Value, key: &str) -> Option<String> {
+    claims
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The caller, from the token's claims.
+pub fn caller_principal(claims: &Value) -> PrincipalInfo {
+    let kind = match claim(claims, "idtyp").as_deref() {
+        Some("user") => Some("User"),
+        Some("app") => Some("ServicePrincipal"),
+        _ if claim(claims, "upn").is_some() || claim(claims, "scp").is_some() => Some("User"),
+        _ if claim(claims, "appid").is_some() || claim(claims, "azp").is_some() => Some("ServicePrincipal"),
+        _ => None,
+    };
+    PrincipalInfo {
+        object_id: claim(claims, "oid").map(|o| o.to_ascii_lowercase()),
+        kind: kind.map(str::to_string),
+        is_caller: true,
+        display: claim(claims, "upn")
+            .or_else(|| claim(claims, "xms_mirid"))
+            .or_else(|| claim(claims, "appid")),
+        how: "the token's oid claim".into(),
+        ..Default::default()
+    }
+}
+
+/// `--assignee` without ARM: the caller's own ids, an object id, or something ARM must resolve
+/// (`None`: ask ARM).
+pub fn classify_assignee(assignee: &str, claims: &Value) -> Option<PrincipalInfo> {
+    let a = assignee.trim();
+    let caller = caller_principal(claims);
+    let given = Some(a.to_string());
+    if a.starts_with('/') {
+        let mirid = claim(claims, "xms_mirid").unwrap_or_default();
+        if !mirid.is_empty()
+            && mirid
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(a.trim_end_matches('/'))
+        {
+            return Some(PrincipalInfo {
+                given,
+                kind: Some("ServicePrincipal".into()),
+                how: "--assignee is the managed identity the token was issued to (xms_mirid)".into(),
+                ..caller
+            });
+        }
+        return None;
+    }
+    if !is_guid(a) {
+        return Some(PrincipalInfo {
+            given,
+            unresolved: Some(format!(
+                "`{a}` is neither an object id / client id (a GUID) nor a managed identity's ARM resource id"
+            )),
+            ..Default::default()
+        });
+    }
+    let lower = a.to_ascii_lowercase();
+    if caller.object_id.as_deref() == Some(lower.as_str()) {
+        return Some(PrincipalInfo {
+            given,
+            how: "--assignee is the token's oid".into(),
+            ..caller
+        });
+    }
+    if [claim(claims, "appid"), claim(claims, "azp")]
+        .iter()
+        .flatten()
+        .any(|c| c.eq_ignore_ascii_case(a))
+    {
+        return Some(PrincipalInfo {
+            given,
+            how: "--assignee is the token's client id (appid); its object id is the token's oid".into(),
+            ..caller
+        });
+    }
+    Some(PrincipalInfo {
+        given,
+        object_id: Some(lower),
+        how: "--assignee, taken as an object id".into(),
+        maybe_client_id: true,
+        ..Default::default()
+    })
+}
+
+async fn resolve_assignee(arm: &ArmClient, assignee: &str) -> PrincipalInfo {
+    let a = assignee.trim();
+    let given = Some(a.to_string());
+    match arm.managed_identity_principal(a).await {
+        Ok(Some(pid)) => PrincipalInfo {
+            given,
+            object_id: Some(pid.to_ascii_lowercase()),
+            kind: Some("ServicePrincipal".into()),
+            display: Some(a.to_string()),
+            how: "--assignee resolved through ARM (the managed identity's principalId)".into(),
+            ..Default::default()
+        },
+        Ok(None) => PrincipalInfo {
+            given,
+            unresolved: Some(format!(
+                "{a} has no managed identity the doctor can read (or its resource type is not one it knows)"
+            )),
+            ..Default::default()
+        },
+        Err(e) => PrincipalInfo {
+            given,
+            unresolved: Some(format!("ARM did not return the managed identity {a}: {}", e.describe())),
+            ..Default::default()
+        },
+    }
+}
+
+/// Host, port and custom subdomain of the endpoint.
+fn endpoint_key(ctx: &RunContext, facts: &Facts) -> Option<(String, Option<u16>, Option<String>)> {
+    if let Some(e) = &facts.endpoint {
+        return Some((
+            e.host.to_ascii_lowercase(),
+            e.base.port_or_known_default(),
+            e.subdomain.clone(),
+        ));
+    }
+    let u = ctx.target.endpoint.as_ref()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    let sub = ctx
+        .target
+        .cloud
+        .endpoint_suffixes()
+        .iter()
+        .find_map(|s| host.strip_suffix(s))
+        .filter(|l| !l.is_empty() && !l.contains('.'))
+        .map(str::to_string);
+    Some((host, u.port_or_known_default(), sub))
+}
+
+/// The account whose endpoint (or custom subdomain) is the endpoint's.
+pub fn account_matches(a: &Account, host: &str, port: Option<u16>, subdomain: Option<&str>) -> bool {
+    let by_url = a
+        .endpoint_urls()
+        .iter()
+        .filter_map(|e| url::Url::parse(e).ok())
+        .any(|u| u.host_str().is_some_and(|h| h.eq_ignore_ascii_case(host)) && u.port_or_known_default() == port);
+    let by_subdomain = subdomain
+        .zip(a.properties.custom_sub_domain_name.as_deref())
+        .is_some_and(|(s, c)| !s.is_empty() && s.eq_ignore_ascii_case(c));
+    by_url || by_subdomain
+}
+
+/// A Cognitive Services account id
+/// (`/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{name}`).
+pub fn account_id(resource_id: &str) -> Option<ResourceId> {
+    ResourceId::parse(resource_id)
+        .ok()
+        .filter(|id| id.is_type("Microsoft.CognitiveServices/accounts"))
+        .filter(|id| matches!(id.scope(), Some(ResourceId::ResourceGroup { .. })))
+}
+
+/// `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}` → `{scope}` (`/` at the
+/// root; empty when the id is not a role assignment's).
+pub(super) fn scope_of_assignment_id(id: &str) -> String {
+    ResourceId::parse(id)
+        .ok()
+        .filter(|a| a.is_type("Microsoft.Authorization/roleAssignments"))
+        .and_then(|a| a.scope().map(ToString::to_string))
+        .unwrap_or_default()
+}
+
+fn unreachable_text(e: &ArmError) -> Option<String> {
+    e.unreachable().then(|| e.describe())
+}
+
+/// Role assignments for the principal at `scope` (inherited and, for users and service
+/// principals, through groups).
+async fn assignments_at(arm: &ArmClient, scope: &str, principal: &str) -> Result<Vec<RoleAssignment>, ArmError> {
+    match arm
+        .role_assignments(scope, Some(&format!("atScope() and assignedTo('{principal}')")))
+        .await
+    {
+        // assignedTo() rejects group object ids: ask for the group's own assignments.
+        Err(e) if e.status() == Some(400) => {
+            arm.role_assignments(scope, Some(&format!("atScope() and principalId eq '{principal}'")))
+                .await
+        }
+        other => other,
+    }
+}
+
+/// Fetches each distinct role definition once; the bundled built-ins are the fallback.
+async fn with_roles(
+    arm: &ArmClient,
+    raw: &[RoleAssignment],
+    cache: &mut HashMap<String, Option<RoleDef>>,
+) -> Vec<AssignedRole> {
+    let mut wanted: Vec<String> = vec![];
+    for a in raw {
+        let guid = rbac::role_guid(&a.properties.role_definition_id);
+        if !cache.contains_key(&guid) && !wanted.iter().any(|w| rbac::role_guid(w) == guid) {
+            wanted.push(a.properties.role_definition_id.clone());
+        }
+    }
+    let fetched: Vec<(String, Option<RoleDef>)> = futures::stream::iter(wanted.into_iter().map(|def_id| async move {
+        let guid = rbac::role_guid(&def_id);
+        let live = if def_id.starts_with('/') {
+            arm.role_definition(&def_id).await.ok()
+        } else {
+            None
+        };
+        let role = match live {
+            Some(d) => Some(RoleDef {
+                id: guid.clone(),
+                name: if d.properties.role_name.is_empty() {
+                    guid.clone()
+                } else {
+                    d.properties.role_name
+                },
+                builtin: d
+                    .properties
+                    .role_type
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("BuiltInRole")),
+                permissions: d.properties.permissions,
+                source: "arm",
+            }),
+            None => rbac::builtin_role(&guid),
+        };
+        (guid, role)
+    }))
+    .buffered(6)
+    .collect()
+    .await;
+    cache.extend(fetched);
+    raw.iter()
+        .map(|a| {
+            let p = &a.properties;
+            let guid = rbac::role_guid(&p.role_definition_id);
+            AssignedRole {
+                id: a.id.clone(),
+                scope: p.scope.clone().unwrap_or_else(|| scope_of_assignment_id(&a.id)),
+                principal_id: p.principal_id.to_ascii_lowercase(),
+                principal_type: p.principal_type.clone(),
+                role: cache.get(&guid).cloned().flatten(),
+                role_id: guid,
+                condition: p.condition.clone().filter(|c| !c.trim().is_empty()),
+                created_on: p.created_on.as_deref().and_then(crate::azure::arm::parse_timestamp),
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Judge
+
+/// `--resource-id`: its subscription's tenant, then the account itself.
+async fn find_by_id(arm: &ArmClient, id: &str, g: &mut Gathered) {
+    let token_tenant = g.token_tenant.clone();
+    let Some(parsed) = account_id(id) else {
+        g.resource = ResourceState::BadId {
+            id: id.to_string(),
+            why: "it is not a Cognitive Services account id (/subscriptions/…/resourceGroups/…/providers/Microsoft.CognitiveServices/accounts/NAME)".into(),
+        };
+        return;
+    };
+    let sub = parsed.subscription().unwrap_or_default();
+    g.subscriptions_searched = 1;
+    let tenant = match arm.subscription(sub).await {
+        Ok(s) => s.tenant_id,
+        Err(e) => match e.kind() {
+            Some(ArmErrorKind::WrongTenant { expected_tenant, .. }) => {
+                g.resource = ResourceState::OtherTenant {
+                    id: Some(id.to_string()),
+                    tenant: expected_tenant.clone(),
+                };
+                return;
+            }
+            _ if e.unreachable() => {
+                g.arm = ArmAccess::Unreachable(e.describe());
+                return;
+            }
+            _ if e.code() == Some("SubscriptionNotFound") => {
+                g.resource = ResourceState::BadId {
+                    id: id.to_string(),
+                    why: format!("ARM says: {}", e.describe()),
+                };
+                return;
+            }
+            _ => None,
+        },
+    };
+    if let Some(t) = &tenant
+        && token_tenant.as_deref().is_some_and(|tt| !tt.eq_ignore_ascii_case(t))
+    {
+        g.resource = ResourceState::OtherTenant {
+            id: Some(id.to_string()),
+            tenant: Some(t.clone()),
+        };
+        return;
+    }
+    let account = match arm.account(id).await {
+        Ok(a) => AccountSummary {
+            id: if a.id.is_empty() { id.to_string() } else { a.id.clone() },
+            ..AccountSummary::from_account(&a)
+        },
+        Err(e) if e.is_not_found() => {
+            g.resource = ResourceState::BadId {
+                id: id.to_string(),
+                why: format!("ARM says: {}", e.describe()),
+            };
+            return;
+        }
+        Err(e) if e.unreachable() => {
+            g.arm = ArmAccess::Unreachable(e.describe());
+            return;
+        }
+        // Not readable (403): the id is enough to check roles.
+        Err(_) => AccountSummary {
+            id: id.to_string(),
+            name: parsed.name().unwrap_or_default().to_string(),
+            ..Default::default()
+        },
+    };
+    g.resource = ResourceState::Found {
+        account,
+        via: "--resource-id",
+        tenant: tenant.or(token_tenant),
+    };
+}
+
+/// The account whose endpoint is the endpoint's, searched in every subscription the identity
+/// can list (at most [`MAX_SUBSCRIPTIONS`]).
+async fn find_by_endpoint(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut Gathered) {
+    let token_tenant = g.token_tenant.clone();
+    let Some((host, port, subdomain)) = endpoint_key(ctx, facts) else {
+        g.resource = ResourceState::NoEndpoint;
+        return;
+    };
+    let subs = match arm.subscriptions().await {
+        Ok(s) => s,
+        Err(e) => {
+            match unreachable_text(&e) {
+                Some(t) => g.arm = ArmAccess::Unreachable(t),
+                None => g.resource = ResourceState::Failed(e),
+            }
+            return;
+        }
+    };
+    let subs: Vec<_> = subs
+        .into_iter()
+        .filter(|s| !s.subscription_id.is_empty())
+        .take(MAX_SUBSCRIPTIONS)
+        .collect();
+    g.subscriptions_searched = subs.len();
+    let calls: Vec<_> = subs
+        .iter()
+        .map(|s| s.subscription_id.clone())
+        .map(|id| async move {
+            let r = arm.accounts(&id).await;
+            (id, r)
+        })
+        .collect();
+    let lists: Vec<_> = futures::stream::iter(calls).buffered(8).collect().await;
+    let mut unreachable = None;
+    for (sub_id, result) in lists {
+        let accounts = match result {
+            Ok(accounts) => accounts,
+            Err(e) => {
+                if e.unreachable() {
+                    unreachable = Some(e.describe());
+                }
+                continue;
+            }
+        };
+        let Some(a) = accounts
+            .iter()
+            .find(|a| account_matches(a, &host, port, subdomain.as_deref()))
+        else {
+            continue;
+        };
+        let tenant = subs
+            .iter()
+            .find(|s| s.subscription_id.eq_ignore_ascii_case(&sub_id))
+            .and_then(|s| s.tenant_id.clone())
+            .or(token_tenant.clone());
+        g.resource = match (&tenant, &token_tenant) {
+            (Some(t), Some(tt)) if !t.eq_ignore_ascii_case(tt) => ResourceState::OtherTenant {
+                id: Some(a.id.clone()),
+                tenant: Some(t.clone()),
+            },
+            _ => ResourceState::Found {
+                account: AccountSummary::from_account(a),
+                via: "endpoint",
+                tenant,
+            },
+        };
+        return;
+    }
+    if let Some(t) = unreachable {
+        g.arm = ArmAccess::Unreachable(t);
+        return;
+    }
+    let shown = match port {
+        Some(p) if p != 443 => format!("{host}:{p}"),
+        _ => host,
+    };
+    g.resource = ResourceState::NotFound {
+        host: shown,
+        subscriptions: g.subscriptions_searched,
+    };
+}
+
+fn deny_rule(d: DenyAssignment) -> DenyRule {
+    let ids = |list: &[crate::azure::arm::DenyPrincipal]| list.iter().map(|p| p.id.to_ascii_lowercase()).collect();
+    DenyRule {
+        id: d.id.clone(),
+        name: d
+            .properties
+            .deny_assignment_name
+            .clone()
+            .unwrap_or_else(|| d.name.clone()),
+        scope: d.properties.scope.clone().unwrap_or_default(),
+        permissions: d.properties.permissions.clone(),
+        principals: ids(&d.properties.principals),
+        excluded: ids(&d.properties.exclude_principals),
+        do_not_apply_to_child_scopes: d.properties.do_not_apply_to_child_scopes,
+    }
+}
+
+/// The principal and the ARM client (with a token for the cloud's ARM scope), or why not.
+async fn principal_and_arm(ctx: &RunContext, facts: &Facts, claims: &Value, g: &mut Gathered) -> Option<ArmClient> {
+    let assignee = ctx.target.assignee.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let pre = match assignee {
+        None => Some(caller_principal(claims)),
+        Some(a) => classify_assignee(a, claims),
+    };
+    g.principal = pre.clone().unwrap_or_else(|| PrincipalInfo {
+        given: assignee.map(str::to_string),
+        ..Default::default()
+    });
+    let Some(cred) = &facts.credential else {
+        g.arm = ArmAccess::NoToken("no credential".into());
+        return None;
+    };
+    let token = match credentials::acquire(ctx, &cred.config, &ctx.target.cloud.arm_scope()).await {
+        Ok(t) => t.token,
+        Err(f) => {
+            g.arm = ArmAccess::NoToken(format!("{} could not get an ARM token: {}", cred.name, f.describe()));
+            return None;
+        }
+    };
+    let arm = ArmClient::new(ctx, token);
+    if pre.is_none()
+        && let Some(a) = assignee
+    {
+        g.principal = resolve_assignee(&arm, a).await;
+    }
+    Some(arm)
+}
+
+pub(super) async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
+    let claims = facts.claims.as_ref().map(|c| c.shown()).unwrap_or(Value::Null);
+    let mut g = Gathered {
+        data_action: data_action_for(ctx.target.probe).to_string(),
+        token_tenant: claim(&claims, "tid"),
+        cloud: Some(ctx.target.cloud),
+        ..Default::default()
+    };
+    let Some(arm) = principal_and_arm(ctx, facts, &claims, &mut g).await else {
+        return g;
+    };
+    if g.principal.unresolved.is_some() {
+        return g;
+    }
+    match ctx.target.resource_id.as_deref().map(str::trim) {
+        Some(id) => find_by_id(&arm, id, &mut g).await,
+        None => find_by_endpoint(ctx, facts, &arm, &mut g).await,
+    }
+    let ResourceState::Found { account, tenant, .. } = &g.resource else {
+        return g;
+    };
+    let (rid, resource_tenant) = (account.id.clone(), tenant.clone());
+    let Some(pid) = g.principal.object_id.clone() else {
+        return g;
+    };
+    read_at_account(&arm, &rid, resource_tenant.as_deref(), &pid, &mut g).await;
+    g
+}
+
+/// The principal's assignments, the deny assignments and (for the caller) the effective
+/// permissions at the account; then, when nothing grants the action, assignments elsewhere.
+async fn read_at_account(arm: &ArmClient, rid: &str, resource_tenant: Option<&str>, pid: &str, g: &mut Gathered) {
+    let mut cache = HashMap::new();
+    let is_caller = g.principal.is_caller;
+    let (raw, denies, effective) = futures::join!(
+        assignments_at(arm, rid, pid),
+        arm.deny_assignments(rid, Some("atScope()")),
+        async {
+            if is_caller {
+                Some(arm.permissions(rid).await)
+            } else {
+                None
+            }
+        }
+    );
+    if let Err(e) = &raw
+        && e.unreachable()
+    {
+        g.arm = ArmAccess::Unreachable(e.describe());
+        return;
+    }
+    g.denies = Some(denies.map(|list| list.into_iter().map(deny_rule).collect()));
+    g.effective = effective;
+    let assignments = match raw {
+        Ok(raw) => Ok(with_roles(arm, &raw, &mut cache).await),
+        Err(e) => Err(e),
+    };
+    if let Some(kind) = assignments.as_ref().ok().and_then(|list| {
+        list.iter()
+            .find(|a| a.principal_id == pid && a.principal_type.is_some())
+            .and_then(|a| a.principal_type.clone())
+    }) && g.principal.kind.is_none()
+    {
+        g.principal.kind = Some(kind);
+    }
+    // Nothing grants it here: look for the principal's assignments elsewhere (the right role on
+    // the wrong account, resource group or subscription).
+    let grants_here = assignments
+        .as_ref()
+        .is_ok_and(|list| list.iter().any(|a| a.reading(&g.data_action) == RoleReading::Grants));
+    if assignments.is_ok() && !grants_here {
+        g.elsewhere = assignments_elsewhere(arm, rid, resource_tenant, pid, g.subscriptions_searched, &mut cache).await;
+    }
+    g.assignments = Some(assignments);
+}
+
+/// The principal's assignments in the account's subscription (or, when that is not
+/// readable, its resource group) and in up to [`MAX_ELSEWHERE_SUBSCRIPTIONS`] others.
+async fn assignments_elsewhere(
+    arm: &ArmClient,
+    rid: &str,
+    resource_tenant: Option<&str>,
+    pid: &str,
+    subscriptions_searched: usize,
+    cache: &mut HashMap<String, Option<RoleDef>>,
+) -> Vec<AssignedRole> {
+    let account = account_id(rid);
+    let mut subs: Vec<String> = account
+        .as_ref()
+        .and_then(|a| a.subscription())
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    if subscriptions_searched > 1
+        && let Ok(all) = arm.subscriptions().await
+    {
+        for s in all {
+            if !subs.iter().any(|x| x.eq_ignore_ascii_case(&s.subscription_id))
+                && resource_tenant.is_none_or(|t| s.tenant_id.as_deref().is_none_or(|st| st.eq_ignore_ascii_case(t)))
+            {
+                subs.push(s.subscription_id);
+            }
+        }
+    }
+    subs.truncate(MAX_ELSEWHERE_SUBSCRIPTIONS);
+    let filter = format!("principalId eq '{pid}'");
+    let calls: Vec<_> = subs
+        .iter()
+        .map(|s| (format!("/subscriptions/{s}"), filter.clone()))
+        .map(|(scope, filter)| async move { arm.role_assignments(&scope, Some(&filter)).await })
+        .collect();
+    let mut found: Vec<_> = futures::stream::iter(calls).buffered(4).collect().await;
+    // Reading at the subscription needs a role there; the account's resource group (its
+    // other accounts) is often readable when the subscription is not.
+    if found
+        .first()
+        .is_some_and(|r| r.as_ref().is_err_and(ArmError::is_forbidden))
+        && let Some(rg) = ResourceId::parse(rid).ok().and_then(|id| id.resource_group_id())
+    {
+        found[0] = arm.role_assignments(&rg.to_string(), Some(&filter)).await;
+    }
+    let mut raw: Vec<RoleAssignment> = found.into_iter().flat_map(|r| r.unwrap_or_default()).collect();
+    let mut seen = std::collections::HashSet::new();
+    raw.retain(|a| seen.insert(a.id.to_ascii_lowercase()));
+    with_roles(arm, &raw, cache).await
+}

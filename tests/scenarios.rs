@@ -15,6 +15,8 @@ mod common;
 mod codes_exercised;
 #[path = "scenarios/golden.rs"]
 mod golden;
+#[path = "scenarios/inputs.rs"]
+mod inputs;
 #[path = "scenarios/run.rs"]
 mod run;
 

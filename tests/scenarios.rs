@@ -10,9 +10,9 @@
 //! - `every_finding_code_is_produced` (scenarios/codes_exercised.rs): every code in the
 //!   catalogue comes out of at least one real run here (scenarios, faults, inputs).
 
-mod common;
 #[path = "scenarios/codes_exercised.rs"]
 mod codes_exercised;
+mod common;
 #[path = "scenarios/golden.rs"]
 mod golden;
 #[path = "scenarios/inputs.rs"]
@@ -50,5 +50,9 @@ fn every_scenario_meets_its_expectation() {
         let checks = s.report["checks"].as_array().map_or(0, Vec::len);
         assert!(checks >= 9, "{}: only {checks} checks in the report", s.name);
     }
-    assert!(wrong.is_empty(), "scenarios that miss their expectation:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "scenarios that miss their expectation:\n{}",
+        wrong.join("\n")
+    );
 }

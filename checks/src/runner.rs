@@ -194,7 +194,9 @@ fn missing_input(check: &dyn Check, facts: &Facts) -> Option<Judgement> {
                 &codes::CHECK_INPUT_MISSING,
                 format!("`{}` needs {what}, which `{producer}` did not provide", check.id()),
             )
-            .fix(format!("Fix what `{producer}` reports first; this check runs once it succeeds.")),
+            .fix(format!(
+                "Fix what `{producer}` reports first; this check runs once it succeeds."
+            )),
         ),
     )
 }

@@ -100,7 +100,9 @@ pub fn lab_run(scenario: &str, flags: &[&str], args: &[&str], env: &[(&str, &str
 pub fn offline_run(args: &[&str], env: &[(&str, &str)]) -> Produced {
     let home = tempfile::tempdir().expect("tempdir");
     let mut c = doctor(home.path());
-    c.args(["--format", "json", "--timeout", "5s"]).args(args).envs(env.iter().copied());
+    c.args(["--format", "json", "--timeout", "5s"])
+        .args(args)
+        .envs(env.iter().copied());
     Produced::from_json(&run_limited(&format!("offline {args:?} {env:?}"), c))
 }
 
@@ -151,7 +153,12 @@ fn every_finding_code_is_produced() {
     });
     let (extra, failed): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
     let failed: Vec<String> = failed.into_iter().filter_map(Result::err).collect();
-    assert!(failed.is_empty(), "{} inputs failed:\n{}", failed.len(), failed.join("\n---\n"));
+    assert!(
+        failed.is_empty(),
+        "{} inputs failed:\n{}",
+        failed.len(),
+        failed.join("\n---\n")
+    );
     let extra: Vec<Produced> = extra.into_iter().filter_map(Result::ok).collect();
     let mut produced: BTreeSet<String> = BTreeSet::new();
     for s in run::scenarios() {
@@ -164,8 +171,14 @@ fn every_finding_code_is_produced() {
     let unknown: Vec<&String> = produced.iter().filter(|c| !catalogue.contains(c)).collect();
     assert!(unknown.is_empty(), "codes not in the catalogue: {unknown:?}");
     for (code, why) in NO_INPUT_YET {
-        assert!(catalogue.iter().any(|c| c == code), "{code} is no longer in the catalogue: drop it from NO_INPUT_YET");
-        assert!(!produced.contains(*code), "{code} is produced now: drop it from NO_INPUT_YET ({why})");
+        assert!(
+            catalogue.iter().any(|c| c == code),
+            "{code} is no longer in the catalogue: drop it from NO_INPUT_YET"
+        );
+        assert!(
+            !produced.contains(*code),
+            "{code} is produced now: drop it from NO_INPUT_YET ({why})"
+        );
     }
     let missing: Vec<&String> = catalogue
         .iter()

@@ -38,9 +38,15 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         // Temporary directories of the lab and of the test (`/tmp/aoai-doctor-lab-AbC123/ca.pem`).
         (r"/tmp/[A-Za-z0-9._-]+", "<tmp>"),
         (r"(127\.0\.0\.1|localhost|\[::1\]):\d+", "$1:<port>"),
-        (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?", "<time>"),
+        (
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
+            "<time>",
+        ),
         // Token lifetimes, which the lab varies as Entra does ("expires in 1h 7m", "valid for 59m 59s").
-        (r"\b(expires in|valid for|expired) \d+[hms]( \d+[ms])?\b", "$1 <lifetime>"),
+        (
+            r"\b(expires in|valid for|expired) \d+[hms]( \d+[ms])?\b",
+            "$1 <lifetime>",
+        ),
         // How long the probe waited for a propagating role (about --wait-for-propagation).
         (r"\bwaiting \d+(\.\d+)?s\b", "waiting <seconds>"),
         (r"\b\d+ ?ms\b", "<n> ms"),
@@ -63,7 +69,11 @@ static WORLD_GUIDS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
     files
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .flat_map(|t| GUID.find_iter(&t).map(|m| m.as_str().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|t| {
+            GUID.find_iter(&t)
+                .map(|m| m.as_str().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .collect()
 });
 
@@ -136,7 +146,10 @@ fn check(file: &str, got: &str) -> Option<String> {
     }
     match std::fs::read_to_string(&path) {
         Ok(want) if comparable(&want) == comparable(got) => None,
-        Ok(want) => Some(format!("{file}: {}", first_difference(&comparable(&want), &comparable(got)))),
+        Ok(want) => Some(format!(
+            "{file}: {}",
+            first_difference(&comparable(&want), &comparable(got))
+        )),
         Err(e) => Some(format!("{file}: no golden file ({e})")),
     }
 }
@@ -173,7 +186,10 @@ fn golden_reports() {
     let mut problems: Vec<String> = runs.iter().flat_map(golden_files_for).flatten().collect();
     // A golden file of a scenario that no longer exists is stale.
     let names: BTreeSet<&str> = runs.iter().map(|s| s.name.as_str()).collect();
-    for e in std::fs::read_dir(run::manifest_path("tests/golden")).expect("tests/golden").flatten() {
+    for e in std::fs::read_dir(run::manifest_path("tests/golden"))
+        .expect("tests/golden")
+        .flatten()
+    {
         let f = e.file_name().to_string_lossy().into_owned();
         let stem = f.rsplit_once('.').map_or(f.as_str(), |(s, _)| s);
         if !names.contains(stem) {

@@ -8,6 +8,8 @@ use crate::run::run_limited;
 use std::process::Command;
 
 pub type Input = Box<dyn FnOnce() -> Produced + Send>;
+/// Variables set for one run.
+type Env = Vec<(&'static str, &'static str)>;
 
 /// The tenant and object id of the lab's world (`fixtures/scenarios/_base.toml`).
 const CONTOSO: &str = "3f2b8a6e-5c1d-4e7f-9a0b-6d4c2e1f8a35";
@@ -25,6 +27,7 @@ pub fn all(catalogue: &[String]) -> Vec<Input> {
     v.extend(aadsts_inputs(catalogue));
     v.extend(offline_inputs());
     v.extend(lab_inputs());
+    v.extend(endpoint_inputs());
     v.extend(token_inputs());
     v.extend(canned_probe_inputs());
     v.push(boxed(insecure_http_sends_no_token));
@@ -42,7 +45,11 @@ fn aadsts_inputs(catalogue: &[String]) -> Vec<Input> {
         .iter()
         .filter_map(|c| c.strip_prefix("aadsts-").map(str::to_string))
         .collect();
-    assert!(numbers.len() >= 10, "only {} AADSTS codes in the catalogue", numbers.len());
+    assert!(
+        numbers.len() >= 10,
+        "only {} AADSTS codes in the catalogue",
+        numbers.len()
+    );
     numbers
         .into_iter()
         .map(|n| {
@@ -58,23 +65,92 @@ fn aadsts_inputs(catalogue: &[String]) -> Vec<Input> {
 
 /// Runs with no lab: shapes of endpoints and environments judged before any token.
 fn offline_inputs() -> Vec<Input> {
-    let runs: Vec<(Vec<&'static str>, Vec<(&'static str, &'static str)>)> = vec![
+    let runs: Vec<(Vec<&'static str>, Env)> = vec![
         (vec![], vec![]),
-        (vec!["--endpoint", "https://eastus.api.cognitive.microsoft.com", "--resolve", "eastus.api.cognitive.microsoft.com:127.0.0.1"], vec![]),
-        (vec!["--endpoint", "https://api.openai.com/v1", "--resolve", "api.openai.com:127.0.0.1"], vec![]),
-        (vec!["--endpoint", "https://gateway.contoso.example", "--resolve", "gateway.contoso.example:127.0.0.1"], vec![]),
-        (vec!["--endpoint", "https://contoso.openai.azure.com/openai/deployments/x", "--cloud", "AzureUSGovernment", "--resolve", "contoso.openai.azure.com:127.0.0.1"], vec![]),
+        (
+            vec![
+                "--endpoint",
+                "https://eastus.api.cognitive.microsoft.com",
+                "--resolve",
+                "eastus.api.cognitive.microsoft.com:127.0.0.1",
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "--endpoint",
+                "https://api.openai.com/v1",
+                "--resolve",
+                "api.openai.com:127.0.0.1",
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "--endpoint",
+                "https://gateway.contoso.example",
+                "--resolve",
+                "gateway.contoso.example:127.0.0.1",
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "--endpoint",
+                "https://contoso.openai.azure.com/openai/deployments/x",
+                "--cloud",
+                "AzureUSGovernment",
+                "--resolve",
+                "contoso.openai.azure.com:127.0.0.1",
+            ],
+            vec![],
+        ),
         (vec!["--endpoint", "https://nonexistent.invalid"], vec![]),
         // A private endpoint's address: the connection goes to the (closed, loopback) proxy.
         (
-            vec!["--endpoint", "https://contoso-aoai.openai.azure.com", "--resolve", "contoso-aoai.openai.azure.com:10.1.2.3"],
-            vec![("HTTPS_PROXY", "http://127.0.0.1:9"), ("AZURE_TOKEN_CREDENTIALS", "nonsense")],
+            vec![
+                "--endpoint",
+                "https://contoso-aoai.openai.azure.com",
+                "--resolve",
+                "contoso-aoai.openai.azure.com:10.1.2.3",
+            ],
+            vec![
+                ("HTTPS_PROXY", "http://127.0.0.1:9"),
+                ("AZURE_TOKEN_CREDENTIALS", "nonsense"),
+            ],
         ),
-        (vec![], vec![("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92"), ("AZURE_USERNAME", "bob@contoso.com"), ("AZURE_PASSWORD", "p")]),
-        (vec![], vec![("AZURE_TENANT_ID", CONTOSO), ("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92"), ("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent/cert.pem")]),
-        (vec!["--container", "yes"], vec![("AZURE_TENANT_ID", CONTOSO), ("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92"), ("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token")]),
+        (
+            vec![],
+            vec![
+                ("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92"),
+                ("AZURE_USERNAME", "bob@contoso.com"),
+                ("AZURE_PASSWORD", "p"),
+            ],
+        ),
+        (
+            vec![],
+            vec![
+                ("AZURE_TENANT_ID", CONTOSO),
+                ("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent/cert.pem"),
+            ],
+        ),
+        (
+            vec!["--container", "yes"],
+            vec![
+                ("AZURE_TENANT_ID", CONTOSO),
+                ("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92"),
+                ("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token"),
+            ],
+        ),
         // Azure Arc / Service Fabric / Cloud Shell style managed identity sources.
-        (vec![], vec![("IDENTITY_ENDPOINT", "http://127.0.0.1:9/metadata/identity/oauth2/token"), ("IMDS_ENDPOINT", "http://127.0.0.1:9")]),
+        (
+            vec![],
+            vec![
+                ("IDENTITY_ENDPOINT", "http://127.0.0.1:9/metadata/identity/oauth2/token"),
+                ("IMDS_ENDPOINT", "http://127.0.0.1:9"),
+            ],
+        ),
         (vec![], vec![("MSI_ENDPOINT", "http://127.0.0.1:9/oauth2/token")]),
     ];
     runs.into_iter()
@@ -84,7 +160,12 @@ fn offline_inputs() -> Vec<Input> {
 
 /// The lab with a fault, an option or a changed environment.
 fn lab_inputs() -> Vec<Input> {
-    type Case = (&'static str, Vec<&'static str>, Vec<&'static str>, Vec<(&'static str, &'static str)>);
+    type Case = (
+        &'static str,
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Vec<(&'static str, &'static str)>,
+    );
     let cases: Vec<Case> = vec![
         (SP, vec!["--fault", "refused@entra"], vec![], vec![]),
         (SP, vec!["--fault", "hang@entra"], vec![], vec![]),
@@ -97,29 +178,96 @@ fn lab_inputs() -> Vec<Input> {
         (SP, vec!["--fault", "html-200@aoai"], vec![], vec![]),
         (SP, vec!["--fault", "untrusted-cert@aoai"], vec![], vec![]),
         (SP, vec!["--fault", "refused@arm"], vec![], vec![]),
-        (CLI, vec!["--fault", "garbage@az"], vec!["--credential", "azure-cli"], vec![]),
+        (
+            CLI,
+            vec!["--fault", "garbage@az"],
+            vec!["--credential", "azure-cli"],
+            vec![],
+        ),
         (MI, vec!["--fault", "http-503@identity"], vec![], vec![]),
         (SP, vec![], vec!["--container", "yes"], vec![("AZURE_TENANT_ID", "")]),
-        (CLI, vec![], vec!["--expect-principal", "11111111-2222-4333-8444-555555555555"], vec![]),
+        (
+            CLI,
+            vec![],
+            vec!["--expect-principal", "11111111-2222-4333-8444-555555555555"],
+            vec![],
+        ),
         (CLI, vec![], vec!["--assignee", "not-a-principal"], vec![]),
-        (SP, vec![], vec!["--scope", "https://cognitiveservices.azure.com"], vec![]),
-        (CLI, vec![], vec![], vec![("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92")]),
-        (CLI, vec![], vec![], vec![("AZURE_TENANT_ID", CONTOSO), ("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92"), ("AZURE_CLIENT_SECRET", "Xq8Q~lab.LabSecretValue-0123456789abcdEFgh")]),
+        (
+            SP,
+            vec![],
+            vec!["--scope", "https://cognitiveservices.azure.com"],
+            vec![],
+        ),
+        (
+            CLI,
+            vec![],
+            vec![],
+            vec![("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92")],
+        ),
+        (
+            CLI,
+            vec![],
+            vec![],
+            vec![
+                ("AZURE_TENANT_ID", CONTOSO),
+                ("AZURE_CLIENT_ID", "c5d3a1f7-2e8b-4d6c-9f0a-7b1e3c5d8a92"),
+                ("AZURE_CLIENT_SECRET", "Xq8Q~lab.LabSecretValue-0123456789abcdEFgh"),
+            ],
+        ),
         ("workload-identity-bad-subject", vec![], vec!["--sdk", "js"], vec![]),
         ("propagating-role", vec!["--propagation-delay", "2s"], vec![], vec![]),
-        ("healthy-workload-identity", vec![], vec![], vec![("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token")]),
-        ("cli-hangs", vec![], vec!["--timeout", "60s", "--deadline", "2s"], vec![]),
-        ("arm-read-forbidden", vec![], vec!["--resource-id", "/subscriptions/6a1f4e2b-9d3c-4b8a-8e7f-2c5d1a9b0e63/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai"], vec![]),
-        ("wrong-tenant", vec![], vec!["--resource-id", "/subscriptions/6a1f4e2b-9d3c-4b8a-8e7f-2c5d1a9b0e63/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai"], vec![]),
+        (
+            "healthy-workload-identity",
+            vec![],
+            vec![],
+            vec![("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token")],
+        ),
+        (
+            "cli-hangs",
+            vec![],
+            vec!["--timeout", "60s", "--deadline", "2s"],
+            vec![],
+        ),
+        (
+            "arm-read-forbidden",
+            vec![],
+            vec![
+                "--resource-id",
+                "/subscriptions/6a1f4e2b-9d3c-4b8a-8e7f-2c5d1a9b0e63/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai",
+            ],
+            vec![],
+        ),
+        (
+            "wrong-tenant",
+            vec![],
+            vec![
+                "--resource-id",
+                "/subscriptions/6a1f4e2b-9d3c-4b8a-8e7f-2c5d1a9b0e63/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai",
+            ],
+            vec![],
+        ),
     ];
-    let mut v: Vec<Input> = cases
+    cases
         .into_iter()
         .map(|(s, flags, args, env)| boxed(move || lab_run(s, &flags, &args, &env)))
-        .collect();
+        .collect()
+}
+
+/// The lab's own endpoint, renamed or without a deployment.
+fn endpoint_inputs() -> Vec<Input> {
+    let mut v: Vec<Input> = vec![];
     // A name the lab's certificate does not carry: the TLS handshake fails on the name.
     v.push(boxed(|| {
         let lab = Lab::start(SP, &[]);
-        let port = lab.var("AZURE_OPENAI_ENDPOINT").unwrap().rsplit(':').next().unwrap().trim_end_matches('/').to_string();
+        let port = lab
+            .var("AZURE_OPENAI_ENDPOINT")
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_string();
         let (mut c, _home) = lab_doctor(&lab, &["--endpoint"]);
         c.args(["--endpoint", &format!("https://contoso-aoai.openai.azure.com:{port}/")])
             .args(["--resolve", "contoso-aoai.openai.azure.com:127.0.0.1"]);
@@ -143,12 +291,31 @@ fn token_inputs() -> Vec<Input> {
         .as_secs() as i64;
     let aud = "https://cognitiveservices.azure.com";
     let tokens: Vec<(String, Vec<&'static str>)> = vec![
-        (jwt(serde_json::json!({"aud": aud, "tid": CONTOSO, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600})), vec![]),
-        (jwt(serde_json::json!({"aud": aud, "tid": CONTOSO, "iat": now, "nbf": now + 3600, "exp": now + 7200})), vec![]),
+        (
+            jwt(
+                serde_json::json!({"aud": aud, "tid": CONTOSO, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}),
+            ),
+            vec![],
+        ),
+        (
+            jwt(serde_json::json!({"aud": aud, "tid": CONTOSO, "iat": now, "nbf": now + 3600, "exp": now + 7200})),
+            vec![],
+        ),
         (jwt(serde_json::json!({"aud": aud, "tid": CONTOSO, "iat": now})), vec![]),
-        (jwt(serde_json::json!({"aud": aud, "tid": CONTOSO, "iat": now, "exp": 99_999_999_999_999_i64})), vec![]),
-        (jwt(serde_json::json!({"aud": "https://management.azure.com", "tid": CONTOSO, "iat": now, "exp": now + 3600})), vec![]),
-        (jwt(serde_json::json!({"aud": aud, "tid": FABRIKAM, "iat": now, "exp": now + 3600})), vec!["--tenant", CONTOSO]),
+        (
+            jwt(serde_json::json!({"aud": aud, "tid": CONTOSO, "iat": now, "exp": 99_999_999_999_999_i64})),
+            vec![],
+        ),
+        (
+            jwt(
+                serde_json::json!({"aud": "https://management.azure.com", "tid": CONTOSO, "iat": now, "exp": now + 3600}),
+            ),
+            vec![],
+        ),
+        (
+            jwt(serde_json::json!({"aud": aud, "tid": FABRIKAM, "iat": now, "exp": now + 3600})),
+            vec!["--tenant", CONTOSO],
+        ),
         ("8f3c2a1b9d4e4f6a8b7c5d3e1f2a4b6c".to_string(), vec![]),
     ];
     tokens
@@ -160,7 +327,12 @@ fn token_inputs() -> Vec<Input> {
 fn jwt(claims: serde_json::Value) -> String {
     use base64::Engine as _;
     let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!("{}.{}.{}", b(br#"{"alg":"RS256","typ":"JWT"}"#), b(claims.to_string().as_bytes()), b(b"signature"))
+    format!(
+        "{}.{}.{}",
+        b(br#"{"alg":"RS256","typ":"JWT"}"#),
+        b(claims.to_string().as_bytes()),
+        b(b"signature")
+    )
 }
 
 fn token_run(token: &str, args: &[&str]) -> Produced {
@@ -179,9 +351,21 @@ fn token_run(token: &str, args: &[&str]) -> Produced {
 fn canned_probe_inputs() -> Vec<Input> {
     let chat = r#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"p"},"finish_reason":"length"}]}"#;
     let answers = vec![
-        http_answer("404 Not Found", "", r#"{"error":{"code":"404","message":"Resource not found"}}"#),
-        http_answer("403 Forbidden", "", r#"{"error":{"code":"AuthenticationTypeDisabled","message":"Key based authentication is disabled for this resource."}}"#),
-        http_answer("409 Conflict", "", r#"{"error":{"code":"Conflict","message":"Something the doctor has never seen."}}"#),
+        http_answer(
+            "404 Not Found",
+            "",
+            r#"{"error":{"code":"404","message":"Resource not found"}}"#,
+        ),
+        http_answer(
+            "403 Forbidden",
+            "",
+            r#"{"error":{"code":"AuthenticationTypeDisabled","message":"Key based authentication is disabled for this resource."}}"#,
+        ),
+        http_answer(
+            "409 Conflict",
+            "",
+            r#"{"error":{"code":"Conflict","message":"Something the doctor has never seen."}}"#,
+        ),
         // A Date header an hour away from this machine's clock.
         http_answer("200 OK", "date: Mon, 01 Jan 2024 00:00:00 GMT\r\n", chat),
     ];
@@ -281,7 +465,6 @@ fn imds_impostor_in_a_container() -> Produced {
         &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds.as_str())],
     )
 }
-
 
 /// `--timeout 1ms`: the runner stops checks at their limit (`check-timed-out`). Each check's
 /// own request limits are shorter, so which timer fires first is a race; a few runs settle it.

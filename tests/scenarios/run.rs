@@ -87,7 +87,8 @@ fn run_scenario(name: &str) -> ScenarioRun {
     let table_file = out.path().join("report.txt");
     let lab = Lab::start(name, &[]);
     let mut c = lab.doctor();
-    c.args(["--format", "json", "--report"]).arg(format!("table={}", table_file.display()));
+    c.args(["--format", "json", "--report"])
+        .arg(format!("table={}", table_file.display()));
     let run = run_limited(name, c);
     drop(lab);
     let report = run.json();
@@ -137,7 +138,9 @@ pub fn bounded<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Ve
         for _ in 0..parallel() {
             s.spawn(|| {
                 loop {
-                    let Some((i, item)) = queue.lock().unwrap().pop() else { break };
+                    let Some((i, item)) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
                     let _slot = Slot::take();
                     let r = f(item);
                     results.lock().unwrap().push((i, r));
@@ -178,7 +181,10 @@ impl Drop for Slot {
 /// Every finding code in a JSON report (`findings[].code` of every check, or of the report
 /// itself for `explain` / `token`).
 pub fn codes_in(report: &Value) -> Vec<String> {
-    let checks = report["checks"].as_array().cloned().unwrap_or_else(|| vec![report.clone()]);
+    let checks = report["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![report.clone()]);
     checks
         .iter()
         .flat_map(|c| c["findings"].as_array().cloned().unwrap_or_default())

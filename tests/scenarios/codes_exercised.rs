@@ -116,16 +116,21 @@ pub fn canned_server(answer: String) -> (String, Arc<Mutex<Vec<String>>>) {
     std::thread::spawn(move || {
         for mut s in l.incoming().map_while(Result::ok) {
             let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-            let mut got = Vec::new();
+            // Recorded as it arrives, so a test reading the log right after the client exits
+            // sees everything the client sent.
+            let entry = {
+                let mut log = log.lock().unwrap();
+                log.push(String::new());
+                log.len() - 1
+            };
             let mut buf = [0u8; 16 * 1024];
             // Until the client pauses: enough for a head and the probe's small body.
             while let Ok(n) = s.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
-                got.extend_from_slice(&buf[..n]);
+                log.lock().unwrap()[entry].push_str(&String::from_utf8_lossy(&buf[..n]));
             }
-            log.lock().unwrap().push(String::from_utf8_lossy(&got).into_owned());
             let _ = s.write_all(answer.as_bytes());
         }
     });

@@ -393,8 +393,8 @@ fn insecure_http_sends_no_token() -> Produced {
     c.args(["--endpoint", &format!("http://contoso-aoai.openai.azure.com:{port}/")])
         .args(["--resolve", "contoso-aoai.openai.azure.com:127.0.0.1"]);
     let run = run_limited("plain http endpoint", c);
-    let p = Produced::from_json(&run);
-    assert!(p.codes.iter().any(|c| c == "probe-insecure-http"), "{:?}", p.codes);
+    // Let the recorder read what is still in its socket buffers.
+    std::thread::sleep(std::time::Duration::from_secs(1));
     let requests = seen.lock().unwrap().clone();
     for r in &requests {
         assert!(
@@ -402,6 +402,8 @@ fn insecure_http_sends_no_token() -> Produced {
             "a request to the plain-http endpoint carried credentials:\n{r}"
         );
     }
+    let p = Produced::from_json(&run);
+    assert!(p.codes.iter().any(|c| c == "probe-insecure-http"), "{:?}", p.codes);
     p
 }
 

@@ -399,7 +399,9 @@ fn insecure_http_sends_no_token() -> Produced {
     for r in &requests {
         assert!(
             !r.to_ascii_lowercase().contains("authorization:"),
-            "a request to the plain-http endpoint carried credentials:\n{r}"
+            // The request line only: the rest would show the token.
+            "a request to the plain-http endpoint carried credentials: {}",
+            r.lines().next().unwrap_or_default()
         );
     }
     let p = Produced::from_json(&run);

@@ -181,10 +181,19 @@ pub async fn run_until(
 /// `skip` when an input is missing, naming the check that should have provided it.
 fn missing_input(check: &dyn Check, facts: &Facts) -> Option<Judgement> {
     let missing = check.needs().iter().find(|f| !facts.has(**f))?;
-    Some(Judgement::new(
-        Status::Skip,
-        format!("skipped: needs {} from `{}`", missing.describe(), missing.producer()),
-    ))
+    let (what, producer) = (missing.describe(), missing.producer());
+    // The finding carries the skip into every format (JUnit, annotations), not only the summary.
+    Some(
+        Judgement::new(Status::Skip, format!("skipped: needs {what} from `{producer}`")).finding(
+            Finding::info(
+                &codes::CHECK_INPUT_MISSING,
+                format!("`{}` needs {what}, which `{producer}` did not provide", check.id()),
+            )
+            .fix(format!(
+                "Fix what `{producer}` reports first; this check runs once it succeeds."
+            )),
+        ),
+    )
 }
 
 /// Runs one check on its own task with its time limit; a panic or timeout becomes `error`.

@@ -37,7 +37,7 @@ pub struct ServeArgs {
     /// aoai, imds, identity, az (default: where the app's token comes from). Faults: refused,
     /// hang, garbage, untrusted-cert, reset-mid-body, http-500|502|503[-empty], html-200,
     /// html-502, truncated-json, huge-body, not-a-token, opaque-token, bogus-exp, exp-string,
-    /// empty (az)
+    /// empty (az), aadsts-N (entra: every token request refused with AADSTS<N>)
     #[arg(long = "fault", value_name = "NAME[@SERVICE]")]
     pub faults: Vec<String>,
 }

@@ -119,6 +119,11 @@ pub enum Fault {
     ExpString,
     /// `az` only: exit 0 with nothing on stdout.
     Empty,
+    /// Entra only: every token request refused with this AADSTS number (Conditional Access,
+    /// a disabled app, an issuer mismatch… whatever the number says).
+    Aadsts {
+        code: u32,
+    },
 }
 
 /// Every fault name with what it does (for errors, `--help` and the README).
@@ -164,6 +169,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "a successful token answer whose JWT has exp = \"tomorrow\"",
     ),
     ("empty", "az only: exits 0 with empty output"),
+    (
+        "aadsts-53003",
+        "entra only: every token request refused (400) with that AADSTS number (any: aadsts-N)",
+    ),
 ];
 
 /// 30 MiB.
@@ -187,6 +196,10 @@ impl Fault {
             "bogus-exp" => Fault::BogusExp,
             "exp-string" => Fault::ExpString,
             "empty" => Fault::Empty,
+            other if other.starts_with("aadsts-") => match other["aadsts-".len()..].parse::<u32>() {
+                Ok(code) if code >= 10 => Fault::Aadsts { code },
+                _ => bail!("fault '{other}': aadsts-N takes an AADSTS number (aadsts-53003)"),
+            },
             other => {
                 let status = other
                     .strip_prefix("http-")
@@ -221,6 +234,7 @@ impl Fault {
             Fault::BogusExp => "bogus-exp".into(),
             Fault::ExpString => "exp-string".into(),
             Fault::Empty => "empty".into(),
+            Fault::Aadsts { code } => format!("aadsts-{code}"),
         }
     }
 
@@ -241,6 +255,7 @@ impl Fault {
         let ok = match service {
             Service::Az => matches!(self, Fault::Garbage | Fault::Empty | Fault::Hang),
             _ if self == Fault::Empty => false,
+            _ if matches!(self, Fault::Aadsts { .. }) => service == Service::Entra,
             _ if self == Fault::UntrustedCert => service.is_tls(),
             _ if self.is_token_fault() => service.issues_tokens(),
             _ => true,
@@ -251,6 +266,7 @@ impl Fault {
             let why = match self {
                 Fault::UntrustedCert => "it needs TLS (entra, arm, aoai)",
                 Fault::Empty => "it is for az only",
+                Fault::Aadsts { .. } => "it is for entra only",
                 f if f.is_token_fault() => "it changes token answers (entra, imds, identity)",
                 _ => "az faults are garbage, empty and hang",
             };
@@ -387,6 +403,14 @@ async fn answer_fault(State(cx): State<Arc<Ctx>>, req: Request, next: Next) -> R
         Fault::ServerError { status, body } => server_error(cx.service, status, body),
         Fault::Html { status } => html(status),
         Fault::HugeBody => huge_body(),
+        // Token requests are POSTs; discovery (GET) still answers.
+        Fault::Aadsts { code } if req.method() == axum::http::Method::POST => super::entra::Aadsts::new(
+            400,
+            "invalid_request",
+            code,
+            "The token request was refused (the lab's aadsts fault).",
+        )
+        .response(),
         _ => {
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();

@@ -603,6 +603,7 @@ mod tests {
         let request = dataplane::request(&base, ProbeKind::Chat, Some("gpt-4o-mini"), "2024-10-21").unwrap();
         let roles = RoleFacts {
             verdict: RoleVerdict::Unknown,
+            outcome: crate::facts::RoleOutcomeKind::AssignmentsUnreadable,
             resource_id: Some(ID.into()),
             resource_tenant: Some("t1".into()),
             principal_id: Some(OID.into()),

@@ -62,6 +62,12 @@ fn good_claims() -> Claims {
 fn roles(verdict: RoleVerdict) -> RoleFacts {
     RoleFacts {
         verdict,
+        outcome: match verdict {
+            RoleVerdict::Granted => crate::facts::RoleOutcomeKind::Granted,
+            RoleVerdict::Propagating => crate::facts::RoleOutcomeKind::Propagating,
+            RoleVerdict::Missing => crate::facts::RoleOutcomeKind::NoRole,
+            RoleVerdict::Unknown => crate::facts::RoleOutcomeKind::AssignmentsUnreadable,
+        },
         resource_id: Some(
             "/subscriptions/s/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai".into(),
         ),

@@ -295,12 +295,12 @@ fn subscription_json(st: &LabState, s: &super::scenario::Subscription) -> Value 
     })
 }
 
-/// The empty subscriptions `[arm] subscriptions = N` asks for (N minus the scenario's own),
-/// in the account's tenant; stable ids, so two runs see the same world.
+/// The N-1 empty subscriptions `[arm] subscriptions = N` asks for, beside the account's, in
+/// its tenant; stable ids, so two runs see the same world.
 pub fn extra_subscriptions(s: &super::scenario::Scenario) -> Vec<Subscription> {
     let wanted = s.arm.subscriptions.unwrap_or(0);
     let tenant = s.account_subscription().tenant.clone();
-    (1..=wanted.saturating_sub(s.subscriptions.len()))
+    (1..wanted)
         .map(|i| Subscription {
             id: stable_guid(&format!("extra-subscription-{i}")),
             name: format!("Empty subscription {i:04}"),

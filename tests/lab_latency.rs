@@ -88,7 +88,15 @@ async fn a_completion_waits_for_the_model_a_refusal_does_not() {
     );
     let c = lab.client();
     let t = Instant::now();
-    let (status, _, body, _) = json(c.post(&url).bearer_auth(&token).json(&chat_body()).send().await.unwrap()).await;
+    let (status, _, body, _) = json(
+        c.post(&url)
+            .bearer_auth(&token)
+            .json(&chat_body())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(ms(t.elapsed()) >= 460, "{:?}", t.elapsed());
     let (status, _, _, _) = json(c.post(&url).json(&chat_body()).send().await.unwrap()).await;

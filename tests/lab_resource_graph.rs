@@ -53,7 +53,14 @@ async fn graph(lab: &LabProc, token: &str, body: Value) -> (u16, Value) {
         "{}/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
         lab.arm()
     );
-    let r = lab.client().post(url).bearer_auth(token).json(&body).send().await.unwrap();
+    let r = lab
+        .client()
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let (status, _, v, _) = json(r).await;
     (status, v)
 }
@@ -88,7 +95,12 @@ async fn the_host_filter_finds_exactly_the_account_behind_an_endpoint() {
     assert_eq!(row["location"], "eastus");
     assert_eq!(row["resourceGroup"], "rg-ai");
     assert_eq!(row["subscriptionId"], "6a1f4e2b-9d3c-4b8a-8e7f-2c5d1a9b0e63");
-    assert!(row["id"].as_str().unwrap().ends_with(&format!("{ACCOUNTS}contoso-aoai")));
+    assert!(
+        row["id"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{ACCOUNTS}contoso-aoai"))
+    );
     assert_eq!(row["properties"]["endpoint"], format!("{}/", lab.endpoint()));
 
     // The other account of the subscription, by its host in `properties.endpoints` only.
@@ -104,7 +116,12 @@ async fn the_host_filter_finds_exactly_the_account_behind_an_endpoint() {
     assert_eq!(v["data"], json!([]));
 
     // The type filter is applied too.
-    let (_, v) = graph(&lab, &token, json!({"query": "resources | where type =~ 'microsoft.web/sites'"})).await;
+    let (_, v) = graph(
+        &lab,
+        &token,
+        json!({"query": "resources | where type =~ 'microsoft.web/sites'"}),
+    )
+    .await;
     assert_eq!(v["totalRecords"], 0, "{v}");
 }
 
@@ -193,7 +210,14 @@ async fn many_subscriptions_the_account_s_last_and_one_graph_request_finds_it() 
 
     // An extra subscription is readable and empty.
     let extra = subs[0]["subscriptionId"].as_str().unwrap();
-    let (status, _, v, _) = json(get(format!("/subscriptions/{extra}{ACCOUNTS}").trim_end_matches('/').to_string()).await.unwrap()).await;
+    let (status, _, v, _) = json(
+        get(format!("/subscriptions/{extra}{ACCOUNTS}")
+            .trim_end_matches('/')
+            .to_string())
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["value"], json!([]));
     let (status, _, _, _) = json(get(format!("/subscriptions/{extra}")).await.unwrap()).await;

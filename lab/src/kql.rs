@@ -26,7 +26,11 @@ pub enum Expr {
     Or(Vec<Expr>),
     And(Vec<Expr>),
     Not(Box<Expr>),
-    Compare { value: Operand, op: String, rhs: Vec<String> },
+    Compare {
+        value: Operand,
+        op: String,
+        rhs: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +61,7 @@ fn tokenize(q: &str) -> Result<Vec<Tok>> {
         let ch = c[i];
         if ch.is_whitespace() {
             i += 1;
-        } else if ch == '\'' || ch == '"' {
+        } else if ch == '\'' || ch == '\u{22}' {
             let mut s = String::new();
             i += 1;
             loop {
@@ -161,7 +165,11 @@ impl Parser {
             self.pos += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Expr::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Expr> {
@@ -170,7 +178,11 @@ impl Parser {
             self.pos += 1;
             parts.push(self.atom()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Expr::And(parts)
+        })
     }
 
     fn atom(&mut self) -> Result<Expr> {
@@ -266,12 +278,10 @@ pub fn parse(q: &str) -> Result<Query> {
         p.expect_sym("|")?;
         match p.next() {
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("where") => out.filters.push(p.expr()?),
-            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("take") || w.eq_ignore_ascii_case("limit") => {
-                match p.next() {
-                    Some(Tok::Num(n)) => out.take = Some(out.take.map_or(n, |t| t.min(n))),
-                    other => bail!("'{w}' needs a number, found {}", describe(other.as_ref())),
-                }
-            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("take") || w.eq_ignore_ascii_case("limit") => match p.next() {
+                Some(Tok::Num(n)) => out.take = Some(out.take.map_or(n, |t| t.min(n))),
+                other => bail!("'{w}' needs a number, found {}", describe(other.as_ref())),
+            },
             other => bail!(
                 "operator {} is not supported by the lab's Resource Graph (where, take, limit)",
                 describe(other.as_ref())
@@ -384,15 +394,27 @@ mod tests {
     fn operators_follow_kql() {
         assert!(run("Resources | where name == 'contoso-aoai'"));
         assert!(!run("Resources | where name == 'CONTOSO-AOAI'"));
-        assert!(run("Resources | where name =~ 'CONTOSO-AOAI' and not(name has 'aoai2')"));
-        assert!(run("resources | where properties.endpoints has 'contoso-aoai.openai.azure.com'"));
+        assert!(run(
+            "Resources | where name =~ 'CONTOSO-AOAI' and not(name has 'aoai2')"
+        ));
+        assert!(run(
+            "resources | where properties.endpoints has 'contoso-aoai.openai.azure.com'"
+        ));
         // Terms split at punctuation: 'aoai' is a term of contoso-aoai…, 'oai' is not.
-        assert!(run("resources | where properties.endpoints has 'aoai.openai.azure.com'"));
-        assert!(!run("resources | where properties.endpoints has 'oai.openai.azure.com'"));
-        assert!(run("resources | where properties.endpoints['AI Foundry API'] startswith 'https://contoso'"));
+        assert!(run(
+            "resources | where properties.endpoints has 'aoai.openai.azure.com'"
+        ));
+        assert!(!run(
+            "resources | where properties.endpoints has 'oai.openai.azure.com'"
+        ));
+        assert!(run(
+            "resources | where properties.endpoints['AI Foundry API'] startswith 'https://contoso'"
+        ));
         assert!(run("resources | where name in~ ('x', 'Contoso-AOAI')"));
         assert!(!run("resources | where name in ('x', 'Contoso-AOAI')"));
-        assert!(run("resources | where (name endswith 'aoai' or name == 'x') and type !~ 'foo'"));
+        assert!(run(
+            "resources | where (name endswith 'aoai' or name == 'x') and type !~ 'foo'"
+        ));
         assert!(!run("resources | where properties.missing contains 'a'"));
     }
 

@@ -240,7 +240,8 @@ mod tests {
     #[test]
     fn specs_parse_and_bad_ones_are_refused() {
         let mut l = Latency::default();
-        l.apply_spec("mi=10ms, entra=150ms,arm=120ms,dataplane=40ms,az=700ms").unwrap();
+        l.apply_spec("mi=10ms, entra=150ms,arm=120ms,dataplane=40ms,az=700ms")
+            .unwrap();
         assert_eq!(l.mi, Duration::from_millis(10));
         assert_eq!(l.entra, Duration::from_millis(150));
         assert_eq!(l.rtt(Service::Arm), Duration::from_millis(120));

@@ -216,9 +216,7 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
                 }));
             }
             None => {
-                let server = axum_server::from_tcp(listener)?
-                    .acceptor(accept)
-                    .handle(handle.clone());
+                let server = axum_server::from_tcp(listener)?.acceptor(accept).handle(handle.clone());
                 tasks.push(tokio::spawn(async move {
                     let _ = server.serve(router.into_make_service()).await;
                 }));

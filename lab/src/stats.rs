@@ -113,7 +113,15 @@ impl Stats {
     }
 
     /// A request answered now.
-    pub fn request(&self, service: &'static str, conn: Option<ConnId>, method: &str, path: &str, status: u16, start: f64) {
+    pub fn request(
+        &self,
+        service: &'static str,
+        conn: Option<ConnId>,
+        method: &str,
+        path: &str,
+        status: u16,
+        start: f64,
+    ) {
         self.bump(service, |c| c.requests += 1);
         self.emit(json!({
             "ev": "request", "svc": service, "conn": conn.map(|c| c.0),

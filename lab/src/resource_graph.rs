@@ -82,22 +82,16 @@ fn rows(st: &LabState, c: &Caller, only: Option<&[Value]>) -> Vec<Value> {
 }
 
 /// Which rows this request gets: `$skipToken` wins over `$skip`; `$top` at most 1,000.
-fn window(options: &Value) -> Result<(usize, usize), Resp> {
+fn window(options: &Value) -> Result<(usize, usize), &'static str> {
     let top = match options.get("$top") {
         None | Some(Value::Null) => MAX_PAGE,
         Some(v) => match v.as_u64() {
             Some(n) if (1..=MAX_PAGE as u64).contains(&n) => n as usize,
-            _ => {
-                return Err(error(
-                    400,
-                    "BadRequest",
-                    "The $top option must be an integer between 1 and 1000.",
-                ));
-            }
+            _ => return Err("The $top option must be an integer between 1 and 1000."),
         },
     };
     let skip = match options.get("$skipToken").and_then(Value::as_str) {
-        Some(t) => parse_skip_token(t).ok_or_else(|| error(400, "BadRequest", "The $skipToken is invalid."))?,
+        Some(t) => parse_skip_token(t).ok_or("The $skipToken is invalid.")?,
         None => options.get("$skip").and_then(Value::as_u64).unwrap_or(0) as usize,
     };
     Ok((skip, top))
@@ -116,7 +110,7 @@ pub fn resources(st: &LabState, c: &Caller, body: &[u8]) -> Resp {
     };
     let (skip, top) = match window(req.get("options").unwrap_or(&Value::Null)) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(why) => return error(400, "BadRequest", why),
     };
     let only = req.get("subscriptions").and_then(Value::as_array).map(Vec::as_slice);
     let mut matched: Vec<Value> = rows(st, c, only)

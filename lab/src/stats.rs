@@ -63,6 +63,12 @@ pub fn append_line(path: &Path, event: &Value) -> std::io::Result<()> {
 impl Stats {
     /// Counting in memory, and appending events to `path` when given (created or truncated).
     pub fn new(path: Option<&Path>) -> Result<Stats> {
+        // Absolute: the `az` stand-in appends to it from its caller's working directory.
+        let path = match path {
+            Some(p) => Some(std::path::absolute(p).with_context(|| format!("the stats file {}", p.display()))?),
+            None => None,
+        };
+        let path = path.as_deref();
         let file = match path {
             Some(p) => Some(Mutex::new(
                 OpenOptions::new()
@@ -189,6 +195,14 @@ mod tests {
         let path = dir.path().join("stats.jsonl");
         std::fs::write(&path, "left over from a previous run\n").unwrap();
         let s = Stats::new(Some(&path)).unwrap();
+        assert!(
+            Stats::new(Some(Path::new("relative.jsonl")))
+                .unwrap()
+                .path()
+                .unwrap()
+                .is_absolute()
+        );
+        let _ = std::fs::remove_file("relative.jsonl");
         let c = s.connection("arm", 1.0, 2.0);
         s.request("arm", Some(c), "GET", "/subscriptions", 200, 3.0);
         s.request("arm", Some(c), "GET", "/subscriptions/x", 404, 4.0);

@@ -1,6 +1,6 @@
 //! Azure Resource Manager: token validation, subscriptions, resource groups, Cognitive
-//! Services accounts and deployments, Resource Graph. The Microsoft.Authorization
-//! endpoints live in `arm_authz.rs`.
+//! Services accounts and deployments. The Microsoft.Authorization endpoints live in
+//! `arm_authz.rs`, Resource Graph in `resource_graph.rs`.
 //!
 //! Bodies follow fixtures/corpus/arm.json: `{"error":{"code","message"}}`, 401
 //! `InvalidAuthenticationTokenTenant` naming both issuers, 401
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::http::{Resp, bearer, json as json_resp, q};
 use super::jwt::Invalid;
-use super::scenario::{DeploymentKind, PrincipalKind};
+use super::scenario::{DeploymentKind, PrincipalKind, Subscription};
 use super::state::LabState;
 use super::util::{
     arm_expiry_time, arm_timestamp, compact_utc, form_pairs, guid, http_date, now_unix, param, stable_guid,
@@ -107,12 +107,7 @@ fn handle(st: &LabState, method: &Method, path: &str, raw_query: &str, h: &Heade
         );
     };
     if let Some(sid) = sub_in_path {
-        let Some(sub) = st
-            .scenario
-            .subscriptions
-            .values()
-            .find(|s| s.id.eq_ignore_ascii_case(sid))
-        else {
+        let Some(sub) = find_subscription(st, sid) else {
             return error(
                 404,
                 "SubscriptionNotFound",
@@ -184,7 +179,9 @@ fn handle(st: &LabState, method: &Method, path: &str, raw_query: &str, h: &Heade
                 rest @ ..,
             ],
         ) => account_routes(st, &caller, method, segs[1], segs[3], segs[7], rest, path),
-        ("POST", ["providers", "microsoft.resourcegraph", "resources"]) => resource_graph(st, &caller, body),
+        ("POST", ["providers", "microsoft.resourcegraph", "resources"]) => {
+            super::resource_graph::resources(st, &caller, body)
+        }
         _ => error(
             404,
             "InvalidResourceType",
@@ -210,12 +207,7 @@ fn authenticate(st: &LabState, h: &HeaderMap, sub: Option<&str>) -> Result<Calle
     let Some(token) = bearer(h) else {
         // arm-401-no-token-www-authenticate: with a subscription in the path ARM names its tenant.
         let tenant = sub
-            .and_then(|s| {
-                st.scenario
-                    .subscriptions
-                    .values()
-                    .find(|x| x.id.eq_ignore_ascii_case(s))
-            })
+            .and_then(|s| find_subscription(st, s))
             .map(|s| st.tenant_id_of(&s.tenant).to_string())
             .unwrap_or_default();
         let mut r = error(
@@ -303,13 +295,55 @@ fn subscription_json(st: &LabState, s: &super::scenario::Subscription) -> Value 
     })
 }
 
-fn list_subscriptions(st: &LabState, c: &Caller) -> Resp {
-    let subs: Vec<Value> = st
-        .scenario
+/// The N-1 empty subscriptions `[arm] subscriptions = N` asks for, beside the account's, in
+/// its tenant; stable ids, so two runs see the same world.
+pub fn extra_subscriptions(s: &super::scenario::Scenario) -> Vec<Subscription> {
+    let wanted = s.arm.subscriptions.unwrap_or(0);
+    let tenant = s.account_subscription().tenant.clone();
+    (1..wanted)
+        .map(|i| Subscription {
+            id: stable_guid(&format!("extra-subscription-{i}")),
+            name: format!("Empty subscription {i:04}"),
+            tenant: tenant.clone(),
+        })
+        .collect()
+}
+
+/// A subscription by id: the scenario's or an extra one.
+pub fn find_subscription<'a>(st: &'a LabState, id: &str) -> Option<&'a Subscription> {
+    st.scenario
         .subscriptions
         .values()
-        .filter(|s| st.tenant_id_of(&s.tenant).eq_ignore_ascii_case(&c.tid))
-        .filter(|s| st.rbac.has_any_access(&c.oid, &format!("/subscriptions/{}", s.id)))
+        .chain(&st.extra_subscriptions)
+        .find(|s| s.id.eq_ignore_ascii_case(id))
+}
+
+/// Can the caller see this subscription at all? The extra ones are open to every caller of
+/// their tenant (they stand for subscriptions where it holds some role).
+pub fn can_see_subscription(st: &LabState, c: &Caller, s: &Subscription) -> bool {
+    st.tenant_id_of(&s.tenant).eq_ignore_ascii_case(&c.tid)
+        && (is_extra(st, &s.id) || st.rbac.has_any_access(&c.oid, &format!("/subscriptions/{}", s.id)))
+}
+
+fn is_extra(st: &LabState, id: &str) -> bool {
+    st.extra_subscriptions.iter().any(|x| x.id.eq_ignore_ascii_case(id))
+}
+
+/// Every subscription the caller sees, the account's last (the worst case for a doctor that
+/// searches them in order).
+pub fn visible_subscriptions<'a>(st: &'a LabState, c: &Caller) -> Vec<&'a Subscription> {
+    let account_sub = &st.scenario.account_subscription().id;
+    st.extra_subscriptions
+        .iter()
+        .chain(st.scenario.subscriptions.values().filter(|s| s.id != *account_sub))
+        .chain(std::iter::once(st.scenario.account_subscription()))
+        .filter(|s| can_see_subscription(st, c, s))
+        .collect()
+}
+
+fn list_subscriptions(st: &LabState, c: &Caller) -> Resp {
+    let subs: Vec<Value> = visible_subscriptions(st, c)
+        .into_iter()
         .map(|s| subscription_json(st, s))
         .collect();
     let n = subs.len();
@@ -317,12 +351,7 @@ fn list_subscriptions(st: &LabState, c: &Caller) -> Resp {
 }
 
 fn get_subscription(st: &LabState, c: &Caller, sid: &str) -> Resp {
-    let Some(s) = st
-        .scenario
-        .subscriptions
-        .values()
-        .find(|s| s.id.eq_ignore_ascii_case(sid))
-    else {
+    let Some(s) = find_subscription(st, sid) else {
         return error(
             404,
             "SubscriptionNotFound",
@@ -330,7 +359,7 @@ fn get_subscription(st: &LabState, c: &Caller, sid: &str) -> Resp {
         );
     };
     let scope = format!("/subscriptions/{}", s.id);
-    if !st.rbac.has_any_access(&c.oid, &scope) {
+    if !can_see_subscription(st, c, s) {
         return forbidden(c, "Microsoft.Resources/subscriptions/read", &scope);
     }
     ok(subscription_json(st, s))
@@ -362,16 +391,16 @@ fn get_resource_group(st: &LabState, c: &Caller, sid: &str, rg: &str) -> Resp {
 }
 
 /// The lab's account and the scenario's other accounts, flattened.
-struct AccountRef {
-    name: String,
-    sub_id: String,
-    rg: String,
-    location: String,
-    main: bool,
+pub(crate) struct AccountRef {
+    pub name: String,
+    pub sub_id: String,
+    pub rg: String,
+    pub location: String,
+    pub main: bool,
 }
 
 impl AccountRef {
-    fn id(&self) -> String {
+    pub fn id(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.CognitiveServices/accounts/{}",
             self.sub_id, self.rg, self.name
@@ -379,7 +408,7 @@ impl AccountRef {
     }
 }
 
-fn accounts(st: &LabState) -> Vec<AccountRef> {
+pub(crate) fn accounts(st: &LabState) -> Vec<AccountRef> {
     let s = &st.scenario;
     let mut v = vec![AccountRef {
         name: s.account.name.clone(),
@@ -402,7 +431,7 @@ fn accounts(st: &LabState) -> Vec<AccountRef> {
     v
 }
 
-fn account_json(st: &LabState, a: &AccountRef) -> Value {
+pub(crate) fn account_json(st: &LabState, a: &AccountRef) -> Value {
     let s = &st.scenario;
     let (endpoint, custom, local_off, public, acls) = if a.main {
         let n = &s.account.network_acls;
@@ -468,7 +497,8 @@ fn account_json(st: &LabState, a: &AccountRef) -> Value {
 }
 
 fn list_accounts(st: &LabState, c: &Caller, scope: &str, rg: Option<&str>) -> Resp {
-    if !st.rbac.has_any_access(&c.oid, scope) {
+    let extra = rg.is_none() && is_extra(st, scope.trim_start_matches("/subscriptions/"));
+    if !extra && !st.rbac.has_any_access(&c.oid, scope) {
         return forbidden(c, "Microsoft.CognitiveServices/accounts/read", scope);
     }
     let items: Vec<Value> = accounts(st)
@@ -605,38 +635,4 @@ fn deployment_json(st: &LabState, a: &AccountRef, name: &str) -> Value {
         "systemData": {"createdBy": "alice@contoso.onmicrosoft.com", "createdByType": "User", "createdAt": created, "lastModifiedBy": "alice@contoso.onmicrosoft.com", "lastModifiedByType": "User", "lastModifiedAt": created},
         "etag": format!("\"{}\"", stable_guid(name))
     })
-}
-
-/// Resource Graph: the accounts the caller can read, whatever the query (the lab does not
-/// run KQL; a doctor filters the rows itself or asks ARM directly).
-fn resource_graph(st: &LabState, c: &Caller, body: &[u8]) -> Resp {
-    if serde_json::from_slice::<Value>(body)
-        .map(|v| v.get("query").is_none())
-        .unwrap_or(true)
-    {
-        return error(400, "BadRequest", "Please provide a valid query.");
-    }
-    let rows: Vec<Value> = accounts(st)
-        .iter()
-        .filter(|a| {
-            st.scenario
-                .subscriptions
-                .values()
-                .find(|s| s.id.eq_ignore_ascii_case(&a.sub_id))
-                .is_some_and(|s| st.tenant_id_of(&s.tenant).eq_ignore_ascii_case(&c.tid))
-        })
-        .filter(|a| {
-            st.rbac
-                .action_allowed(&c.oid, &a.id(), "Microsoft.CognitiveServices/accounts/read")
-        })
-        .map(|a| {
-            let mut v = account_json(st, a);
-            v["subscriptionId"] = json!(a.sub_id);
-            v["resourceGroup"] = json!(a.rg.to_ascii_lowercase());
-            v["tenantId"] = json!(c.tid);
-            v
-        })
-        .collect();
-    let n = rows.len();
-    ok(json!({"totalRecords": n, "count": n, "data": rows, "facets": [], "resultTruncated": "false"}))
 }

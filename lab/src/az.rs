@@ -38,6 +38,12 @@ pub struct AzState {
     /// A lab fault for `az account …`: `garbage`, `empty` or `hang`.
     #[serde(default)]
     pub fault: Option<String>,
+    /// The latency model's `az` time: every invocation takes at least this long in all.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// The lab's stats file (`stats.rs`): each invocation appends one `az` event.
+    #[serde(default)]
+    pub stats_file: Option<String>,
 }
 
 const NOT_LOGGED_IN: &str = "ERROR: Please run 'az login' to setup account.\n";
@@ -59,6 +65,23 @@ pub async fn run(args: &[String]) -> i32 {
             );
         }
     };
+    let start = super::stats::now_ms();
+    let started = std::time::Instant::now();
+    let code = dispatch(&state, args).await;
+    // A real `az` spends 0.5–1 s starting Python and reading its cache, whatever it does.
+    if let Some(rest) = Duration::from_millis(state.delay_ms).checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    if let Some(p) = &state.stats_file {
+        let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
+        let event = json!({"ev": "az", "svc": "az", "args": words.join(" "), "exit": code,
+                           "start": start, "end": super::stats::now_ms()});
+        let _ = super::stats::append_line(std::path::Path::new(p), &event);
+    }
+    code
+}
+
+async fn dispatch(state: &AzState, args: &[String]) -> i32 {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     if let (Some(fault), ["account", ..]) = (state.fault.as_deref(), words.as_slice()) {
         return misbehave(fault).await;
@@ -66,16 +89,16 @@ pub async fn run(args: &[String]) -> i32 {
     match words.as_slice() {
         ["--version", ..] => version_text(),
         ["version", rest @ ..] => print_value(&version_json(), &Opts::parse(rest)),
-        ["account", "get-access-token", rest @ ..] => get_access_token(&state, &Opts::parse(rest)).await,
+        ["account", "get-access-token", rest @ ..] => get_access_token(state, &Opts::parse(rest)).await,
         ["account", "show", rest @ ..] => {
-            if !logged_in(&state) {
+            if !logged_in(state) {
                 return fail(NOT_LOGGED_IN, 1);
             }
-            let sub = default_subscription(&state).cloned().unwrap_or(Value::Null);
+            let sub = default_subscription(state).cloned().unwrap_or(Value::Null);
             print_value(&sub, &Opts::parse(rest))
         }
         ["account", "list", rest @ ..] => {
-            if !logged_in(&state) {
+            if !logged_in(state) {
                 // Logged out, `az account list` still succeeds (measured against the real CLI).
                 eprintln!("Please run \"az login\" to access your accounts.");
                 return print_value(&json!([]), &Opts::parse(rest));

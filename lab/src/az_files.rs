@@ -61,6 +61,8 @@ pub fn write(dir: &Path, st: &LabState, program: &Path, ca_file: &Path) -> Resul
         fault: super::faults::table(&st.scenario.faults)?
             .get(&super::faults::Service::Az)
             .map(|f| f.name()),
+        delay_ms: st.scenario.latency.az.as_millis() as u64,
+        stats_file: st.stats.path().map(|p| p.display().to_string()),
     };
     let state_file = state_dir.join("state.json");
     write_private(&state_file, serde_json::to_string_pretty(&state)?.as_bytes())?;

@@ -40,6 +40,19 @@ pub struct ServeArgs {
     /// empty (az), aadsts-N (entra: every token request refused with AADSTS<N>)
     #[arg(long = "fault", value_name = "NAME[@SERVICE]")]
     pub faults: Vec<String>,
+    /// Round trips as far-away Azure charges them (README → Speed), e.g.
+    /// mi=10ms,entra=150ms,arm=120ms,dataplane=40ms,az=700ms; over the scenario's [latency]
+    #[arg(long, value_name = "SERVICE=DURATION,…")]
+    pub latency: Option<String>,
+    /// Time the model takes for a completion (e.g. 350ms), on top of the data plane's RTT
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub model_time: Option<Duration>,
+    /// Subscriptions the caller sees in all (the account's listed last; the others empty)
+    #[arg(long, value_name = "N")]
+    pub subscriptions: Option<usize>,
+    /// Append every request, connection and az call to FILE as JSON lines (for scripts/bench)
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

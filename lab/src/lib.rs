@@ -20,13 +20,17 @@ pub mod entra;
 pub mod faults;
 pub mod http;
 pub mod jwt;
+pub mod kql;
+pub mod latency;
 pub mod managed_identity;
 pub mod rbac;
+pub mod resource_graph;
 pub mod responses;
 pub mod scenario;
 pub mod scenario_files;
 pub mod serve;
 pub mod state;
+pub mod stats;
 pub mod tls;
 pub mod tokens;
 pub mod util;
@@ -39,7 +43,6 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use axum::Router;
 use axum_server::Handle;
-use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::RustlsConfig;
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -67,6 +70,8 @@ pub struct Options {
     pub az_program: Option<PathBuf>,
     /// Log one line per request to stderr (never tokens, secrets or query strings).
     pub log: bool,
+    /// Append every request, connection and `az` call to this file (`stats.rs`).
+    pub stats_file: Option<PathBuf>,
 }
 
 pub struct Lab {
@@ -120,7 +125,9 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
         mi,
         imds,
     };
-    let state = Arc::new(LabState::new(scenario.clone(), urls, options.log)?);
+    let mut state = LabState::new(scenario.clone(), urls, options.log)?;
+    state.stats = Arc::new(stats::Stats::new(options.stats_file.as_deref())?);
+    let state = Arc::new(state);
 
     let program = match options.az_program {
         Some(p) => p,
@@ -182,6 +189,10 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
             Some(f) if f != Fault::UntrustedCert => faults::wrap(router, f, service, state.clone()),
             _ => router,
         };
+        let model = &scenario.latency;
+        let router = latency::layer(router, service, model.clone(), state.stats.clone());
+        // Counts the connection and charges its round trips (it also sets TCP_NODELAY).
+        let accept = latency::LatencyAcceptor::new(service, model, state.stats.clone());
         let tls = match (service.is_tls(), fault, &untrusted) {
             (false, _, _) => None,
             (true, Some(Fault::UntrustedCert), Some(u)) => Some(u.clone()),
@@ -190,9 +201,7 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
         let handle = Handle::new();
         match tls {
             Some(tls) => {
-                // TCP_NODELAY, as Azure's front ends: without it a response split over two
-                // segments waits for the client's delayed ACK (~40 ms per exchange).
-                let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
+                let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(accept);
                 let server = axum_server::from_tcp(listener)?
                     .acceptor(acceptor)
                     .handle(handle.clone());
@@ -201,9 +210,7 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
                 }));
             }
             None => {
-                let server = axum_server::from_tcp(listener)?
-                    .acceptor(NoDelayAcceptor::new())
-                    .handle(handle.clone());
+                let server = axum_server::from_tcp(listener)?.acceptor(accept).handle(handle.clone());
                 tasks.push(tokio::spawn(async move {
                     let _ = server.serve(router.into_make_service()).await;
                 }));
@@ -340,6 +347,11 @@ impl Lab {
 
     pub fn urls(&self) -> &Urls {
         &self.state.urls
+    }
+
+    /// Requests and connections so far, per service.
+    pub fn stats(&self) -> &stats::Stats {
+        &self.state.stats
     }
 
     pub fn ca_file(&self) -> &Path {

@@ -71,6 +71,10 @@ pub struct Scenario {
     /// --fault` adds to these and overrides them.
     #[serde(default)]
     pub faults: BTreeMap<String, String>,
+    /// `[latency]`: round-trip times per service, `az` and `model_time` (see
+    /// `lab/src/latency.rs`); `lab serve --latency`/`--model-time` override them.
+    #[serde(default)]
+    pub latency: super::latency::Latency,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -414,6 +418,11 @@ pub struct RateLimit {
 #[serde(deny_unknown_fields)]
 pub struct Arm {
     pub page_size: usize,
+    /// How many subscriptions the caller sees in all: the scenario's own plus empty ones
+    /// (listed first, the account's last), e.g. 500 for an enterprise tenant. `lab serve
+    /// --subscriptions N` overrides it.
+    #[serde(default)]
+    pub subscriptions: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

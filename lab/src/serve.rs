@@ -29,10 +29,12 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
         s.faults.retain(|k, _| !k.eq_ignore_ascii_case(service.name()));
         s.faults.insert(service.name().to_string(), fault.name());
     }
+    super::latency::apply_serve_args(&mut s, a.latency.as_deref(), a.model_time, a.subscriptions)?;
     let lab = start_with(
         &s,
         Options {
             log: a.log,
+            stats_file: a.stats.clone(),
             ..Options::default()
         },
     )
@@ -81,7 +83,8 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
         _ = term.recv() => "terminated",
         _ = ttl => "ttl reached",
     };
+    let stats = lab.stats().summary();
     lab.shutdown().await;
-    eprintln!("lab stopped ({why})");
+    eprintln!("lab stopped ({why}); {stats}");
     Ok(0)
 }

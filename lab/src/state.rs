@@ -43,6 +43,11 @@ pub struct LabState {
     pub refresh_token: String,
     pub log: bool,
     pub counters: Mutex<Counters>,
+    /// Requests and connections per service (`stats.rs`); `start_with` replaces it when
+    /// `lab serve --stats FILE` asks for an event file.
+    pub stats: std::sync::Arc<super::stats::Stats>,
+    /// The empty subscriptions `[arm] subscriptions = N` adds (`arm.rs`).
+    pub extra_subscriptions: Vec<super::scenario::Subscription>,
 }
 
 #[derive(Default)]
@@ -56,7 +61,6 @@ impl LabState {
         let started_unix = now_unix();
         let rbac = Rbac::build(&scenario, started_unix)?;
         Ok(LabState {
-            scenario,
             rbac,
             signer: Signer::generate()?,
             urls,
@@ -67,6 +71,9 @@ impl LabState {
             refresh_token: format!("1.AXkA{}", random_chars(420)),
             log,
             counters: Mutex::new(Counters::default()),
+            stats: Default::default(),
+            extra_subscriptions: super::arm::extra_subscriptions(&scenario),
+            scenario,
         })
     }
 

@@ -6,10 +6,10 @@ mod config;
 mod render;
 mod tools;
 
-use aoai_doctor_lab as lab;
 use aoai_doctor_checks::context::{Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
 use aoai_doctor_checks::model::Report;
 use aoai_doctor_checks::{azure, checks, codes, runner};
+use aoai_doctor_lab as lab;
 use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command, RunArgs, UsageError};
 use std::sync::Arc;

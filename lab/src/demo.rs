@@ -22,9 +22,10 @@ use super::{Invocation, Options, Scenario, scenario, scenarios, start_with};
 
 /// A doctor run that takes longer than this is killed (with its `az` children).
 const DOCTOR_TIMEOUT: Duration = Duration::from_secs(180);
-/// Labs (and doctors) running at once in the summary. Most of a run is waiting on loopback
-/// answers and `az` subprocesses, so this many fit on two cores.
-const PARALLEL: usize = 12;
+/// Labs (and doctors) running at once in the summary: in practice every scenario. A run is
+/// mostly waiting (on loopback answers, `az` subprocesses, a propagating role, a hanging
+/// `az`), about 0.1 s of CPU each, so the longest wait sets the time, not the core count.
+const PARALLEL: usize = 40;
 /// The scenario the summary's last line offers as an example.
 const EXAMPLE: &str = "missing-role";
 

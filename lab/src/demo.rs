@@ -22,10 +22,11 @@ use super::{Invocation, Options, Scenario, scenario, scenarios, start_with};
 
 /// A doctor run that takes longer than this is killed (with its `az` children).
 const DOCTOR_TIMEOUT: Duration = Duration::from_secs(180);
-/// Labs (and doctors) running at once in the summary: in practice every scenario. A run is
-/// mostly waiting (on loopback answers, `az` subprocesses, a propagating role, a hanging
-/// `az`), about 0.1 s of CPU each, so the longest wait sets the time, not the core count.
-const PARALLEL: usize = 40;
+/// Labs (and doctors) running at once in the summary. A run is mostly waiting (on loopback
+/// answers, `az` subprocesses, a propagating role, a hanging `az`) with about 0.1 s of CPU,
+/// so several share two cores; all of them at once would starve the endpoint check's
+/// reachability limit on a busy machine and turn verdicts into `endpoint-unreachable`.
+const PARALLEL: usize = 8;
 /// The scenario the summary's last line offers as an example.
 const EXAMPLE: &str = "missing-role";
 
@@ -160,62 +161,69 @@ pub async fn run(args: DemoArgs) -> Result<i32> {
     Ok(if all_ok { 0 } else { 1 })
 }
 
-/// Every scenario at once, one line each as they finish (in order); true when all matched.
+/// Every scenario, a few at a time, the ones that wait first; then one line each in the
+/// listing's order. True when all matched.
 async fn summary(exe: &Path, list: &[Scenario], format: DemoFormat) -> Result<bool> {
     let started = Instant::now();
-    let width = list.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut order: Vec<usize> = (0..list.len()).collect();
+    // Stable: waiting scenarios first, the rest in listing order.
+    order.sort_by_key(|&i| !waits(&list[i]));
     // Each scenario is a task of its own, so starting a lab (key generation) on one worker
     // does not hold up the doctors the others are waiting on.
-    let tasks = list.iter().cloned().map(|s| {
-        let exe = exe.to_path_buf();
+    let tasks = order.into_iter().map(|i| {
+        let (exe, s) = (exe.to_path_buf(), list[i].clone());
         async move {
             let fallback = Outcome::new(&s);
-            tokio::spawn(async move { summarize_one(&exe, &s).await })
+            let o = tokio::spawn(async move { summarize_one(&exe, &s).await })
                 .await
                 .unwrap_or_else(|e| Outcome {
                     problem: Some(format!("the scenario's task failed: {e}")),
                     ..fallback
-                })
+                });
+            (i, o)
         }
     });
-    let mut rows = futures::stream::iter(tasks).buffered(PARALLEL);
-    let mut out = std::io::stdout().lock();
-    let mut outcomes = Vec::new();
-    let printed = async {
-        if format == DemoFormat::Table {
-            writeln!(
-                out,
-                "{:width$}  {:8}  {:8}     {:32}  time",
-                "scenario", "expected", "actual", "key finding"
-            )?;
-        }
-        while let Some(o) = rows.next().await {
-            if format == DemoFormat::Table {
-                writeln!(out, "{}", row(&o, width))?;
-            }
-            outcomes.push(o);
-        }
-        let matched = outcomes.iter().filter(|o| o.matched()).count();
-        if format == DemoFormat::Json {
-            let all: Vec<Value> = outcomes.iter().map(Outcome::to_json).collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&all).unwrap_or_default())?;
-        } else {
-            writeln!(
-                out,
-                "\n{matched} of {} scenarios matched their expected verdict in {:.1}s.\n\
-                 One report in full: aoai-doctor demo SCENARIO (e.g. aoai-doctor demo {EXAMPLE}); \
-                 what each scenario sets up: aoai-doctor lab scenarios",
-                outcomes.len(),
-                started.elapsed().as_secs_f64()
-            )?;
-        }
-        out.flush()
-    };
-    match printed.await {
+    let mut done: Vec<(usize, Outcome)> = futures::stream::iter(tasks).buffer_unordered(PARALLEL).collect().await;
+    done.sort_by_key(|(i, _)| *i);
+    let outcomes: Vec<Outcome> = done.into_iter().map(|(_, o)| o).collect();
+    match print_summary(&outcomes, format, started.elapsed()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         r => r?,
     }
     Ok(outcomes.iter().all(Outcome::matched))
+}
+
+/// Does this scenario spend its time waiting (a role propagating, a hanging `az`, a fault)?
+fn waits(s: &Scenario) -> bool {
+    s.data_plane.propagation_delay_seconds > 0 || s.cli.state == scenario::CliState::Hang || !s.faults.is_empty()
+}
+
+fn print_summary(outcomes: &[Outcome], format: DemoFormat, took: Duration) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if format == DemoFormat::Json {
+        let all: Vec<Value> = outcomes.iter().map(Outcome::to_json).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&all).unwrap_or_default())?;
+        return out.flush();
+    }
+    let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    writeln!(
+        out,
+        "{:width$}  {:8}  {:8}     {:32}  time",
+        "scenario", "expected", "actual", "key finding"
+    )?;
+    for o in outcomes {
+        writeln!(out, "{}", row(o, width))?;
+    }
+    let matched = outcomes.iter().filter(|o| o.matched()).count();
+    writeln!(
+        out,
+        "\n{matched} of {} scenarios matched their expected verdict in {:.1}s.\n\
+         One report in full: aoai-doctor demo SCENARIO (e.g. aoai-doctor demo {EXAMPLE}); \
+         what each scenario sets up: aoai-doctor lab scenarios",
+        outcomes.len(),
+        took.as_secs_f64()
+    )?;
+    out.flush()
 }
 
 fn row(o: &Outcome, width: usize) -> String {

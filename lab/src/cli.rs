@@ -64,15 +64,29 @@ pub struct AzArgs {
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// A scenario name, several separated by commas, or `all`
-    #[arg(long, short, default_value = "all")]
-    pub scenario: String,
-    /// Report format passed to the doctor
+    /// Show this scenario's report in full (several: comma-separated); without one, a
+    /// one-line summary of every scenario
+    #[arg(value_name = "SCENARIO", conflicts_with = "scenario_flag")]
+    pub scenario: Option<String>,
+    /// The same as SCENARIO; `all` is the summary
+    #[arg(long = "scenario", short = 's', value_name = "SCENARIO")]
+    pub scenario_flag: Option<String>,
+    /// Report format: the doctor's, or the summary as a JSON array
     #[arg(long, value_enum, default_value_t = DemoFormat::Table)]
     pub format: DemoFormat,
     /// Color for the doctor's table reports
     #[arg(long, value_enum, default_value_t = DemoColor::Auto)]
     pub color: DemoColor,
+}
+
+impl DemoArgs {
+    /// The scenarios asked for, positional or flag: a comma-separated list, or `all`.
+    pub fn chosen(&self) -> &str {
+        self.scenario
+            .as_deref()
+            .or(self.scenario_flag.as_deref())
+            .unwrap_or("all")
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,6 +19,7 @@ pub const SCENARIO_FILES: &[(&str, &str)] = scenario_files![
     "contributor-only",
     "owner-at-subscription",
     "propagating-role",
+    "role-propagates",
     "wrong-tenant",
     "container-without-credentials",
     "deployment-not-found",

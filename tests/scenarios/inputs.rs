@@ -30,6 +30,7 @@ pub fn all(catalogue: &[String]) -> Vec<Input> {
     v.extend(endpoint_inputs());
     v.extend(token_inputs());
     v.extend(canned_probe_inputs());
+    v.extend(explain_inputs());
     v.push(boxed(insecure_http_sends_no_token));
     v.push(boxed(role_with_condition));
     v.push(boxed(imds_impostor_on_a_vm));
@@ -486,4 +487,50 @@ fn a_limit_no_check_can_meet() -> Produced {
         label: "--timeout 1ms".into(),
         codes: all,
     }
+}
+
+/// `explain` over every row of the five azure-identity TROUBLESHOOTING.md tables
+/// (fixtures/corpus/sdk-troubleshooting.md), each row under its section's heading as an SDK
+/// prints it, plus the answers only today's surfaces give and the two ends (ok, unknown).
+fn explain_inputs() -> Vec<Input> {
+    let fixture = std::fs::read_to_string(crate::run::manifest_path("fixtures/corpus/sdk-troubleshooting.md"))
+        .expect("fixtures/corpus/sdk-troubleshooting.md");
+    let mut texts = vec![];
+    let mut section = String::new();
+    for line in fixture.lines() {
+        if let Some(h) = line.strip_prefix("### ") {
+            section = h.replace('`', "");
+        } else if let Some((n, row)) = line.split_once(". ")
+            && !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_digit())
+        {
+            texts.push((None, format!("{section}\n{}", row.replace('`', ""))));
+        }
+    }
+    assert!(texts.len() >= 100, "only {} troubleshooting rows parsed", texts.len());
+    texts.extend([
+        (Some("400"), r#"POST https://contoso.openai.azure.com/openai/v1/chat/completions?api-version=2024-10-21
+{"error":{"code":"BadRequest","message":"api-version query parameter is not allowed when using /v1 path"}}"#.to_string()),
+        (Some("401"), r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://ai.azure.com), or have expired."}"#.to_string()),
+        (Some("200"), r#"{"id":"chatcmpl-1","object":"chat.completion","choices":[]}"#.to_string()),
+        (None, "the printer is on fire".to_string()),
+        (None, "ManagedIdentityCredential: No managed identity endpoint found.".to_string()),
+    ]);
+    texts
+        .into_iter()
+        .map(|(status, text)| boxed(move || explain_run(status, &text)))
+        .collect()
+}
+
+fn explain_run(status: Option<&str>, text: &str) -> Produced {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("error.txt");
+    std::fs::write(&file, text).unwrap();
+    let mut c = Command::new(BIN);
+    c.env_clear().args(["explain", "--format", "json"]);
+    if let Some(s) = status {
+        c.args(["--status", s]);
+    }
+    c.arg(&file);
+    Produced::from_json(&run_limited("explain", c))
 }

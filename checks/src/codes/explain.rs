@@ -6,8 +6,6 @@ codes! {
     list = EXPLAIN_CODES;
     EXPLAIN_OK = ("explain-ok", docs::README,
         "`explain`: the pasted text is a success (a token, a completion, an ARM answer), not an error.");
-    EXPLAIN_MI_UNAVAILABLE = ("explain-mi-unavailable", docs::MANAGED_IDENTITY_AOAI,
-        "`explain`: no managed-identity endpoint answered (not on an Azure host, or something else answered for it).");
     EXPLAIN_UNKNOWN = ("explain-unknown", docs::README,
         "`explain`: the doctor has no rule for this text; it says so instead of guessing.");
 }

@@ -57,7 +57,7 @@ pub fn code_of(diagnosis: Diagnosis) -> &'static Code {
         Diagnosis::DeploymentNotFound => &codes::PROBE_DEPLOYMENT_NOT_FOUND,
         Diagnosis::BadApiVersionOrPath => &codes::PROBE_BAD_PATH,
         Diagnosis::RateLimited => &codes::PROBE_RATE_LIMITED,
-        Diagnosis::MiUnavailable => &codes::EXPLAIN_MI_UNAVAILABLE,
+        Diagnosis::MiUnavailable => &codes::MI_UNAVAILABLE,
         Diagnosis::MiIdentityNotFound => &codes::TOKEN_MI_IDENTITY_NOT_FOUND,
         Diagnosis::WorkloadIdentityMisconfigured => &codes::TOKEN_WORKLOAD_FILE,
         Diagnosis::ArmReadForbidden => &codes::ROLE_READ_FORBIDDEN,

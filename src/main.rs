@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod crash_hook;
 
 mod render;
 mod tools;
@@ -163,7 +164,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let started = std::time::Instant::now();
-    let selected = checks::select(&only, &skip);
+    let selected = crash_hook::apply(checks::select(&only, &skip));
     // Ctrl-C ends the run early and still prints the report so far; if the handler cannot be
     // installed, the run just goes on.
     // The whole run also has a hard ceiling (--deadline).

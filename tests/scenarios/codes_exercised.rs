@@ -18,10 +18,6 @@ use crate::inputs;
 /// one of them is produced (then it belongs in the inputs) or leaves the catalogue.
 const NO_INPUT_YET: &[(&str, &str)] = &[
     (
-        "check-crashed",
-        "only a panic inside a check (a bug) produces it; checks/src/runner.rs unit tests cover it",
-    ),
-    (
         "role-effective-permissions-disagree",
         "the lab's ARM computes effective permissions from the same assignments it lists, so they always agree",
     ),

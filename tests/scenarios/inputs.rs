@@ -33,6 +33,7 @@ pub fn all(catalogue: &[String]) -> Vec<Input> {
     v.extend(explain_inputs());
     v.push(boxed(insecure_http_sends_no_token));
     v.push(boxed(role_with_condition));
+    v.push(boxed(a_crashing_check_takes_nothing_else_down));
     v.push(boxed(imds_impostor_on_a_vm));
     v.push(boxed(a_limit_no_check_can_meet));
     v.push(boxed(imds_impostor_in_a_container));
@@ -533,4 +534,24 @@ fn explain_run(status: Option<&str>, text: &str) -> Produced {
     }
     c.arg(&file);
     Produced::from_json(&run_limited("explain", c))
+}
+
+/// A check that panics (debug builds only: `AOAI_DOCTOR_DEBUG_CRASH_CHECK`) is `error` with
+/// `check-crashed`, and the run goes on: the live call still passes.
+fn a_crashing_check_takes_nothing_else_down() -> Produced {
+    let lab = Lab::start(CLI, &[]);
+    let (mut c, _home) = lab_doctor(&lab, &[]);
+    c.env("AOAI_DOCTOR_DEBUG_CRASH_CHECK", "environment");
+    let run = run_limited("a crashing environment check", c);
+    let report = run.json();
+    let status = |id: &str| {
+        report["checks"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+            .map(|c| c["status"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(status("environment").as_deref(), Some("error"), "{report}");
+    assert_eq!(status("data-plane-probe").as_deref(), Some("pass"), "{report}");
+    assert_eq!(status("role-assignment").as_deref(), Some("pass"), "{report}");
+    Produced::from_json(&run)
 }

@@ -22,7 +22,13 @@ pub fn apply(checks: Vec<Arc<dyn Check>>) -> Vec<Arc<dyn Check>> {
     };
     checks
         .into_iter()
-        .map(|c| if c.id() == id { Arc::new(Crashing(c)) as Arc<dyn Check> } else { c })
+        .map(|c| {
+            if c.id() == id {
+                Arc::new(Crashing(c)) as Arc<dyn Check>
+            } else {
+                c
+            }
+        })
         .collect()
 }
 

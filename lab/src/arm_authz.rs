@@ -306,9 +306,11 @@ fn list_definitions(st: &LabState, scope: &str, query: &[(String, String)]) -> R
 }
 
 fn permissions(st: &LabState, c: &Caller, scope: &str) -> Resp {
+    let lag = st.scenario.arm.permissions_lag_seconds;
     let blocks: Vec<Value> = st
         .rbac
         .applicable(&c.oid, scope)
+        .filter(|a| a.age_seconds >= lag)
         .filter_map(|a| st.rbac.role(&a.role_id))
         .flat_map(|r| r.permissions.iter().map(permission_json))
         .collect();

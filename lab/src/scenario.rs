@@ -423,6 +423,11 @@ pub struct Arm {
     /// --subscriptions N` overrides it.
     #[serde(default)]
     pub subscriptions: Option<usize>,
+    /// ARM's effective permissions (`…/providers/Microsoft.Authorization/permissions`) are
+    /// computed from a cache that lags role-assignment changes: assignments younger than this
+    /// are not in that answer yet, though the assignment list already shows them.
+    #[serde(default)]
+    pub permissions_lag_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

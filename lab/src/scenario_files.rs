@@ -20,6 +20,7 @@ pub const SCENARIO_FILES: &[(&str, &str)] = scenario_files![
     "owner-at-subscription",
     "propagating-role",
     "role-propagates",
+    "permissions-cache-lag",
     "wrong-tenant",
     "container-without-credentials",
     "deployment-not-found",

@@ -135,6 +135,9 @@ fn handle(st: &LabState, method: &Method, path: &str, raw_query: &str, h: &Heade
     if let Some(i) = find_ci(path, "/providers/Microsoft.Authorization/") {
         let scope = if i == 0 { "/" } else { &path[..i] };
         let rest = &path[i + "/providers/Microsoft.Authorization/".len()..];
+        if method == Method::PUT {
+            return super::arm_write::handle(st, &caller, scope, rest, body);
+        }
         return super::arm_authz::handle(st, &caller, method, scope, rest, &query, api_version, path);
     }
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
@@ -309,7 +312,7 @@ fn list_subscriptions(st: &LabState, c: &Caller) -> Resp {
         .subscriptions
         .values()
         .filter(|s| st.tenant_id_of(&s.tenant).eq_ignore_ascii_case(&c.tid))
-        .filter(|s| st.rbac.has_any_access(&c.oid, &format!("/subscriptions/{}", s.id)))
+        .filter(|s| st.rbac().has_any_access(&c.oid, &format!("/subscriptions/{}", s.id)))
         .map(|s| subscription_json(st, s))
         .collect();
     let n = subs.len();
@@ -330,7 +333,7 @@ fn get_subscription(st: &LabState, c: &Caller, sid: &str) -> Resp {
         );
     };
     let scope = format!("/subscriptions/{}", s.id);
-    if !st.rbac.has_any_access(&c.oid, &scope) {
+    if !st.rbac().has_any_access(&c.oid, &scope) {
         return forbidden(c, "Microsoft.Resources/subscriptions/read", &scope);
     }
     ok(subscription_json(st, s))
@@ -339,7 +342,7 @@ fn get_subscription(st: &LabState, c: &Caller, sid: &str) -> Resp {
 fn get_resource_group(st: &LabState, c: &Caller, sid: &str, rg: &str) -> Resp {
     let scope = format!("/subscriptions/{sid}/resourceGroups/{rg}");
     if !st
-        .rbac
+        .rbac()
         .action_allowed(&c.oid, &scope, "Microsoft.Resources/subscriptions/resourceGroups/read")
     {
         return forbidden(c, "Microsoft.Resources/subscriptions/resourceGroups/read", &scope);
@@ -468,7 +471,7 @@ fn account_json(st: &LabState, a: &AccountRef) -> Value {
 }
 
 fn list_accounts(st: &LabState, c: &Caller, scope: &str, rg: Option<&str>) -> Resp {
-    if !st.rbac.has_any_access(&c.oid, scope) {
+    if !st.rbac().has_any_access(&c.oid, scope) {
         return forbidden(c, "Microsoft.CognitiveServices/accounts/read", scope);
     }
     let items: Vec<Value> = accounts(st)
@@ -476,7 +479,7 @@ fn list_accounts(st: &LabState, c: &Caller, scope: &str, rg: Option<&str>) -> Re
         .filter(|a| super::rbac::scope_covers(scope, &a.id()))
         .filter(|a| rg.is_none_or(|rg| a.rg.eq_ignore_ascii_case(rg)))
         .filter(|a| {
-            st.rbac
+            st.rbac()
                 .action_allowed(&c.oid, &a.id(), "Microsoft.CognitiveServices/accounts/read")
         })
         .map(|a| account_json(st, a))
@@ -530,7 +533,7 @@ fn account_routes(
         [p, project] if p.eq_ignore_ascii_case("projects") => format!("{scope}/projects/{project}"),
         _ => scope.clone(),
     };
-    if !st.rbac.action_allowed(&c.oid, &auth_scope, action) {
+    if !st.rbac().action_allowed(&c.oid, &auth_scope, action) {
         return forbidden(c, action, &auth_scope);
     }
     let Some(a) = accounts(st).into_iter().find(|a| a.id().eq_ignore_ascii_case(&scope)) else {
@@ -626,7 +629,7 @@ fn resource_graph(st: &LabState, c: &Caller, body: &[u8]) -> Resp {
                 .is_some_and(|s| st.tenant_id_of(&s.tenant).eq_ignore_ascii_case(&c.tid))
         })
         .filter(|a| {
-            st.rbac
+            st.rbac()
                 .action_allowed(&c.oid, &a.id(), "Microsoft.CognitiveServices/accounts/read")
         })
         .map(|a| {

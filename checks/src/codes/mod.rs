@@ -10,6 +10,7 @@ mod credentials;
 mod endpoint;
 mod entra;
 mod environment;
+mod fix;
 mod identity;
 mod probe;
 mod runner;
@@ -20,6 +21,7 @@ pub use credentials::*;
 pub use endpoint::*;
 pub use entra::*;
 pub use environment::*;
+pub use fix::*;
 pub use identity::*;
 pub use probe::*;
 pub use runner::*;
@@ -54,6 +56,7 @@ pub fn all() -> Vec<&'static Code> {
         AUTHORIZATION_CODES,
         CONTAINER_CODES,
         PROBE_CODES,
+        FIX_CODES,
         ENTRA_CODES,
         CREDENTIAL_CODES,
         RUNNER_CODES,

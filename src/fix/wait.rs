@@ -1,0 +1,75 @@
+//! Waiting out propagation after `fix` wrote the assignment: the doctor runs again, with
+//! backoff, until the live call passes or `--wait-for-propagation` is spent, with visible
+//! progress (the doctor's spinner on a terminal, one line per attempt otherwise).
+//!
+//! A stand-in for the shared wait loop the data-plane probe is getting
+//! (`checks/src/checks/data_plane_probe/wait.rs`): swap [`until_live`] for it once it lands.
+
+use aoai_doctor_checks::context::Progress;
+use aoai_doctor_checks::facts::Facts;
+use aoai_doctor_checks::model::{Report, Status};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+const FIRST_DELAY: Duration = Duration::from_secs(2);
+const MAX_DELAY: Duration = Duration::from_secs(30);
+/// However long the wait, never more attempts than this.
+const MAX_ATTEMPTS: u32 = 60;
+
+pub struct Waited {
+    pub report: Report,
+    pub facts: Facts,
+    pub attempts: u32,
+    pub elapsed: Duration,
+    pub live: bool,
+}
+
+pub fn probe_passed(report: &Report) -> bool {
+    report
+        .checks
+        .iter()
+        .any(|c| c.id == "data-plane-probe" && c.status == Status::Pass)
+}
+
+/// Runs `attempt` until the probe passes, the wait is spent, or [`MAX_ATTEMPTS`].
+pub async fn until_live<F, Fut>(max_wait: Duration, progress: &dyn Progress, mut attempt: F) -> Waited
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = (Report, Facts)>,
+{
+    let started = Instant::now();
+    let mut delay = FIRST_DELAY;
+    let mut attempts = 0;
+    loop {
+        let (report, facts) = attempt().await;
+        attempts += 1;
+        let live = probe_passed(&report);
+        let remaining = max_wait.saturating_sub(started.elapsed());
+        if live || remaining.is_zero() || attempts >= MAX_ATTEMPTS {
+            let message = if live {
+                format!("the live call passed (attempt {attempts})")
+            } else {
+                format!("the live call still fails after {attempts} attempts")
+            };
+            if attempts > 1 || !live {
+                progress.done("fix", &message);
+            }
+            return Waited {
+                report,
+                facts,
+                attempts,
+                elapsed: started.elapsed(),
+                live,
+            };
+        }
+        let pause = delay.min(remaining);
+        progress.waiting(
+            "fix",
+            &format!("attempt {attempts}: the live call still fails, waiting for the role to propagate"),
+            started.elapsed(),
+            Some(pause),
+        );
+        tokio::time::sleep(pause).await;
+        delay = (delay * 2).min(MAX_DELAY);
+    }
+}

@@ -1,0 +1,284 @@
+//! `aoai-doctor fix` against the lab: the real binary writes through the lab's ARM (which
+//! checks the caller's right to write, conditions and principals as ARM does) and waits for
+//! the lab's data plane to see the new assignment after its propagation delay.
+//! Run through ../shared/sandbox like every test that starts servers.
+
+mod common;
+
+use common::{Lab, Run, codes, json, run, status_of};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// `aoai-doctor fix ARGS…` pointed at the lab, no terminal (stdin is null).
+fn fix(lab: &Lab, extra: &[&str]) -> Run {
+    let mut c = lab.doctor();
+    // `doctor()` already holds the lab's target arguments; `fix` must come first.
+    let target: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut cmd = Command::new(common::BIN);
+    cmd.env_clear();
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.arg("fix").args(extra).args(target).stdin(Stdio::null());
+    c = cmd;
+    run(c)
+}
+
+/// The role assignments ARM lists at exactly `scope`, read from the lab's ARM with a token
+/// from the lab's own `az`.
+fn assignments(lab: &Lab, scope: &str) -> Vec<serde_json::Value> {
+    let var = |k: &str| {
+        lab.var(k)
+            .unwrap_or_else(|| panic!("{k} not in the lab env"))
+            .to_string()
+    };
+    let out = Command::new(PathBuf::from(var("PATH")).join("az"))
+        .env_clear()
+        .envs(lab.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args([
+            "account",
+            "get-access-token",
+            "--resource",
+            "https://management.azure.com/",
+            "-o",
+            "json",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("the lab's az");
+    let token: serde_json::Value = serde_json::from_slice(&out.stdout).expect("az JSON");
+    let token = token["accessToken"].as_str().expect("accessToken").to_string();
+    let pem = std::fs::read(var("SSL_CERT_FILE")).expect("the lab's CA");
+    let url = format!(
+        "{}{scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()",
+        var("AOAI_DOCTOR_ARM_ENDPOINT").trim_end_matches('/')
+    );
+    let body: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = reqwest::Client::builder()
+            .tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).unwrap())
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap();
+        client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    body["value"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .filter(|a| {
+            a["properties"]["scope"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case(scope))
+        })
+        .cloned()
+        .collect()
+}
+
+fn account_id(report: &serde_json::Value) -> String {
+    report["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == "fix"))
+        .and_then(|c| c["evidence"]["plan"]["scope"].as_str())
+        .expect("the fix row names the plan's scope")
+        .to_string()
+}
+
+#[test]
+fn owner_at_the_subscription_gets_one_assignment_on_the_account_and_a_working_call() {
+    let lab = Lab::start("owner-at-subscription", &["--propagation-delay", "3s"]);
+    let r = fix(&lab, &["--yes", "--format", "json", "--wait-for-propagation", "60s"]);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let report = json(&r);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(status_of(&report, "data-plane-probe"), "pass", "{}", r.stdout);
+    assert!(
+        codes(&report).contains(&"fix:fix-applied".to_string()),
+        "{:?}",
+        codes(&report)
+    );
+    let changes = report["changes"].as_array().expect("changes recorded");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let change = &changes[0];
+    let scope = account_id(&report);
+    assert!(
+        scope.ends_with("/providers/Microsoft.CognitiveServices/accounts/contoso-aoai") || scope.contains("/accounts/"),
+        "{scope}"
+    );
+    assert!(!scope.contains("/projects/"));
+    assert_eq!(change["scope"], scope.as_str());
+    assert_eq!(change["role"], "Cognitive Services OpenAI User");
+    assert_eq!(change["principal_type"], "User");
+    assert!(
+        change["undo_command"]
+            .as_str()
+            .unwrap()
+            .starts_with("az role assignment delete --ids")
+    );
+    // It waited: the first live call after the write could not pass within a 3 s delay.
+    assert!(r.stderr.contains("waiting for the role to propagate"), "{}", r.stderr);
+
+    // Exactly one new assignment, on the account itself, not the RG or the subscription.
+    let at_account = assignments(&lab, &scope);
+    assert_eq!(at_account.len(), 1, "{at_account:?}");
+    assert_eq!(at_account[0]["id"], change["assignment_id"]);
+    assert!(
+        at_account[0]["properties"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("aoai-doctor")
+    );
+
+    // A re-run changes nothing: the same name, no second assignment, still exit 0.
+    let again = fix(&lab, &["--yes", "--format", "json", "--wait-for-propagation", "30s"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    let again_report = json(&again);
+    assert!(again_report.get("changes").is_none(), "{}", again.stdout);
+    assert!(
+        codes(&again_report).contains(&"fix:fix-nothing-to-do".to_string())
+            || codes(&again_report).contains(&"fix:fix-already-done".to_string())
+    );
+    let after = assignments(&lab, &scope);
+    assert_eq!(after.len(), 1, "{after:?}");
+
+    // And the real Python app now gets its completion.
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/real-sdk-venv/bin/python");
+    if !python.exists() {
+        assert!(std::env::var_os("CI").is_none(), "{} is missing", python.display());
+        eprintln!("\n!!!!!!!! SKIPPED the real Python app: run scripts/setup-real-sdk.sh !!!!!!!!\n");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(&python)
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/real_sdk/chat.py"))
+        .arg("default")
+        .env_clear()
+        .envs(lab.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("HOME", home.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(line["ok"], true, "{line}");
+}
+
+#[test]
+fn a_contributor_gets_no_write_and_the_owners_command() {
+    let lab = Lab::start("contributor-only", &["--propagation-delay", "1s"]);
+    let r = fix(&lab, &["--yes", "--format", "json", "--wait-for-propagation", "5s"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let report = json(&r);
+    assert!(
+        codes(&report).contains(&"fix:fix-not-permitted".to_string()),
+        "{:?}",
+        codes(&report)
+    );
+    assert!(report.get("changes").is_none());
+    let scope = account_id(&report);
+    // What an owner runs: az with object id, principal type and scope; Bicep; Terraform.
+    assert!(
+        r.stderr.contains("az role assignment create --assignee-object-id"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--assignee-principal-type User"), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("--scope \"{scope}\"")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Microsoft.Authorization/roleAssignments@2022-04-01"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("azurerm_role_assignment"), "{}", r.stderr);
+    assert!(r.stderr.contains("Privileged Identity Management"), "{}", r.stderr);
+    let granted = assignments(&lab, &scope);
+    assert!(granted.is_empty(), "nothing may be written: {granted:?}");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let lab = Lab::start("owner-at-subscription", &["--propagation-delay", "1s"]);
+    let r = fix(&lab, &["--dry-run"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).expect("the plan as JSON");
+    assert_eq!(plan["written"], false);
+    assert_eq!(
+        plan["plan"]["role_definition_guid"],
+        "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+    );
+    assert_eq!(plan["request"]["method"], "PUT");
+    assert_eq!(plan["request"]["body"]["properties"]["principalType"], "User");
+    let scope = plan["plan"]["scope"].as_str().unwrap().to_string();
+    assert!(
+        scope.contains("/providers/Microsoft.CognitiveServices/accounts/"),
+        "{scope}"
+    );
+    assert!(assignments(&lab, &scope).is_empty());
+    // The same plan every time: the name is derived, not random.
+    let again: serde_json::Value = serde_json::from_str(&fix(&lab, &["--dry-run"]).stdout).unwrap();
+    assert_eq!(again["plan"]["assignment_name"], plan["plan"]["assignment_name"]);
+
+    // No terminal and no --yes: the plan, exit 1, nothing written.
+    let r = fix(&lab, &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("plans ONE role assignment"), "{}", r.stdout);
+    assert!(assignments(&lab, &scope).is_empty());
+}
+
+#[test]
+fn an_unknown_assignee_is_principal_not_found_and_an_untyped_one_is_not_guessed() {
+    let lab = Lab::start("owner-at-subscription", &["--propagation-delay", "1s"]);
+    let ghost = "0f0f0f0f-1111-2222-3333-444444444444";
+    let r = fix(
+        &lab,
+        &[
+            "--yes",
+            "--format",
+            "json",
+            "--assignee",
+            ghost,
+            "--wait-for-propagation",
+            "0",
+        ],
+    );
+    let report = json(&r);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let found = codes(&report);
+    assert!(found.contains(&"fix:fix-cannot-plan".to_string()), "{found:?}");
+    assert!(report.get("changes").is_none());
+
+    let r = fix(
+        &lab,
+        &[
+            "--yes",
+            "--format",
+            "json",
+            "--assignee",
+            ghost,
+            "--assignee-type",
+            "service-principal",
+            "--wait-for-propagation",
+            "0",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let report = json(&r);
+    assert!(
+        codes(&report).contains(&"fix:fix-principal-not-found".to_string()),
+        "{:?}",
+        codes(&report)
+    );
+    assert!(report.get("changes").is_none());
+}

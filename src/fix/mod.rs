@@ -76,13 +76,7 @@ fn finish(mut report: Report, row: FixRow, run_args: &crate::cli::RunArgs, color
         eprintln!("{n}");
     }
     let status = Judgement::status_from(&row.findings);
-    let summary = row
-        .findings
-        .iter()
-        .find(|f| f.severity >= aoai_doctor_checks::model::Severity::Warning)
-        .or(row.findings.first())
-        .map(|f| f.message.chars().take(160).collect())
-        .unwrap_or_default();
+    let summary = summary(&row);
     report.checks.push(CheckResult {
         id: "fix".into(),
         title: "Fix: one least-privilege role assignment".into(),
@@ -105,6 +99,27 @@ fn finish(mut report: Report, row: FixRow, run_args: &crate::cli::RunArgs, color
     } else {
         code
     })
+}
+
+/// One line for the table: the worst finding, or what was done.
+fn summary(row: &FixRow) -> String {
+    use aoai_doctor_checks::model::Severity;
+    if let Some(c) = row.changes.first() {
+        let first = c.role.clone();
+        if !row.findings.iter().any(|f| f.severity >= Severity::Warning) {
+            return format!(
+                "created {first} for {} {}; the live call passes",
+                c.principal_type, c.principal_id
+            );
+        }
+    }
+    let worst = row
+        .findings
+        .iter()
+        .max_by_key(|f| f.severity)
+        .map(|f| f.message.as_str());
+    let line: String = worst.unwrap_or_default().chars().take(160).collect();
+    line
 }
 
 fn finding(code: &'static Code, severity: aoai_doctor_checks::model::Severity, msg: impl Into<String>) -> Finding {
@@ -189,6 +204,14 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
         }
     };
     row.note("plan", serde_json::to_value(&plan).unwrap_or_default());
+    row.add(finding(
+        &codes::FIX_PLANNED,
+        Info,
+        format!(
+            "planned: {} for {} {} on {}",
+            plan.role, plan.principal_type, plan.principal_id, plan.scope
+        ),
+    ));
     if args.dry_run {
         return Ending::DryRun(text::plan_json(&plan));
     }

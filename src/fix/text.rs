@@ -10,9 +10,9 @@ pub fn plan_text(plan: &Plan) -> String {
         None => format!("{} {}", plan.principal_type, plan.principal_id),
     };
     let tested = if plan.principal_is_caller {
-        "then wait until the live call passes"
+        "wait until the live call passes"
     } else {
-        "then read it back (the live call runs as the caller, not as this principal)"
+        "read it back (the live call runs as the caller, not as this principal)"
     };
     format!(
         "aoai-doctor fix plans ONE role assignment:\n  role:      {} ({})\n  principal: {who}\n  scope:     {}\n  name:      {}\n  why:       {}\n  then:      {tested}\n  undo:      {}\n",

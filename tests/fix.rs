@@ -26,8 +26,8 @@ fn fix(lab: &Lab, extra: &[&str]) -> Run {
     run(c)
 }
 
-/// The role assignments ARM lists at exactly `scope`, read from the lab's ARM with a token
-/// from the lab's own `az`.
+/// The role assignments `fix` created (its description says so) at exactly `scope`, read
+/// from the lab's ARM with a token from the lab's own `az`.
 fn assignments(lab: &Lab, scope: &str) -> Vec<serde_json::Value> {
     let var = |k: &str| {
         lab.var(k)
@@ -80,6 +80,11 @@ fn assignments(lab: &Lab, scope: &str) -> Vec<serde_json::Value> {
             a["properties"]["scope"]
                 .as_str()
                 .is_some_and(|s| s.eq_ignore_ascii_case(scope))
+        })
+        .filter(|a| {
+            a["properties"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("aoai-doctor"))
         })
         .cloned()
         .collect()
@@ -281,4 +286,82 @@ fn an_unknown_assignee_is_principal_not_found_and_an_untyped_one_is_not_guessed(
         codes(&report)
     );
     assert!(report.get("changes").is_none());
+}
+
+/// `fix` with the lab's target arguments, `--endpoint` replaced by `endpoint`.
+fn fix_at(lab: &Lab, endpoint: &str, extra: &[&str]) -> Run {
+    let c = lab.doctor();
+    let mut target: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    if let Some(i) = target.iter().position(|a| a == "--endpoint") {
+        target[i + 1] = endpoint.to_string();
+    }
+    let mut cmd = Command::new(common::BIN);
+    cmd.env_clear();
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.arg("fix").args(extra).args(target).stdin(Stdio::null());
+    run(cmd)
+}
+
+#[test]
+fn a_foundry_account_owner_may_assign_foundry_user_but_not_openai_user() {
+    let lab = Lab::start("foundry-account-owner-only", &["--propagation-delay", "2s"]);
+    // On the account's OpenAI path the plan is Cognitive Services OpenAI User, which the
+    // role's GuidEquals condition does not allow: nothing written, the owner's command printed.
+    let bare = lab.var("AZURE_OPENAI_ENDPOINT").expect("endpoint").to_string();
+    let r = fix_at(
+        &lab,
+        &bare,
+        &["--yes", "--format", "json", "--wait-for-propagation", "0"],
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let report = json(&r);
+    assert!(
+        codes(&report).contains(&"fix:fix-condition-forbids".to_string()),
+        "{:?}",
+        codes(&report)
+    );
+    assert!(
+        r.stderr.contains("only under a condition that allows Foundry User"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("--role 5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"),
+        "{}",
+        r.stderr
+    );
+    let scope = account_id(&report);
+    let written = assignments(&lab, &scope);
+    assert!(written.is_empty(), "{written:?}");
+
+    // Through the project endpoint the plan is Foundry User, which the condition allows.
+    let r = fix(&lab, &["--yes", "--format", "json", "--wait-for-propagation", "60s"]);
+    let report = json(&r);
+    assert!(
+        codes(&report).contains(&"fix:fix-applied".to_string()),
+        "{:?}\n{}",
+        codes(&report),
+        r.stderr
+    );
+    assert_eq!(report["changes"][0]["role"], "Foundry User (formerly Azure AI User)");
+    assert_eq!(status_of(&report, "data-plane-probe"), "pass", "{}", r.stderr);
+    assert_eq!(assignments(&lab, &account_id(&report)).len(), 1);
+    // The endpoint's own problem (a path on it) stays manual, so the run still fails.
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn a_deny_assignment_is_explained_not_worked_around() {
+    let lab = Lab::start("deny-assignment", &["--propagation-delay", "1s"]);
+    let r = fix(&lab, &["--yes", "--format", "json", "--wait-for-propagation", "0"]);
+    assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report = json(&r);
+    let found = codes(&report);
+    assert!(!found.contains(&"fix:fix-applied".to_string()), "{found:?}");
+    assert!(report.get("changes").is_none());
+    assert!(found.contains(&"fix:fix-deny-assignment".to_string()), "{found:?}");
 }

@@ -14,7 +14,7 @@ pub use args::FixArgs;
 use crate::cli::UsageError;
 use aoai_doctor_checks::codes::{self, Code};
 use aoai_doctor_checks::facts::{Facts, RoleVerdict};
-use aoai_doctor_checks::fix::{Plan, plan};
+use aoai_doctor_checks::fix::{Plan, Surface, plan};
 use aoai_doctor_checks::model::{Change, CheckResult, Finding, Judgement, Report, Verdict};
 
 /// What the `fix` row of the report says, and the changes made.
@@ -184,12 +184,11 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
     }
     let chosen = principal::choose(&facts, p.ctx.target.assignee.as_deref(), args.assignee_type);
     let project = principal::project_of(p.ctx.target.endpoint.as_ref());
-    let plan = match plan(
-        roles.resource_id.as_deref(),
-        &roles.data_action,
-        project.as_deref(),
-        chosen,
-    ) {
+    let surface = Surface {
+        project: project.as_deref(),
+        live_call_on_project: live_call_on_project(&first),
+    };
+    let plan = match plan(roles.resource_id.as_deref(), &roles.data_action, surface, chosen) {
         Ok(plan) => plan,
         Err(e) => {
             row.add(finding(
@@ -236,6 +235,15 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
     apply_and_report(p, &facts, plan, first, row, strict, max_wait).await
 }
 
+/// Whether the doctor's live call went to a Foundry project route.
+fn live_call_on_project(report: &Report) -> bool {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.id == "data-plane-probe")
+        .any(|c| c.evidence.to_string().contains("/api/projects/"))
+}
+
 fn has_code(report: &Report, check: &str, code: &str) -> bool {
     report
         .checks
@@ -277,19 +285,25 @@ async fn wait_then_report(p: &crate::Prepared, strict: bool, max_wait: std::time
         "propagation",
         serde_json::json!({"attempts": waited.attempts, "waited_ms": waited.elapsed.as_millis() as u64, "live": waited.live}),
     );
-    if !waited.live {
+    if !waited.live && waited.denied {
         row.add(
             finding(
                 &codes::FIX_PROPAGATION_TIMEOUT,
                 aoai_doctor_checks::model::Severity::Error,
                 format!(
-                    "the role assignment exists, but the live call still failed after {} attempts over {}: the fix is not done yet (Azure RBAC can take up to 10 minutes, longer through groups)",
+                    "the role assignment exists, but the live call still answered 401 PermissionDenied after {} attempts over {}: the fix is not done yet (Azure RBAC can take up to 10 minutes, longer through groups)",
                     waited.attempts,
                     aoai_doctor_checks::checks::data_plane_probe::short_duration(waited.elapsed)
                 ),
             )
             .fix("Run aoai-doctor fix again later (it will not create a second assignment), or raise --wait-for-propagation."),
         );
+    } else if !waited.live {
+        row.add(finding(
+            &codes::FIX_LIVE_CALL_FAILS,
+            aoai_doctor_checks::model::Severity::Error,
+            "the role is in place, but the live call fails for another reason (see the data-plane-probe row and its commands); fix changes nothing else",
+        ));
     }
     let _ = &waited.facts;
     Ending::Report {

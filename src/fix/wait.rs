@@ -5,6 +5,7 @@
 //! A stand-in for the shared wait loop the data-plane probe is getting
 //! (`checks/src/checks/data_plane_probe/wait.rs`): swap [`until_live`] for it once it lands.
 
+use aoai_doctor_checks::codes;
 use aoai_doctor_checks::context::Progress;
 use aoai_doctor_checks::facts::Facts;
 use aoai_doctor_checks::model::{Report, Status};
@@ -22,6 +23,8 @@ pub struct Waited {
     pub attempts: u32,
     pub elapsed: Duration,
     pub live: bool,
+    /// The last live call was 401 PermissionDenied (what propagation explains).
+    pub denied: bool,
 }
 
 pub fn probe_passed(report: &Report) -> bool {
@@ -31,7 +34,32 @@ pub fn probe_passed(report: &Report) -> bool {
         .any(|c| c.id == "data-plane-probe" && c.status == Status::Pass)
 }
 
-/// Runs `attempt` until the probe passes, the wait is spent, or [`MAX_ATTEMPTS`].
+fn probe_codes(report: &Report) -> impl Iterator<Item = &'static str> + '_ {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.id == "data-plane-probe")
+        .flat_map(|c| c.findings.iter().map(|f| f.code.id))
+}
+
+/// 401 PermissionDenied: the role has not reached the data plane yet.
+pub fn denied(report: &Report) -> bool {
+    probe_codes(report).any(|c| c == codes::PROBE_PERMISSION_DENIED.id)
+}
+
+/// Worth another attempt: still denied, or a passing failure (timeout, 5xx, 429) on the way.
+fn worth_retrying(report: &Report) -> bool {
+    let transient = [
+        codes::PROBE_PERMISSION_DENIED.id,
+        codes::PROBE_TIMED_OUT.id,
+        codes::PROBE_SERVER_ERROR.id,
+        codes::PROBE_RATE_LIMITED.id,
+    ];
+    probe_codes(report).any(|c| transient.contains(&c))
+}
+
+/// Runs `attempt` until the probe passes, fails for a reason waiting cannot cure, the wait is
+/// spent, or [`MAX_ATTEMPTS`].
 pub async fn until_live<F, Fut>(max_wait: Duration, progress: &dyn Progress, mut attempt: F) -> Waited
 where
     F: FnMut() -> Fut,
@@ -45,7 +73,7 @@ where
         attempts += 1;
         let live = probe_passed(&report);
         let remaining = max_wait.saturating_sub(started.elapsed());
-        if live || remaining.is_zero() || attempts >= MAX_ATTEMPTS {
+        if live || remaining.is_zero() || attempts >= MAX_ATTEMPTS || !worth_retrying(&report) {
             let message = if live {
                 format!("the live call passed (attempt {attempts})")
             } else {
@@ -55,6 +83,7 @@ where
                 progress.done("fix", &message);
             }
             return Waited {
+                denied: denied(&report),
                 report,
                 facts,
                 attempts,

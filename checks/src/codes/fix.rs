@@ -49,6 +49,8 @@ codes! {
         "The role-assignment write or the permission check got no usable answer (timeout, connection failure, unexpected status).");
     FIX_PROPAGATION_TIMEOUT = ("fix-propagation-timeout", TROUBLESHOOT,
         "The assignment exists, but the data plane still answered 401 when --wait-for-propagation ran out: the change is not done yet.");
+    FIX_LIVE_CALL_FAILS = ("fix-live-call-fails", ASSIGN_DOCS,
+        "The role assignment is in place, but the live call fails for another reason (its row says which); fix changes nothing else.");
     FIX_DATA_PLANE_UNTESTED = ("fix-data-plane-untested", ASSIGN_DOCS,
         "The assignment is for --assignee, but the live call runs as the caller: it was read back from ARM, and the data plane was not tested as that principal.");
 }

@@ -6,4 +6,4 @@ pub mod permission;
 pub mod plan;
 
 pub use permission::{WriteAccess, write_access};
-pub use plan::{Plan, PlanError, PrincipalChoice, assignment_name, plan};
+pub use plan::{Plan, PlanError, PrincipalChoice, Surface, assignment_name, plan};

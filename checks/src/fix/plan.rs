@@ -62,13 +62,24 @@ pub struct Plan {
     pub description: String,
 }
 
-/// Plans the assignment. `project`: the Foundry project the endpoint names, if any.
+/// Where the app's calls go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Surface<'a> {
+    /// The Foundry project the endpoint names, if any: then Foundry User.
+    pub project: Option<&'a str>,
+    /// The doctor's live call goes to that project (so an assignment on the project alone
+    /// can be verified); otherwise the account is the scope, which covers its projects.
+    pub live_call_on_project: bool,
+}
+
+/// Plans the assignment.
 pub fn plan(
     resource_id: Option<&str>,
     data_action: &str,
-    project: Option<&str>,
+    surface: Surface,
     principal: Result<PrincipalChoice, String>,
 ) -> Result<Plan, PlanError> {
+    let project = surface.project;
     let account = resource_id
         .map(|r| r.trim().trim_end_matches('/'))
         .filter(|r| {
@@ -85,8 +96,8 @@ pub fn plan(
     // The table is the only source of roles: never Owner, Contributor or anything bigger.
     debug_assert!(SMALLEST_FIRST.iter().any(|r| r.guid == role.guid));
     let scope = match project {
-        Some(p) => format!("{account}/projects/{p}"),
-        None => account.to_string(),
+        Some(p) if surface.live_call_on_project => format!("{account}/projects/{p}"),
+        _ => account.to_string(),
     };
     let name = assignment_name(&scope, &principal.object_id, role.guid);
     Ok(Plan {
@@ -243,7 +254,7 @@ mod tests {
 
     #[test]
     fn openai_on_the_account_gets_openai_user_on_the_account() {
-        let p = plan(Some(ACCOUNT), CHAT, None, alice()).unwrap();
+        let p = plan(Some(ACCOUNT), CHAT, Surface::default(), alice()).unwrap();
         assert_eq!(p.role, "Cognitive Services OpenAI User");
         assert_eq!(p.scope, ACCOUNT);
         assert_eq!(
@@ -261,22 +272,39 @@ mod tests {
 
     #[test]
     fn a_project_gets_foundry_user_on_the_project_and_says_what_else_it_grants() {
-        let p = plan(Some(ACCOUNT), CHAT, Some("chat-proj"), alice()).unwrap();
+        let on_project = Surface {
+            project: Some("chat-proj"),
+            live_call_on_project: true,
+        };
+        let p = plan(Some(ACCOUNT), CHAT, on_project, alice()).unwrap();
         assert_eq!(p.role_definition_guid, "53ca6127-db72-4b80-b1b0-d745d6d5456d");
         assert_eq!(p.scope, format!("{ACCOUNT}/projects/chat-proj"));
         assert!(p.role_reason.contains("key listing"), "{}", p.role_reason);
         assert!(p.bicep().contains("scope: project"));
+        // When the live call goes to the account, the account is the scope it can verify.
+        let via_account = Surface {
+            project: Some("chat-proj"),
+            live_call_on_project: false,
+        };
+        let p = plan(Some(ACCOUNT), CHAT, via_account, alice()).unwrap();
+        assert_eq!(p.role_definition_guid, "53ca6127-db72-4b80-b1b0-d745d6d5456d");
+        assert_eq!(p.scope, ACCOUNT);
     }
 
     #[test]
     fn nothing_is_guessed() {
-        assert_eq!(plan(None, CHAT, None, alice()), Err(PlanError::NoAccount));
+        assert_eq!(plan(None, CHAT, Surface::default(), alice()), Err(PlanError::NoAccount));
         assert_eq!(
-            plan(Some("/subscriptions/x/resourceGroups/rg"), CHAT, None, alice()),
+            plan(
+                Some("/subscriptions/x/resourceGroups/rg"),
+                CHAT,
+                Surface::default(),
+                alice()
+            ),
             Err(PlanError::NoAccount)
         );
         assert!(matches!(
-            plan(Some(ACCOUNT), CHAT, None, Err("type unknown".into())),
+            plan(Some(ACCOUNT), CHAT, Surface::default(), Err("type unknown".into())),
             Err(PlanError::NoPrincipal(_))
         ));
         assert!(matches!(

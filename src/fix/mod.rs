@@ -144,17 +144,6 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
     row.note("role_verdict", serde_json::json!(roles.verdict));
     match roles.verdict {
         RoleVerdict::Missing => {}
-        RoleVerdict::Granted => {
-            row.add(finding(
-                &codes::FIX_NOTHING_TO_DO,
-                Info,
-                "a role that grants the data action is already assigned; any other failure stays manual (its row has the commands)",
-            ));
-            return Ending::Report {
-                report: Box::new(first),
-                row,
-            };
-        }
         RoleVerdict::Propagating => {
             row.add(finding(
                 &codes::FIX_ALREADY_DONE,
@@ -163,12 +152,8 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
             ));
             return wait_then_report(p, strict, max_wait, row).await;
         }
-        RoleVerdict::Unknown => {
-            row.add(finding(
-                &codes::FIX_CANNOT_PLAN,
-                Error,
-                "the role assignments could not be read (see the role-assignment row), so fix cannot tell what is missing",
-            ));
+        other => {
+            not_missing(other, &mut row);
             return Ending::Report {
                 report: Box::new(first),
                 row,
@@ -233,6 +218,24 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
         }
     }
     apply_and_report(p, &facts, plan, first, row, strict, max_wait).await
+}
+
+/// The role is there (or unreadable): nothing for fix to write.
+fn not_missing(verdict: RoleVerdict, row: &mut FixRow) {
+    use aoai_doctor_checks::model::Severity::*;
+    if verdict == RoleVerdict::Granted {
+        row.add(finding(
+            &codes::FIX_NOTHING_TO_DO,
+            Info,
+            "a role that grants the data action is already assigned; any other failure stays manual (its row has the commands)",
+        ));
+    } else {
+        row.add(finding(
+            &codes::FIX_CANNOT_PLAN,
+            Error,
+            "the role assignments could not be read (see the role-assignment row), so fix cannot tell what is missing",
+        ));
+    }
 }
 
 /// Whether the doctor's live call went to a Foundry project route.

@@ -311,7 +311,7 @@ mod tests {
             plan(
                 Some(ACCOUNT),
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
-                None,
+                Surface::default(),
                 alice()
             ),
             Err(PlanError::NoRole(_))

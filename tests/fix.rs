@@ -365,3 +365,49 @@ fn a_deny_assignment_is_explained_not_worked_around() {
     assert!(report.get("changes").is_none());
     assert!(found.contains(&"fix:fix-deny-assignment".to_string()), "{found:?}");
 }
+
+/// owner-at-subscription, with ARM answering role-assignment writes as `answer`.
+fn owner_with_write_answer(answer: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios/owner-at-subscription.toml"),
+    )
+    .unwrap();
+    let path = dir.path().join(format!("owner-{answer}.toml"));
+    std::fs::write(&path, format!("{base}\n[arm]\nrole_assignment_write = \"{answer}\"\n")).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    (dir, path)
+}
+
+#[test]
+fn throttling_and_a_claims_challenge_on_the_write_end_in_findings_not_retries_without_end() {
+    for (answer, code) in [
+        ("throttled", "fix:fix-throttled"),
+        ("mfa-required", "fix:fix-claims-challenge"),
+    ] {
+        let (_dir, scenario) = owner_with_write_answer(answer);
+        let lab = Lab::start(&scenario, &["--propagation-delay", "1s"]);
+        let started = std::time::Instant::now();
+        let r = fix(&lab, &["--yes", "--format", "json", "--wait-for-propagation", "5s"]);
+        assert_eq!(r.code, 1, "{answer}: {}\n{}", r.stdout, r.stderr);
+        let report = json(&r);
+        assert!(
+            codes(&report).contains(&code.to_string()),
+            "{answer}: {:?}",
+            codes(&report)
+        );
+        assert!(report.get("changes").is_none(), "{answer}");
+        // Bounded: three attempts with Retry-After: 1, not an endless loop.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{answer}");
+        let fix_row = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "fix")
+            .unwrap();
+        assert!(
+            fix_row.to_string().contains("az role assignment create"),
+            "{answer}: the manual command is there: {fix_row}"
+        );
+    }
+}

@@ -18,7 +18,7 @@ use super::arm::{Caller, error, forbidden};
 use super::arm_authz::assignment_json;
 use super::http::{Resp, json as json_resp};
 use super::rbac::{Assignment, Rbac, permits};
-use super::scenario::{PrincipalKind, is_guid};
+use super::scenario::{PrincipalKind, WriteAnswer, is_guid};
 use super::state::LabState;
 use super::util::now_unix;
 
@@ -47,6 +47,9 @@ pub fn handle(st: &LabState, c: &Caller, scope: &str, rest: &str, body: &[u8]) -
             "InvalidRoleAssignmentId",
             &format!("The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."),
         );
+    }
+    if let Some(r) = scripted_answer(st.scenario.arm.role_assignment_write) {
+        return r;
     }
     let request = match parse_body(body) {
         Ok(r) => r,
@@ -117,6 +120,40 @@ pub fn handle(st: &LabState, c: &Caller, scope: &str, rest: &str, body: &[u8]) -
     st.log("arm", format!("created role assignment {name} at {scope}"));
     st.add_assignment(created);
     json_resp(201, body, &super::arm::headers())
+}
+
+/// The scenario's stand-in answers for what the lab cannot produce by itself.
+fn scripted_answer(answer: WriteAnswer) -> Option<Resp> {
+    let mut headers = super::arm::headers();
+    let (status, code, message) = match answer {
+        WriteAnswer::Normal => return None,
+        WriteAnswer::Throttled => {
+            headers.push(("retry-after", "1".into()));
+            (
+                429,
+                "TooManyRequests",
+                "The request is being throttled as the limit has been reached for operation type - Write_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits",
+            )
+        }
+        WriteAnswer::MfaRequired => {
+            // A Conditional Access policy on the write: the token lacks the MFA claim.
+            headers.push((
+                "www-authenticate",
+                "Bearer authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", error=\"invalid_token\", error_description=\"User is required to perform multi-factor authentication.\", claims=\"eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlcyI6WyJwMSJdfX19\"".into(),
+            ));
+            (
+                401,
+                "InvalidAuthenticationToken",
+                "The access token is missing the multi-factor authentication claim required by a Conditional Access policy for this operation.",
+            )
+        }
+    };
+    let body = format!(
+        "{{\"error\":{{\"code\":{},\"message\":{}}}}}",
+        super::http::q(code),
+        super::http::q(message)
+    );
+    Some(json_resp(status, body, &headers))
 }
 
 /// ARM's checks before a write, in its order; the principal's type when all pass.

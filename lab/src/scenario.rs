@@ -414,6 +414,21 @@ pub struct RateLimit {
 #[serde(deny_unknown_fields)]
 pub struct Arm {
     pub page_size: usize,
+    /// How ARM answers role-assignment writes (`aoai-doctor fix`); see `arm_write.rs`.
+    #[serde(default)]
+    pub role_assignment_write: WriteAnswer,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteAnswer {
+    /// ARM's own checks, then the write.
+    #[default]
+    Normal,
+    /// Always 429 with `Retry-After: 1`.
+    Throttled,
+    /// A claims challenge: a Conditional Access policy wants MFA for the write.
+    MfaRequired,
 }
 
 #[derive(Debug, Clone, Deserialize)]

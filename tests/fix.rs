@@ -411,3 +411,40 @@ fn throttling_and_a_claims_challenge_on_the_write_end_in_findings_not_retries_wi
         );
     }
 }
+
+#[test]
+fn for_an_assignee_the_assignment_is_read_back_and_the_report_says_the_data_plane_was_not_tested_as_it() {
+    let lab = Lab::start("owner-at-subscription", &["--propagation-delay", "1s"]);
+    let chat_api = "e1a7c3b5-4d2f-4e8a-b6c9-0d3f5a7e1c28";
+    let r = fix(
+        &lab,
+        &[
+            "--yes",
+            "--format",
+            "json",
+            "--assignee",
+            chat_api,
+            "--assignee-type",
+            "service-principal",
+            "--wait-for-propagation",
+            "0",
+        ],
+    );
+    let report = json(&r);
+    let found = codes(&report);
+    assert!(
+        found.contains(&"fix:fix-applied".to_string()),
+        "{found:?}\n{}",
+        r.stderr
+    );
+    assert!(found.contains(&"fix:fix-data-plane-untested".to_string()), "{found:?}");
+    let change = &report["changes"][0];
+    assert_eq!(change["principal_id"], chat_api);
+    assert_eq!(change["principal_type"], "ServicePrincipal");
+    let scope = account_id(&report);
+    let written = assignments(&lab, &scope);
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0]["properties"]["principalId"], chat_api);
+    // The live call ran as alice, who still has no data role: not a pass, so not exit 0.
+    assert_ne!(r.code, 0);
+}

@@ -25,10 +25,20 @@ async fn arm_token(p: &crate::Prepared, facts: &Facts, row: &mut FixRow) -> Opti
     match credentials::acquire(&p.ctx, &cred.kind, &p.ctx.target.cloud.arm_scope()).await {
         Ok(t) => Some(t.token),
         Err(e) => {
+            let why = e.describe();
+            // Conditional Access asking for MFA (or another fresh sign-in) before ARM.
+            let challenge = ["AADSTS50076", "AADSTS50079", "AADSTS50158", "interaction_required"]
+                .iter()
+                .any(|m| why.contains(m));
+            let code = if challenge {
+                &codes::FIX_CLAIMS_CHALLENGE
+            } else {
+                &codes::FIX_ARM_FAILED
+            };
             row.add(finding(
-                &codes::FIX_ARM_FAILED,
+                code,
                 Error,
-                format!("{} could not get an ARM token: {}", cred.name, e.describe()),
+                format!("{} could not get an ARM token: {why}", cred.name),
             ));
             None
         }

@@ -117,7 +117,7 @@ fn owner_at_the_subscription_gets_one_assignment_on_the_account_and_a_working_ca
     let change = &changes[0];
     let scope = account_id(&report);
     assert!(
-        scope.ends_with("/providers/Microsoft.CognitiveServices/accounts/contoso-aoai") || scope.contains("/accounts/"),
+        scope.ends_with("/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-aoai"),
         "{scope}"
     );
     assert!(!scope.contains("/projects/"));
@@ -129,6 +129,18 @@ fn owner_at_the_subscription_gets_one_assignment_on_the_account_and_a_working_ca
             .as_str()
             .unwrap()
             .starts_with("az role assignment delete --ids")
+    );
+    assert!(change["time"].as_str().is_some_and(|t| t.contains('T')), "{change}");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schema/report.schema.json")).expect("committed schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the fix report does not match the committed schema: {errors:?}"
     );
     // It waited: the first live call after the write could not pass within a 3 s delay.
     assert!(r.stderr.contains("waiting for the role to propagate"), "{}", r.stderr);

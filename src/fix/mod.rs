@@ -25,6 +25,7 @@ pub(crate) struct FixRow {
     changes: Vec<Change>,
     /// Text for the user besides the report (the plan, an owner's commands): stderr.
     notes: Vec<String>,
+    duration_ms: u64,
 }
 
 impl FixRow {
@@ -53,6 +54,11 @@ pub fn run(args: FixArgs, matches: Option<&clap::ArgMatches>) -> Result<i32, Usa
         None => args.run.clone(),
     };
     let prepared = crate::prepare(&run_args, true)?;
+    let started = std::time::Instant::now();
+    let args = FixArgs {
+        run: run_args.clone(),
+        ..args
+    };
     let max_wait = run_args.target()?.wait_for_propagation;
     let ending = crate::runtime().block_on(flow(&prepared, &args, run_args.strict, max_wait));
     match ending {
@@ -67,7 +73,10 @@ pub fn run(args: FixArgs, matches: Option<&clap::ArgMatches>) -> Result<i32, Usa
             );
             Ok(1)
         }
-        Ending::Report { report, row } => finish(*report, row, &run_args, prepared.color),
+        Ending::Report { report, mut row } => {
+            row.duration_ms = started.elapsed().as_millis() as u64;
+            finish(*report, row, &run_args, prepared.color)
+        }
     }
 }
 
@@ -82,7 +91,7 @@ fn finish(mut report: Report, row: FixRow, run_args: &crate::cli::RunArgs, color
         title: "Fix: one least-privilege role assignment".into(),
         status,
         summary,
-        duration_ms: 0,
+        duration_ms: row.duration_ms,
         findings: row.findings,
         evidence: serde_json::Value::Object(row.evidence),
     });
@@ -167,7 +176,13 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
             row,
         };
     }
-    let chosen = principal::choose(&facts, p.ctx.target.assignee.as_deref(), args.assignee_type);
+    let mut chosen = principal::choose(&facts, p.ctx.target.assignee.as_deref(), args.assignee_type);
+    if args.run.redact
+        && let Ok(c) = &mut chosen
+    {
+        // --redact: ids only, no UPN, in the plan as in the report.
+        c.display = None;
+    }
     let project = principal::project_of(p.ctx.target.endpoint.as_ref());
     let surface = Surface {
         project: project.as_deref(),
@@ -294,9 +309,10 @@ async fn wait_then_report(p: &crate::Prepared, strict: bool, max_wait: std::time
                 &codes::FIX_PROPAGATION_TIMEOUT,
                 aoai_doctor_checks::model::Severity::Error,
                 format!(
-                    "the role assignment exists, but the live call still answered 401 PermissionDenied after {} attempts over {}: the fix is not done yet (Azure RBAC can take up to 10 minutes, longer through groups)",
+                    "the role assignment exists, but the live call still answered 401 PermissionDenied after {} attempts over {}{}: the fix is not done yet (Azure RBAC can take up to 10 minutes, longer through groups)",
                     waited.attempts,
-                    aoai_doctor_checks::checks::data_plane_probe::short_duration(waited.elapsed)
+                    aoai_doctor_checks::checks::data_plane_probe::short_duration(waited.elapsed),
+                    if waited.interrupted { " (the wait was interrupted)" } else { "" }
                 ),
             )
             .fix("Run aoai-doctor fix again later (it will not create a second assignment), or raise --wait-for-propagation."),

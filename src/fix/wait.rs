@@ -25,6 +25,8 @@ pub struct Waited {
     pub live: bool,
     /// The last live call was 401 PermissionDenied (what propagation explains).
     pub denied: bool,
+    /// Ctrl-C ended the wait.
+    pub interrupted: bool,
 }
 
 pub fn probe_passed(report: &Report) -> bool {
@@ -73,8 +75,32 @@ where
         attempts += 1;
         let live = probe_passed(&report);
         let remaining = max_wait.saturating_sub(started.elapsed());
-        if live || remaining.is_zero() || attempts >= MAX_ATTEMPTS || !worth_retrying(&report) {
-            let message = if live {
+        let stop = live || remaining.is_zero() || attempts >= MAX_ATTEMPTS || !worth_retrying(&report);
+        let pause = delay.min(remaining);
+        if !stop {
+            progress.waiting(
+                "fix",
+                &format!("attempt {attempts}: the live call still fails, waiting for the role to propagate"),
+                started.elapsed(),
+                Some(pause),
+            );
+        }
+        // Ctrl-C ends the wait (the report so far is still printed).
+        let ctrl_c = async {
+            // If the handler cannot be installed, only the sleep ends the pause.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let interrupted = !stop
+            && tokio::select! {
+                _ = tokio::time::sleep(pause) => false,
+                _ = ctrl_c => true,
+            };
+        if stop || interrupted {
+            let message = if interrupted {
+                format!("interrupted (Ctrl-C) after {attempts} attempts")
+            } else if live {
                 format!("the live call passed (attempt {attempts})")
             } else {
                 format!("the live call still fails after {attempts} attempts")
@@ -83,6 +109,7 @@ where
                 progress.done("fix", &message);
             }
             return Waited {
+                interrupted,
                 denied: denied(&report),
                 report,
                 facts,
@@ -91,14 +118,6 @@ where
                 live,
             };
         }
-        let pause = delay.min(remaining);
-        progress.waiting(
-            "fix",
-            &format!("attempt {attempts}: the live call still fails, waiting for the role to propagate"),
-            started.elapsed(),
-            Some(pause),
-        );
-        tokio::time::sleep(pause).await;
         delay = (delay * 2).min(MAX_DELAY);
     }
 }

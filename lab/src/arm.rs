@@ -135,10 +135,7 @@ fn handle(st: &LabState, method: &Method, path: &str, raw_query: &str, h: &Heade
     if let Some(i) = find_ci(path, "/providers/Microsoft.Authorization/") {
         let scope = if i == 0 { "/" } else { &path[..i] };
         let rest = &path[i + "/providers/Microsoft.Authorization/".len()..];
-        if method == Method::PUT {
-            return super::arm_write::handle(st, &caller, scope, rest, body);
-        }
-        return super::arm_authz::handle(st, &caller, method, scope, rest, &query, api_version, path);
+        return super::arm_authz::handle(st, &caller, method, scope, rest, &query, api_version, path, body);
     }
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();

@@ -1,8 +1,8 @@
 //! ARM `Microsoft.Authorization` (api-version 2022-04-01): role assignments with `$filter`
 //! (`atScope()`, `assignedTo('{id}')` with transitive groups, `principalId eq '{id}'`
 //! without) and nextLink paging, role definitions, deny assignments and the caller's
-//! effective permissions. Shapes: corpus arm.json arm-200-role-assignments-list-for-scope-spec
-//! and azure-apis.json.
+//! effective permissions; role-assignment PUTs go to `arm_write.rs`. Shapes: corpus arm.json
+//! arm-200-role-assignments-list-for-scope-spec and azure-apis.json.
 
 use axum::http::Method;
 use serde_json::{Value, json};
@@ -23,7 +23,11 @@ pub fn handle(
     query: &[(String, String)],
     api_version: &str,
     path: &str,
+    body: &[u8],
 ) -> Resp {
+    if method == Method::PUT {
+        return super::arm_write::handle(st, c, scope, rest, body);
+    }
     if method != Method::GET {
         return error(
             405,

@@ -26,9 +26,8 @@ fn fix(lab: &Lab, extra: &[&str]) -> Run {
     run(c)
 }
 
-/// The role assignments `fix` created (its description says so) at exactly `scope`, read
-/// from the lab's ARM with a token from the lab's own `az`.
-fn assignments(lab: &Lab, scope: &str) -> Vec<serde_json::Value> {
+/// One call to the lab's ARM with a token from the lab's own `az`: (status, JSON body).
+fn arm(lab: &Lab, method: &str, path_and_query: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
     let var = |k: &str| {
         lab.var(k)
             .unwrap_or_else(|| panic!("{k} not in the lab env"))
@@ -52,26 +51,35 @@ fn assignments(lab: &Lab, scope: &str) -> Vec<serde_json::Value> {
     let token = token["accessToken"].as_str().expect("accessToken").to_string();
     let pem = std::fs::read(var("SSL_CERT_FILE")).expect("the lab's CA");
     let url = format!(
-        "{}{scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()",
+        "{}{path_and_query}",
         var("AOAI_DOCTOR_ARM_ENDPOINT").trim_end_matches('/')
     );
-    let body: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
         let client = reqwest::Client::builder()
             .tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).unwrap())
             .no_proxy()
             .timeout(std::time::Duration::from_secs(20))
             .build()
             .unwrap();
-        client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = client.request(method, url).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    })
+}
+
+/// The role assignments `fix` created (its description says so) at exactly `scope`.
+fn assignments(lab: &Lab, scope: &str) -> Vec<serde_json::Value> {
+    let (_, body) = arm(
+        lab,
+        "GET",
+        &format!("{scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()"),
+        None,
+    );
     body["value"]
         .as_array()
         .unwrap_or_else(|| panic!("{body}"))
@@ -459,4 +467,69 @@ fn for_an_assignee_the_assignment_is_read_back_and_the_report_says_the_data_plan
     assert_eq!(written[0]["properties"]["principalId"], chat_api);
     // The live call ran as alice, who still has no data role: not a pass, so not exit 0.
     assert_ne!(r.code, 0);
+}
+
+#[test]
+fn the_labs_arm_answers_role_assignment_puts_as_arm_does_and_fix_then_writes_nothing() {
+    let lab = Lab::start("owner-at-subscription", &["--propagation-delay", "1s"]);
+    let plan: serde_json::Value = serde_json::from_str(&fix(&lab, &["--dry-run"]).stdout).expect("plan JSON");
+    let path = format!(
+        "{}?api-version=2022-04-01",
+        plan["plan"]["assignment_id"].as_str().unwrap()
+    );
+    let body = plan["request"]["body"].clone();
+    // The planned PUT, twice: created, then the same again (idempotent), one assignment.
+    assert_eq!(arm(&lab, "PUT", &path, Some(body.clone())).0, 201);
+    assert_eq!(arm(&lab, "PUT", &path, Some(body.clone())).0, 201);
+    let scope = plan["plan"]["scope"].as_str().unwrap();
+    assert_eq!(assignments(&lab, scope).len(), 1);
+    // The same role for the same principal under another name: 409 RoleAssignmentExists.
+    let other = format!(
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/11111111-2222-4333-8444-555555555555?api-version=2022-04-01"
+    );
+    let (status, err) = arm(&lab, "PUT", &other, Some(body.clone()));
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("RoleAssignmentExists")),
+        "{err}"
+    );
+    // An unknown role definition: 404 RoleDefinitionDoesNotExist.
+    let mut unknown = body.clone();
+    unknown["properties"]["roleDefinitionId"] = serde_json::json!(
+        "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/99999999-9999-4999-8999-999999999999"
+    );
+    let (status, err) = arm(&lab, "PUT", &other, Some(unknown));
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("RoleDefinitionDoesNotExist")),
+        "{err}"
+    );
+
+    // fix now finds the role (propagating) and writes nothing more.
+    let r = fix(&lab, &["--yes", "--format", "json", "--wait-for-propagation", "30s"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(json(&r).get("changes").is_none());
+    assert_eq!(assignments(&lab, scope).len(), 1);
+}
+
+#[test]
+fn a_contributors_put_is_refused_by_the_labs_arm() {
+    let lab = Lab::start("contributor-only", &["--propagation-delay", "1s"]);
+    let plan: serde_json::Value = serde_json::from_str(&fix(&lab, &["--dry-run"]).stdout).expect("plan JSON");
+    let path = format!(
+        "{}?api-version=2022-04-01",
+        plan["plan"]["assignment_id"].as_str().unwrap()
+    );
+    let (status, err) = arm(&lab, "PUT", &path, Some(plan["request"]["body"].clone()));
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (403, Some("AuthorizationFailed")),
+        "{err}"
+    );
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Microsoft.Authorization/roleAssignments/write")
+    );
 }

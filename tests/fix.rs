@@ -239,6 +239,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let plan: serde_json::Value = serde_json::from_str(&r.stdout).expect("the plan as JSON");
     assert_eq!(plan["written"], false);
+    assert_eq!(plan["caller_may_write"], true, "{plan}");
     assert_eq!(
         plan["plan"]["role_definition_guid"],
         "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
@@ -520,6 +521,9 @@ fn a_contributors_put_is_refused_by_the_labs_arm() {
         "{}?api-version=2022-04-01",
         plan["plan"]["assignment_id"].as_str().unwrap()
     );
+    // --dry-run already says the write would be refused (a read of the effective permissions).
+    assert_eq!(plan["caller_may_write"], false, "{plan}");
+    assert_eq!(plan["write_access"]["access"], "no-write", "{plan}");
     let (status, err) = arm(&lab, "PUT", &path, Some(plan["request"]["body"].clone()));
     assert_eq!(
         (status, err["error"]["code"].as_str()),

@@ -45,11 +45,16 @@ async fn arm_token(p: &crate::Prepared, facts: &Facts, row: &mut FixRow) -> Opti
     }
 }
 
-/// Checks the caller may write, then writes. `true` when the assignment exists afterwards.
-pub async fn apply(p: &crate::Prepared, facts: &Facts, plan: &Plan, row: &mut FixRow) -> bool {
-    let Some(token) = arm_token(p, facts, row).await else {
-        return false;
-    };
+/// The caller's right to write the planned assignment (read-only: the token, then
+/// `GET {scope}/providers/Microsoft.Authorization/permissions`); `None` when it could not be
+/// read (the finding says why).
+pub async fn check_access(
+    p: &crate::Prepared,
+    facts: &Facts,
+    plan: &Plan,
+    row: &mut FixRow,
+) -> Option<(Secret, WriteAccess)> {
+    let token = arm_token(p, facts, row).await?;
     let arm = ArmClient::new(&p.ctx, token.clone());
     let blocks = match arm.permissions(&plan.scope).await {
         Ok(b) => b,
@@ -66,11 +71,19 @@ pub async fn apply(p: &crate::Prepared, facts: &Facts, plan: &Plan, row: &mut Fi
                 )
                 .command(plan.az_command()),
             );
-            return false;
+            return None;
         }
     };
     let access = write_access(&blocks, &plan.role_definition_guid);
     row.note("write_access", serde_json::to_value(&access).unwrap_or_default());
+    Some((token, access))
+}
+
+/// Checks the caller may write, then writes. `true` when the assignment exists afterwards.
+pub async fn apply(p: &crate::Prepared, facts: &Facts, plan: &Plan, row: &mut FixRow) -> bool {
+    let Some((token, access)) = check_access(p, facts, plan, row).await else {
+        return false;
+    };
     if access != WriteAccess::Allowed {
         refuse(&access, plan, row);
         return false;

@@ -212,7 +212,8 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
         ),
     ));
     if args.dry_run {
-        return Ending::DryRun(text::plan_json(&plan));
+        let access = apply::check_access(p, &facts, &plan, &mut row).await.map(|(_, a)| a);
+        return Ending::DryRun(text::plan_json(&plan, access.as_ref()));
     }
     match prompt::confirm(&plan, args.yes).await {
         prompt::Answer::Yes => {}

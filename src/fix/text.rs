@@ -25,9 +25,12 @@ pub fn plan_text(plan: &Plan) -> String {
     )
 }
 
-/// `--dry-run`: the plan and every way to apply it, as one JSON document.
-pub fn plan_json(plan: &Plan) -> String {
+/// `--dry-run`: the plan, whether the caller may write it (`null`: could not be read), and
+/// every way to apply it, as one JSON document.
+pub fn plan_json(plan: &Plan, access: Option<&WriteAccess>) -> String {
     let v = json!({
+        "caller_may_write": access.map(|a| *a == WriteAccess::Allowed),
+        "write_access": access,
         "plan": plan,
         "request": {
             "method": "PUT",

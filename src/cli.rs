@@ -55,6 +55,8 @@ pub enum Command {
     Lab(aoai_doctor_lab::cli::LabCommand),
     /// Diagnose an error you already have: paste an HTTP body, an SDK exception or az stderr.
     Explain(crate::tools::ExplainArgs),
+    /// Create the one least-privilege role assignment the diagnosis calls for, then wait until the live call works.
+    Fix(Box<crate::fix::FixArgs>),
     /// Judge an access token an app captured: print its claims (never the token) and what is wrong.
     Token(crate::tools::TokenArgs),
     /// Print a shell completion script: aoai-doctor completions bash > /etc/bash_completion.d/aoai-doctor

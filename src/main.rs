@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod crash_hook;
+mod fix;
 
 mod render;
 mod tools;
@@ -46,6 +47,7 @@ fn main() {
         Some(Command::Codes) => list_codes(),
         Some(Command::Explain(args)) => usage_or(tools::explain(args)),
         Some(Command::Token(args)) => usage_or(tools::token(args)),
+        Some(Command::Fix(args)) => usage_or(fix::run(*args, matches.subcommand_matches("fix"))),
         Some(Command::Demo(args)) => block_on(lab::run_demo(args)),
         Some(Command::Lab(cmd)) => block_on(lab::run_lab(cmd)),
         None => usage_or(with_config(cli.run, &matches).and_then(doctor)),
@@ -64,7 +66,7 @@ fn usage_or(result: Result<i32, UsageError>) -> i32 {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -85,7 +87,7 @@ fn block_on(fut: impl std::future::Future<Output = anyhow::Result<i32>>) -> i32 
 }
 
 /// Fills options from the config file where no flag or variable set them.
-fn with_config(mut args: RunArgs, matches: &clap::ArgMatches) -> Result<RunArgs, UsageError> {
+pub(crate) fn with_config(mut args: RunArgs, matches: &clap::ArgMatches) -> Result<RunArgs, UsageError> {
     if let Some((_, config)) = config::load(args.config.as_deref())? {
         config::apply(config, &mut args, matches)?;
     }
@@ -94,10 +96,34 @@ fn with_config(mut args: RunArgs, matches: &clap::ArgMatches) -> Result<RunArgs,
 
 /// The main job: validate, run the checks, render, and return the exit code.
 fn doctor(args: RunArgs) -> Result<i32, UsageError> {
-    // Everything that can be wrong with the input is found here, before any network call.
-    let target = args.target()?;
+    let prepared = prepare(&args, false)?;
+    let mut report = run_checks(&prepared, &args);
+    if args.redact {
+        render::redact::redact(&mut report);
+    }
+    render::deliver(&report, &prepared.delivery)?;
+    Ok(report.verdict.exit_code())
+}
+
+/// A validated run, ready to go (shared with `fix`).
+pub(crate) struct Prepared {
+    pub ctx: Arc<RunContext>,
+    pub deadline: std::time::Duration,
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    /// What to render, where (the format, the output file, extra reports, CI annotations).
+    pub delivery: render::Delivery,
+}
+
+/// Everything that can be wrong with the input is found here, before any network call.
+/// `no_wait`: the data-plane probe does not wait for propagation (`fix` waits itself).
+pub(crate) fn prepare(args: &RunArgs, no_wait: bool) -> Result<Prepared, UsageError> {
+    let mut target = args.target()?;
     let check_timeout = args.check_timeout()?;
     let deadline = args.deadline(target.wait_for_propagation)?;
+    if no_wait {
+        target.wait_for_propagation = std::time::Duration::ZERO;
+    }
     let ids = checks::ids();
     let (only, skip) = args.selection(&ids)?;
     let resolves = args.resolves()?;
@@ -122,7 +148,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         imds_raw.as_deref().unwrap_or("http://169.254.169.254"),
         "http://169.254.169.254",
     )?;
-    let roots = extra_roots(&args)?;
+    let roots = extra_roots(args)?;
     let color = render::color_enabled(args.color, args.output.is_some());
     let delivery = render::Delivery {
         format: args.format,
@@ -145,7 +171,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     };
     let http = azure::http::client(roots.as_deref(), &resolves, &timeouts).map_err(UsageError)?;
     let ctx = Arc::new(RunContext {
-        target: target.clone(),
+        target,
         endpoints: Endpoints {
             authority_host,
             arm,
@@ -159,32 +185,40 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         extra_roots_pem: roots,
         progress: render::progress::for_stderr(args.quiet),
     });
+    Ok(Prepared {
+        ctx,
+        deadline,
+        only,
+        skip,
+        delivery,
+    })
+}
 
+/// Runs the selected checks once and puts the report together.
+pub(crate) fn run_checks(p: &Prepared, args: &RunArgs) -> Report {
+    runtime().block_on(check_run(p, args.strict)).0
+}
+
+/// One run of the selected checks on the caller's runtime; also returns what they learned.
+pub(crate) async fn check_run(p: &Prepared, strict: bool) -> (Report, aoai_doctor_checks::facts::Facts) {
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let started = std::time::Instant::now();
-    let selected = crash_hook::apply(checks::select(&only, &skip));
+    let selected = crash_hook::apply(checks::select(&p.only, &p.skip));
     // Ctrl-C ends the run early and still prints the report so far; if the handler cannot be
-    // installed, the run just goes on.
-    // The whole run also has a hard ceiling (--deadline).
-    let stop = stop_signal(deadline);
-    let (results, facts) = runtime().block_on(runner::run_until(ctx, selected, Arc::new(runner::Silent), stop));
+    // installed, the run just goes on. The whole run also has a hard ceiling (--deadline).
+    let stop = stop_signal(p.deadline);
+    let (results, facts) = runner::run_until(p.ctx.clone(), selected, Arc::new(runner::Silent), stop).await;
     let report = Report::assemble(
         started_at,
         started.elapsed().as_millis() as u64,
-        target.to_json(),
+        p.ctx.target.to_json(),
         &facts,
         results,
-        args.strict,
+        strict,
     );
-
-    let mut report = report;
-    if args.redact {
-        render::redact::redact(&mut report);
-    }
-    render::deliver(&report, &delivery)?;
-    Ok(report.verdict.exit_code())
+    (report, facts)
 }
 
 /// Completes on Ctrl-C or at the run's deadline, saying which.
@@ -221,7 +255,7 @@ fn extra_roots(args: &RunArgs) -> Result<Option<Vec<u8>>, UsageError> {
     Ok(Some(pem))
 }
 
-fn terminal_width() -> Option<u16> {
+pub(crate) fn terminal_width() -> Option<u16> {
     if let Some(cols) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()) {
         return Some(cols);
     }

@@ -11,6 +11,7 @@ pub mod codes;
 pub mod context;
 pub mod diagnose;
 pub mod facts;
+pub mod fix;
 pub mod model;
 pub mod runner;
 pub mod secret;

@@ -191,6 +191,27 @@ pub struct Report {
     /// first (`apim-request-id`, `x-ms-request-id`, `x-request-id`, Entra `trace_id` / `correlation_id`).
     pub request_ids: Vec<RequestId>,
     pub verdict: Verdict,
+    /// What `aoai-doctor fix` changed in Azure (absent when nothing was changed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// One change `aoai-doctor fix` made, and how to undo it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Change {
+    /// `role-assignment-created`.
+    pub kind: String,
+    pub assignment_id: String,
+    /// The role's name.
+    pub role: String,
+    pub role_definition_id: String,
+    pub scope: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The command that removes it.
+    pub undo_command: String,
 }
 
 /// One id a service returned, and the check whose call got it.
@@ -350,6 +371,7 @@ impl Report {
             checks,
             request_ids,
             verdict,
+            changes: Vec::new(),
         }
     }
 }

@@ -130,7 +130,7 @@ fn handle(st: &LabState, method: &Method, path: &str, raw_query: &str, h: &Heade
     if let Some(i) = find_ci(path, "/providers/Microsoft.Authorization/") {
         let scope = if i == 0 { "/" } else { &path[..i] };
         let rest = &path[i + "/providers/Microsoft.Authorization/".len()..];
-        return super::arm_authz::handle(st, &caller, method, scope, rest, &query, api_version, path);
+        return super::arm_authz::handle(st, &caller, method, scope, rest, &query, api_version, path, body);
     }
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
@@ -322,7 +322,7 @@ pub fn find_subscription<'a>(st: &'a LabState, id: &str) -> Option<&'a Subscript
 /// their tenant (they stand for subscriptions where it holds some role).
 pub fn can_see_subscription(st: &LabState, c: &Caller, s: &Subscription) -> bool {
     st.tenant_id_of(&s.tenant).eq_ignore_ascii_case(&c.tid)
-        && (is_extra(st, &s.id) || st.rbac.has_any_access(&c.oid, &format!("/subscriptions/{}", s.id)))
+        && (is_extra(st, &s.id) || st.rbac().has_any_access(&c.oid, &format!("/subscriptions/{}", s.id)))
 }
 
 fn is_extra(st: &LabState, id: &str) -> bool {
@@ -368,7 +368,7 @@ fn get_subscription(st: &LabState, c: &Caller, sid: &str) -> Resp {
 fn get_resource_group(st: &LabState, c: &Caller, sid: &str, rg: &str) -> Resp {
     let scope = format!("/subscriptions/{sid}/resourceGroups/{rg}");
     if !st
-        .rbac
+        .rbac()
         .action_allowed(&c.oid, &scope, "Microsoft.Resources/subscriptions/resourceGroups/read")
     {
         return forbidden(c, "Microsoft.Resources/subscriptions/resourceGroups/read", &scope);
@@ -498,7 +498,7 @@ pub(crate) fn account_json(st: &LabState, a: &AccountRef) -> Value {
 
 fn list_accounts(st: &LabState, c: &Caller, scope: &str, rg: Option<&str>) -> Resp {
     let extra = rg.is_none() && is_extra(st, scope.trim_start_matches("/subscriptions/"));
-    if !extra && !st.rbac.has_any_access(&c.oid, scope) {
+    if !extra && !st.rbac().has_any_access(&c.oid, scope) {
         return forbidden(c, "Microsoft.CognitiveServices/accounts/read", scope);
     }
     let items: Vec<Value> = accounts(st)
@@ -506,7 +506,7 @@ fn list_accounts(st: &LabState, c: &Caller, scope: &str, rg: Option<&str>) -> Re
         .filter(|a| super::rbac::scope_covers(scope, &a.id()))
         .filter(|a| rg.is_none_or(|rg| a.rg.eq_ignore_ascii_case(rg)))
         .filter(|a| {
-            st.rbac
+            st.rbac()
                 .action_allowed(&c.oid, &a.id(), "Microsoft.CognitiveServices/accounts/read")
         })
         .map(|a| account_json(st, a))
@@ -560,7 +560,7 @@ fn account_routes(
         [p, project] if p.eq_ignore_ascii_case("projects") => format!("{scope}/projects/{project}"),
         _ => scope.clone(),
     };
-    if !st.rbac.action_allowed(&c.oid, &auth_scope, action) {
+    if !st.rbac().action_allowed(&c.oid, &auth_scope, action) {
         return forbidden(c, action, &auth_scope);
     }
     let Some(a) = accounts(st).into_iter().find(|a| a.id().eq_ignore_ascii_case(&scope)) else {

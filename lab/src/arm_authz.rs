@@ -1,8 +1,8 @@
 //! ARM `Microsoft.Authorization` (api-version 2022-04-01): role assignments with `$filter`
 //! (`atScope()`, `assignedTo('{id}')` with transitive groups, `principalId eq '{id}'`
 //! without) and nextLink paging, role definitions, deny assignments and the caller's
-//! effective permissions. Shapes: corpus arm.json arm-200-role-assignments-list-for-scope-spec
-//! and azure-apis.json.
+//! effective permissions; role-assignment PUTs go to `arm_write.rs`. Shapes: corpus arm.json
+//! arm-200-role-assignments-list-for-scope-spec and azure-apis.json.
 
 use axum::http::Method;
 use serde_json::{Value, json};
@@ -23,7 +23,11 @@ pub fn handle(
     query: &[(String, String)],
     api_version: &str,
     path: &str,
+    body: &[u8],
 ) -> Resp {
+    if method == Method::PUT {
+        return super::arm_write::handle(st, c, scope, rest, body);
+    }
     if method != Method::GET {
         return error(
             405,
@@ -37,7 +41,7 @@ pub fn handle(
         ("roleassignments", None) => list_assignments(st, c, scope, query, api_version, path),
         ("roleassignments", Some(name)) => get_assignment(st, c, scope, name),
         ("roledefinitions", None) => list_definitions(st, scope, query),
-        ("roledefinitions", Some(id)) => match st.rbac.role(id) {
+        ("roledefinitions", Some(id)) => match st.rbac().role(id) {
             Some(r) if super::scenario::is_guid(id) => ok(definition_json(st, r, scope)),
             _ => error(
                 404,
@@ -111,7 +115,7 @@ fn role_definition_id(scope: &str, role_id: &str) -> String {
     }
 }
 
-fn assignment_json(st: &LabState, a: &Assignment) -> Value {
+pub fn assignment_json(st: &LabState, a: &Assignment) -> Value {
     let base = if a.scope == "/" { "" } else { a.scope.as_str() };
     let created = arm_timestamp(a.created_on);
     let creator = st
@@ -151,7 +155,7 @@ fn list_assignments(
 ) -> Resp {
     let auth_scope = format!("{}/providers/Microsoft.Authorization", scope.trim_end_matches('/'));
     if !st
-        .rbac
+        .rbac()
         .action_allowed(&c.oid, scope, "Microsoft.Authorization/roleAssignments/read")
     {
         // arm-403-authorizationfailed-list-at-resource-group names .../providers/Microsoft.Authorization
@@ -175,7 +179,7 @@ fn list_assignments(
         }
     };
     if let Some(id) = &filter.assigned_to
-        && st.rbac.is_group(id)
+        && st.rbac().is_group(id)
     {
         return error(
             400,
@@ -184,12 +188,12 @@ fn list_assignments(
         );
     }
     let ids = match (&filter.assigned_to, &filter.principal_id) {
-        (Some(x), _) => Some(st.rbac.identities_of(x)),
+        (Some(x), _) => Some(st.rbac().identities_of(x)),
         (None, Some(p)) => Some(std::iter::once(p.clone()).collect()),
         (None, None) => None,
     };
-    let mut items: Vec<&Assignment> = st
-        .rbac
+    let rbac = st.rbac();
+    let mut items: Vec<&Assignment> = rbac
         .assignments
         .iter()
         .filter(|a| ids.as_ref().is_none_or(|ids| ids.contains(&a.principal_id)))
@@ -225,7 +229,7 @@ fn page(st: &LabState, all: Vec<Value>, query: &[(String, String)], api_version:
 
 fn get_assignment(st: &LabState, c: &Caller, scope: &str, name: &str) -> Resp {
     if !st
-        .rbac
+        .rbac()
         .action_allowed(&c.oid, scope, "Microsoft.Authorization/roleAssignments/read")
     {
         return forbidden(
@@ -235,7 +239,7 @@ fn get_assignment(st: &LabState, c: &Caller, scope: &str, name: &str) -> Resp {
         );
     }
     match st
-        .rbac
+        .rbac()
         .assignments
         .iter()
         .find(|a| a.name.eq_ignore_ascii_case(name) && a.scope.eq_ignore_ascii_case(scope))
@@ -290,7 +294,7 @@ fn list_definitions(st: &LabState, scope: &str, query: &[(String, String)]) -> R
         .and_then(|a| f.rfind('\'').filter(|b| *b > a).map(|b| &f[a + 1..b]));
     let fl = f.to_ascii_lowercase();
     let items: Vec<Value> = st
-        .rbac
+        .rbac()
         .roles
         .iter()
         .filter(
@@ -307,11 +311,11 @@ fn list_definitions(st: &LabState, scope: &str, query: &[(String, String)]) -> R
 
 fn permissions(st: &LabState, c: &Caller, scope: &str) -> Resp {
     let lag = st.scenario.arm.permissions_lag_seconds;
-    let blocks: Vec<Value> = st
-        .rbac
+    let rbac = st.rbac();
+    let blocks: Vec<Value> = rbac
         .applicable(&c.oid, scope)
         .filter(|a| a.age_seconds >= lag)
-        .filter_map(|a| st.rbac.role(&a.role_id))
+        .filter_map(|a| rbac.role(&a.role_id))
         .flat_map(|r| r.permissions.iter().map(permission_json))
         .collect();
     ok(json!({"value": blocks}))
@@ -319,7 +323,7 @@ fn permissions(st: &LabState, c: &Caller, scope: &str) -> Resp {
 
 fn list_denies(st: &LabState, c: &Caller, scope: &str, query: &[(String, String)]) -> Resp {
     if !st
-        .rbac
+        .rbac()
         .action_allowed(&c.oid, scope, "Microsoft.Authorization/denyAssignments/read")
     {
         return forbidden(
@@ -330,8 +334,7 @@ fn list_denies(st: &LabState, c: &Caller, scope: &str, query: &[(String, String)
     }
     let at_scope = param(query, "$filter").is_some_and(|f| f.to_ascii_lowercase().contains("atscope()"));
     let everyone = json!([{"id": "00000000-0000-0000-0000-000000000000", "type": "SystemDefined"}]);
-    let items: Vec<Value> = st
-        .rbac
+    let items: Vec<Value> = st.rbac()
         .denies
         .iter()
         .filter(|d| scope_covers(&d.scope, scope) || (!at_scope && scope_covers(scope, &d.scope)))

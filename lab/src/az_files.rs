@@ -119,7 +119,7 @@ fn subscriptions(st: &LabState) -> Vec<Value> {
             in_tenant
                 && (default
                     || st
-                        .rbac
+                        .rbac()
                         .has_any_access(&p.object_id, &format!("/subscriptions/{}", sub.id)))
         })
         .map(|(h, sub)| {

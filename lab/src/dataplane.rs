@@ -366,7 +366,7 @@ fn check_token(st: &LabState, ctx: &Ctx, op: &Op, token: &str) -> Result<String,
 /// assignment on the project counts there and only there; ones above it count too).
 fn check_data_action(st: &LabState, ctx: &Ctx, op: &Op, oid: &str) -> Option<Resp> {
     let scope = rbac_scope(&st.scenario.account_id(), &op.surface);
-    let allowed = |action: &str| st.rbac.data_action_allowed(oid, &scope, action, &|a| st.effective(a));
+    let allowed = |action: &str| st.rbac().data_action_allowed(oid, &scope, action, &|a| st.effective(a));
     if allowed(op.data_action) || op.also_granted_by.is_some_and(allowed) {
         return None;
     }

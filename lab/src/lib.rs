@@ -10,6 +10,7 @@
 pub mod arm;
 pub mod arm_authz;
 pub mod arm_foundry;
+pub mod arm_write;
 pub mod az;
 pub mod az_files;
 pub mod cli;

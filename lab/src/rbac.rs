@@ -57,6 +57,8 @@ pub struct Assignment {
     pub age_seconds: u64,
     pub condition: Option<String>,
     pub description: Option<String>,
+    /// Set for an assignment created through ARM while the lab runs.
+    pub created_at: Option<std::time::Instant>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,7 +73,7 @@ pub struct Deny {
     pub scope: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Rbac {
     pub roles: Vec<RoleDefinition>,
     pub assignments: Vec<Assignment>,
@@ -179,6 +181,7 @@ impl Rbac {
                 age_seconds: ra.age_seconds,
                 condition: ra.condition.clone(),
                 description: ra.description.clone(),
+                created_at: None,
             });
         }
         for d in &s.deny_assignments {

@@ -58,7 +58,7 @@ fn rows(st: &LabState, c: &Caller, only: Option<&[Value]>) -> Vec<Value> {
         .iter()
         .filter(|a| subs.contains(&a.sub_id.to_ascii_lowercase()))
         .filter(|a| {
-            st.rbac
+            st.rbac()
                 .action_allowed(&c.oid, &a.id(), "Microsoft.CognitiveServices/accounts/read")
         })
         .map(|a| {

@@ -428,6 +428,21 @@ pub struct Arm {
     /// are not in that answer yet, though the assignment list already shows them.
     #[serde(default)]
     pub permissions_lag_seconds: u64,
+    /// How ARM answers role-assignment writes (`aoai-doctor fix`); see `arm_write.rs`.
+    #[serde(default)]
+    pub role_assignment_write: WriteAnswer,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteAnswer {
+    /// ARM's own checks, then the write.
+    #[default]
+    Normal,
+    /// Always 429 with `Retry-After: 1`.
+    Throttled,
+    /// A claims challenge: a Conditional Access policy wants MFA for the write.
+    MfaRequired,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,7 +1,7 @@
 //! What every emulated service shares: the scenario, the RBAC model, the signing key, the
 //! lab's own URLs and the few counters that change while it runs.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -32,7 +32,9 @@ impl Urls {
 
 pub struct LabState {
     pub scenario: Scenario,
-    pub rbac: Rbac,
+    /// The RBAC model, swapped whole when ARM creates an assignment (copy on write: readers
+    /// hold a snapshot and never a lock).
+    rbac: Mutex<Arc<Rbac>>,
     pub signer: Signer,
     pub urls: Urls,
     pub started_unix: i64,
@@ -61,7 +63,7 @@ impl LabState {
         let started_unix = now_unix();
         let rbac = Rbac::build(&scenario, started_unix)?;
         Ok(LabState {
-            rbac,
+            rbac: Mutex::new(Arc::new(rbac)),
             signer: Signer::generate()?,
             urls,
             started_unix,
@@ -77,12 +79,29 @@ impl LabState {
         })
     }
 
-    /// Has this assignment reached the data plane? It was created `age` seconds before the
-    /// lab started and needs `propagation_delay_seconds` in total.
+    /// A snapshot of the RBAC model.
+    pub fn rbac(&self) -> Arc<Rbac> {
+        self.rbac.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Adds an assignment ARM just created (`arm_write.rs`); the data plane sees it only after
+    /// the propagation delay.
+    pub fn add_assignment(&self, a: Assignment) {
+        let mut cell = self.rbac.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = Rbac::clone(&cell);
+        next.assignments.push(a);
+        *cell = Arc::new(next);
+    }
+
+    /// Has this assignment reached the data plane? A scenario's was created `age` seconds
+    /// before the lab started, one made while the lab runs at `created_at`; either needs
+    /// `propagation_delay_seconds` in total.
     pub fn effective(&self, a: &Assignment) -> bool {
         let delay = self.scenario.data_plane.propagation_delay_seconds;
-        let wait = delay.saturating_sub(a.age_seconds);
-        self.started.elapsed() >= Duration::from_secs(wait)
+        match a.created_at {
+            Some(at) => at.elapsed() >= Duration::from_secs(delay),
+            None => self.started.elapsed() >= Duration::from_secs(delay.saturating_sub(a.age_seconds)),
+        }
     }
 
     pub fn tenant_by_id_or_domain(&self, key: &str) -> Option<(&str, &Tenant)> {

@@ -3,6 +3,7 @@
 //! plane. Nothing here knows a check.
 
 pub mod arm;
+pub mod arm_write;
 pub mod az;
 pub mod credentials;
 pub mod dataplane;

@@ -11,6 +11,7 @@ mod endpoint;
 mod entra;
 mod environment;
 mod explain;
+mod fix;
 mod identity;
 mod probe;
 mod runner;
@@ -22,6 +23,7 @@ pub use endpoint::*;
 pub use entra::*;
 pub use environment::*;
 pub use explain::*;
+pub use fix::*;
 pub use identity::*;
 pub use probe::*;
 pub use runner::*;
@@ -56,6 +58,7 @@ pub fn all() -> Vec<&'static Code> {
         AUTHORIZATION_CODES,
         CONTAINER_CODES,
         PROBE_CODES,
+        FIX_CODES,
         ENTRA_CODES,
         CREDENTIAL_CODES,
         RUNNER_CODES,

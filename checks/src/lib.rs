@@ -13,6 +13,7 @@ pub mod diagnose;
 pub mod facts;
 pub mod fix;
 pub mod model;
+pub mod reconcile;
 pub mod runner;
 pub mod secret;
 

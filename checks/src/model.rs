@@ -343,9 +343,10 @@ impl Report {
         duration_ms: u64,
         target: serde_json::Value,
         facts: &crate::facts::Facts,
-        checks: Vec<CheckResult>,
+        mut checks: Vec<CheckResult>,
         strict: bool,
     ) -> Report {
+        crate::reconcile::with_live_call(&mut checks);
         let environment = facts
             .environment
             .as_ref()

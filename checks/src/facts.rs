@@ -249,6 +249,11 @@ pub enum RoleOutcomeKind {
     ArmUnavailable,
     /// Neither an endpoint nor `--resource-id`: nothing was looked for.
     NoAccountToSearch,
+    /// The Foundry project the endpoint names does not exist on the account.
+    ProjectNotFound,
+    /// Only an unverified alternative reading of the data action is granted (a non-OpenAI
+    /// model through `/openai/v1`): the live call decides.
+    Unverified,
 }
 
 impl RoleOutcomeKind {
@@ -275,7 +280,9 @@ impl RoleOutcomeKind {
             | K::SearchRefused
             | K::AssigneeUnresolved
             | K::ArmUnavailable
-            | K::NoAccountToSearch => RoleVerdict::Unknown,
+            | K::NoAccountToSearch
+            | K::ProjectNotFound
+            | K::Unverified => RoleVerdict::Unknown,
         }
     }
 }

@@ -14,6 +14,12 @@
 //!
 //! Files: [`gather`] (ARM I/O), [`outcome`] (what was found), [`findings`] (what to say).
 //!
+//! Which data action: [`crate::diagnose::data_actions::required_data_actions`], the table
+//! shared with the probe and `explain` — by the endpoint's surface (classic, v1, a Foundry
+//! project, `/models`), the call, and the deployment's model format. A Foundry project
+//! endpoint is authorized at the project (`…/accounts/{a}/projects/{p}`): assignments there and
+//! above count; a project's assignments do not count for the account's own routes.
+//!
 //! A 403 on the role-assignment read is "could not verify" (`warn`), never "missing".
 
 mod findings;
@@ -26,6 +32,7 @@ pub use outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable, asse
 use super::Check;
 use crate::azure::arm::{Account, ArmError};
 use crate::context::{Cloud, RunContext};
+use crate::diagnose::data_actions::Requirement;
 use crate::diagnose::rbac::{AssignedRole, DenyRule, Permission};
 use crate::facts::{Fact, Facts, RoleFacts};
 use crate::model::Judgement;
@@ -35,7 +42,8 @@ use serde_json::{Value, json};
 
 pub struct RoleAssignmentCheck;
 
-/// The role the doctor recommends: the least privilege that can call every inference API.
+/// The role the doctor recommends for OpenAI models on the account's own routes (the table in
+/// [`crate::diagnose::data_actions`] picks another for projects and non-OpenAI models).
 pub const RECOMMENDED_ROLE: &str = "Cognitive Services OpenAI User";
 
 #[async_trait]
@@ -168,6 +176,35 @@ impl AccountSummary {
     }
 }
 
+/// The Foundry project a project endpoint names, as ARM knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ProjectState {
+    /// The endpoint is not a project's.
+    #[default]
+    NotAProject,
+    Found {
+        id: String,
+        name: String,
+    },
+    /// Its GET was refused or failed: its id is still known, so roles are read there.
+    Unreadable {
+        id: String,
+        name: String,
+        error: String,
+    },
+    /// ARM says the account has no such project.
+    NotFound {
+        name: String,
+        account: String,
+        /// The account's projects, when they could be listed.
+        existing: Vec<String>,
+    },
+    /// Not a name ARM could have (the endpoint's path is malformed).
+    BadName {
+        name: String,
+    },
+}
+
 /// Whether ARM could be used at all.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum ArmAccess {
@@ -182,7 +219,12 @@ pub enum ArmAccess {
 /// Everything the gather step saw.
 #[derive(Debug, Clone, Default)]
 pub struct Gathered {
-    pub data_action: String,
+    /// The data action(s) the app's call needs, and why.
+    pub requirement: Requirement,
+    /// The project of a project endpoint.
+    pub project: ProjectState,
+    /// Why the deployment's model format could not be read, when it was looked for.
+    pub model_format_unread: Option<String>,
     pub token_tenant: Option<String>,
     pub principal: PrincipalInfo,
     pub arm: ArmAccess,
@@ -236,7 +278,6 @@ mod tests {
 
     fn found(assignments: Result<Vec<AssignedRole>, ArmError>) -> Gathered {
         Gathered {
-            data_action: rbac::CHAT_COMPLETIONS_ACTION.into(),
             token_tenant: Some("t".into()),
             principal: alice(),
             resource: ResourceState::Found {

@@ -567,6 +567,9 @@ fn other_data_actions(s: &Subject, a: &AssignedRole, reading: &RoleReading) -> F
         RoleReading::Excluded { allowed_by, removed_by } => {
             format!("its dataActions include {allowed_by}, but its notDataActions remove {removed_by}")
         }
+        RoleReading::OtherDataActions { .. } if a.role.as_ref().is_some_and(|r| r.builtin) => {
+            format!("its data actions cover only {}", families(a).join(", "))
+        }
         RoleReading::OtherDataActions { data_actions } => {
             format!(
                 "its data actions ({}) do not cover {}",
@@ -586,6 +589,24 @@ fn other_data_actions(s: &Subject, a: &AssignedRole, reading: &RoleReading) -> F
             needed(s)
         ),
     )
+}
+
+/// The data-action families a role covers (`OpenAI/*`, `MaaS/*`…): a built-in role's
+/// near miss in a few words, not its sixteen actions.
+fn families(a: &AssignedRole) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    let actions = a.role.iter().flat_map(|r| r.permissions.iter()).flat_map(|p| p.data_actions.iter());
+    for d in actions {
+        let short = data_actions::short(d);
+        let family = match short.split_once('/') {
+            Some((f, _)) => format!("{f}/*"),
+            None => short.to_string(),
+        };
+        if !out.contains(&family) {
+            out.push(family);
+        }
+    }
+    out
 }
 
 /// No role at the account at all (and, for a GUID that found nothing anywhere, the hint that

@@ -346,10 +346,12 @@ fn in_the_project(g: &Gathered, account_id: &str, evidence: &mut Value) -> Resul
 /// The action to judge: the first of the requirement's `grants` that an assignment (or ARM's
 /// effective permissions) grants — any of them counts, the sources do not say which the
 /// service checks — else the first, which the messages name.
-fn judged_action(g: &Gathered) -> String {
+fn judged_action(g: &Gathered, scope: &str) -> String {
     let req = &g.requirement;
     let granted = |action: &str| {
-        let by_assignment = matches!(&g.assignments, Some(Ok(list)) if list.iter().any(|x| x.reading(action) == RoleReading::Grants));
+        let by_assignment = matches!(&g.assignments, Some(Ok(list)) if list.iter().any(|x| {
+            rbac::scope_covers(&x.scope, scope) && x.reading(action) == RoleReading::Grants
+        }));
         let by_effective = matches!(&g.effective, Some(Ok(blocks)) if rbac::grants_data(blocks, action));
         by_assignment || by_effective
     };
@@ -362,7 +364,7 @@ fn judged_action(g: &Gathered) -> String {
 
 /// The outcome at the found account (or project): assignments, denies and effective permissions.
 fn at_the_account(g: &Gathered, now: i64, a: &mut Assessment, newest: &mut Option<i64>) -> RoleOutcome {
-    let judged = judged_action(g);
+    let judged = judged_action(g, &a.subject.resource_id);
     a.subject.data_action = judged.clone();
     a.evidence["data_action_judged"] = json!(judged);
     let action = judged.as_str();

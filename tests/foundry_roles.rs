@@ -93,8 +93,9 @@ fn a_project_assignment_does_not_count_for_the_accounts_own_routes() {
     );
     assert!(text.contains("Reader on the account"), "{text}");
     assert!(
-        text.contains(&format!("--role \"Cognitive Services OpenAI User\" --scope {FOUNDRY}\n"))
-            || text.ends_with(&format!("--role \"Cognitive Services OpenAI User\" --scope {FOUNDRY}")),
+        text.contains(&format!(
+            "--role \"Cognitive Services OpenAI User\" --scope {FOUNDRY}\n"
+        )) || text.ends_with(&format!("--role \"Cognitive Services OpenAI User\" --scope {FOUNDRY}")),
         "{text}"
     );
 }
@@ -102,7 +103,11 @@ fn a_project_assignment_does_not_count_for_the_accounts_own_routes() {
 #[test]
 fn openai_user_alone_on_a_project_names_the_aiservices_action_and_foundry_user() {
     let (status, codes, text) = judged(&roles("foundry-project-openai-user", None));
-    assert_eq!((status.as_str(), codes), ("fail", vec!["role-missing".to_string()]), "{text}");
+    assert_eq!(
+        (status.as_str(), codes),
+        ("fail", vec!["role-missing".to_string()]),
+        "{text}"
+    );
     for want in [
         "AIServices/agents/write or AIServices/responses/write (which one the service checks is unverified",
         "\"Foundry User (formerly Azure AI User)\"",
@@ -126,16 +131,26 @@ fn foundry_account_owner_only_has_no_data_action() {
         text.contains("Foundry Account Owner (formerly Azure AI Account Owner)"),
         "{text}"
     );
-    assert!(text.contains(&format!("--role \"Foundry User\" --scope {FOUNDRY}/projects/chat-proj")), "{text}");
+    assert!(
+        text.contains(&format!("--role \"Foundry User\" --scope {FOUNDRY}/projects/chat-proj")),
+        "{text}"
+    );
 }
 
 #[test]
 fn openai_user_for_a_non_openai_model() {
     // On /models: the MaaS action, a failure.
     let (status, codes, text) = judged(&roles("foundry-maas-openai-user", None));
-    assert_eq!((status.as_str(), codes), ("fail", vec!["role-missing".to_string()]), "{text}");
+    assert_eq!(
+        (status.as_str(), codes),
+        ("fail", vec!["role-missing".to_string()]),
+        "{text}"
+    );
     assert!(text.contains("MaaS/chat/completions/action"), "{text}");
-    assert!(text.contains(&format!("--role \"Foundry User\" --scope {FOUNDRY}\n")), "{text}");
+    assert!(
+        text.contains(&format!("--role \"Foundry User\" --scope {FOUNDRY}\n")),
+        "{text}"
+    );
     // Through /openai/v1: which action the service checks is unverified, a warning only.
     let (status, codes, text) = judged(&roles("foundry-maas-openai-user", Some("openai/v1/")));
     assert_eq!(

@@ -269,7 +269,11 @@ impl RoleOutcomeKind {
             | K::WrongDataActions
             | K::NoRole
             | K::NoRoleInTenant
-            | K::EffectivelyMissing => RoleVerdict::Missing,
+            | K::EffectivelyMissing
+            // Waiting will not help either: no project to propagate to; nothing grants the
+            // action the sources name.
+            | K::ProjectNotFound
+            | K::Unverified => RoleVerdict::Missing,
             K::Conditional
             | K::DefinitionsUnreadable
             | K::AssignmentsUnreadable
@@ -280,9 +284,7 @@ impl RoleOutcomeKind {
             | K::SearchRefused
             | K::AssigneeUnresolved
             | K::ArmUnavailable
-            | K::NoAccountToSearch
-            | K::ProjectNotFound
-            | K::Unverified => RoleVerdict::Unknown,
+            | K::NoAccountToSearch => RoleVerdict::Unknown,
         }
     }
 }

@@ -114,7 +114,6 @@ pub fn smallest_role_for(action: &str) -> Option<&'static BuiltinDataRole> {
     SMALLEST_FIRST.into_iter().find(|r| r.grants(&full))
 }
 
-
 // ---------------------------------------------------------------------------------------
 // The request side: which data action a call needs, by surface, call and model format.
 
@@ -458,10 +457,16 @@ mod tests {
     fn the_request_table() {
         use RequestSurface as S;
         let r = required_data_actions(&S::Classic, Call::Chat, Some("OpenAI"));
-        assert_eq!((r.grants.clone(), r.certainty), (vec![OPENAI_CHAT], Certainty::Confirmed));
+        assert_eq!(
+            (r.grants.clone(), r.certainty),
+            (vec![OPENAI_CHAT], Certainty::Confirmed)
+        );
         assert_eq!(r.smallest_role().unwrap().name, "Cognitive Services OpenAI User");
         let r = required_data_actions(&S::V1, Call::Responses, None);
-        assert_eq!((r.grants.clone(), r.certainty), (vec![OPENAI_RESPONSES], Certainty::Confirmed));
+        assert_eq!(
+            (r.grants.clone(), r.certainty),
+            (vec![OPENAI_RESPONSES], Certainty::Confirmed)
+        );
         // A project: either AIServices action counts; which is unverified; Foundry User.
         let r = required_data_actions(&S::Project("p".into()), Call::Chat, Some("OpenAI"));
         assert_eq!(r.grants, vec![AGENTS_WRITE, AI_RESPONSES_WRITE]);

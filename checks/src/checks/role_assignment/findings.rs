@@ -1,8 +1,8 @@
 //! The wording of every [`RoleOutcome`]: messages, summaries, fixes, and the exact `az`,
 //! Bicep and Terraform commands. A pure conversion; nothing here decides a verdict.
 
-use super::outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable};
 use super::PrincipalInfo;
+use super::outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable};
 use crate::azure::arm::{PROJECTS_API, ResourceId};
 use crate::codes;
 use crate::diagnose::data_actions::{self, BuiltinDataRole, Certainty, OPENAI_USER};
@@ -501,7 +501,11 @@ fn not_granted(s: &Subject, n: &NotGranted) -> Rendered {
                 "{} holds the right role on the wrong scope: {}. It is needed on {} ({rid}) or a parent{}.",
                 who(p),
                 found.join("; "),
-                if scope_word(s) == "the project" { "this project" } else { "this account" },
+                if scope_word(s) == "the project" {
+                    "this project"
+                } else {
+                    "this account"
+                },
                 if scope_word(s) == "the project" {
                     " (its account, resource group or subscription)"
                 } else {
@@ -540,7 +544,10 @@ fn not_granted(s: &Subject, n: &NotGranted) -> Rendered {
         } else if builtin {
             f.fix(format!("Assign \"{}\".", recommended(s).name))
         } else {
-            f.fix(format!("Add {action} to the role's dataActions (and out of its notDataActions), or assign \"{}\".", recommended(s).name))
+            f.fix(format!(
+                "Add {action} to the role's dataActions (and out of its notDataActions), or assign \"{}\".",
+                recommended(s).name
+            ))
         });
     }
     if !n.unknown_definitions.is_empty() && findings.is_empty() {
@@ -595,7 +602,11 @@ fn other_data_actions(s: &Subject, a: &AssignedRole, reading: &RoleReading) -> F
 /// near miss in a few words, not its sixteen actions.
 fn families(a: &AssignedRole) -> Vec<String> {
     let mut out: Vec<String> = vec![];
-    let actions = a.role.iter().flat_map(|r| r.permissions.iter()).flat_map(|p| p.data_actions.iter());
+    let actions = a
+        .role
+        .iter()
+        .flat_map(|r| r.permissions.iter())
+        .flat_map(|p| p.data_actions.iter());
     for d in actions {
         let short = data_actions::short(d);
         let family = match short.split_once('/') {
@@ -683,9 +694,13 @@ fn project_not_found(s: &Subject, name: &str, account: &str, existing: &[String]
         format!("its projects: {}", existing.join(", "))
     };
     let message = if bad_name {
-        format!("The endpoint's project name `{name}` is not a name a Foundry project can have, so no project (and no role on it) can be checked.")
+        format!(
+            "The endpoint's project name `{name}` is not a name a Foundry project can have, so no project (and no role on it) can be checked."
+        )
     } else {
-        format!("The endpoint names the Foundry project {name}, but account {acct} has no such project in ARM ({known}): calls to it fail whatever the roles.")
+        format!(
+            "The endpoint names the Foundry project {name}, but account {acct} has no such project in ARM ({known}): calls to it fail whatever the roles."
+        )
     };
     let f = Finding::error(&codes::ROLE_PROJECT_NOT_FOUND, message)
         .fix("Use the project endpoint from the project's overview page in the Foundry portal (https://<account>.services.ai.azure.com/api/projects/<project>), or create the project.")

@@ -559,7 +559,10 @@ async fn model_format(
     g: &mut Gathered,
 ) -> Option<String> {
     let d = deployment.map(str::trim).filter(|d| plain_segment(d))?;
-    let openai_kind = account.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("OpenAI"));
+    let openai_kind = account
+        .kind
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("OpenAI"));
     if openai_kind || surface.project().is_some() {
         return None;
     }

@@ -539,7 +539,7 @@ pub(super) fn request_surface(ctx: &RunContext, facts: &Facts) -> RequestSurface
 }
 
 /// A name ARM can take as one path segment (no `/`, no `.`/`..` that would climb the path).
-fn plain_segment(name: &str) -> bool {
+pub(super) fn plain_segment(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && name != "."

@@ -577,6 +577,41 @@ mod tests {
             Some("CONTOSO-AOAI")
         ));
         assert!(!account_matches(&a, "contoso-aoai.openai.azure.com", Some(8443), None));
+        // A Foundry (AIServices) account: its `properties.endpoint` is the cognitiveservices
+        // host; a project endpoint's `*.services.ai.azure.com` host is only in `endpoints`.
+        let foundry = Account {
+            id: RID.into(),
+            name: "contoso-foundry".into(),
+            kind: Some("AIServices".into()),
+            location: None,
+            properties: AccountProperties {
+                endpoint: Some("https://contoso-foundry.cognitiveservices.azure.com/".into()),
+                endpoints: serde_json::from_value(json!({
+                    "AI Foundry API": "https://contoso-foundry.services.ai.azure.com/",
+                    "OpenAI Language Model Instance API": "https://contoso-foundry.openai.azure.com/",
+                }))
+                .ok(),
+                ..Default::default()
+            },
+        };
+        assert!(account_matches(
+            &foundry,
+            "contoso-foundry.services.ai.azure.com",
+            Some(443),
+            None
+        ));
+        assert!(account_matches(
+            &foundry,
+            "CONTOSO-FOUNDRY.openai.azure.com",
+            Some(443),
+            None
+        ));
+        assert!(!account_matches(
+            &foundry,
+            "other.services.ai.azure.com",
+            Some(443),
+            None
+        ));
         assert!(!account_matches(&a, "other.openai.azure.com", Some(443), Some("other")));
         assert_eq!(account_id(RID).unwrap().subscription(), Some("s1"));
         assert!(account_id("/subscriptions/s1/resourceGroups/rg").is_none());
@@ -797,6 +832,17 @@ mod tests {
             for s in [RequestSurface::Models, RequestSurface::V1] {
                 let g = at(s, Some("Meta"), vec![assigned(roles::FOUNDRY_USER, FOUNDRY, 7 * 86400)]);
                 assert_eq!(judge(&g, NOW).0.status, Status::Pass);
+            }
+        }
+
+        #[test]
+        fn project_and_deployment_names_stay_one_path_segment() {
+            use super::super::gather::plain_segment;
+            for ok in ["chat-proj", "_project", "proj.v2", "DeepSeek-R1"] {
+                assert!(plain_segment(ok), "{ok}");
+            }
+            for bad in ["", ".", "..", "a/b", "a%2Fb", "a?b", "a b", &"x".repeat(129)] {
+                assert!(!plain_segment(bad), "{bad}");
             }
         }
 

@@ -33,13 +33,11 @@ pub const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
 pub const PROPAGATION_WINDOW_SECS: i64 = 10 * 60;
 pub const GROUP_PROPAGATION_WINDOW_SECS: i64 = 30 * 60;
 
-/// The data action the probe's call needs.
+/// The data action the probe's call needs on the classic surface (the full table, by surface
+/// and model format, is [`super::data_actions::required_data_actions`]).
 pub fn data_action_for(probe: ProbeKind) -> &'static str {
-    match probe {
-        ProbeKind::Embeddings => EMBEDDINGS_ACTION,
-        ProbeKind::Models => MODELS_READ_ACTION,
-        ProbeKind::Chat | ProbeKind::None => CHAT_COMPLETIONS_ACTION,
-    }
+    use super::data_actions::{Call, RequestSurface, required_data_actions};
+    required_data_actions(&RequestSurface::Classic, Call::of_probe(probe), None).primary()
 }
 
 /// Built-in role GUIDs the doctor names in its advice.

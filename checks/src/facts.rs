@@ -249,6 +249,11 @@ pub enum RoleOutcomeKind {
     ArmUnavailable,
     /// Neither an endpoint nor `--resource-id`: nothing was looked for.
     NoAccountToSearch,
+    /// The Foundry project the endpoint names does not exist on the account.
+    ProjectNotFound,
+    /// Only an unverified alternative reading of the data action is granted (a non-OpenAI
+    /// model through `/openai/v1`): the live call decides.
+    Unverified,
 }
 
 impl RoleOutcomeKind {
@@ -264,7 +269,11 @@ impl RoleOutcomeKind {
             | K::WrongDataActions
             | K::NoRole
             | K::NoRoleInTenant
-            | K::EffectivelyMissing => RoleVerdict::Missing,
+            | K::EffectivelyMissing
+            // Waiting will not help either: no project to propagate to; nothing grants the
+            // action the sources name.
+            | K::ProjectNotFound
+            | K::Unverified => RoleVerdict::Missing,
             K::Conditional
             | K::DefinitionsUnreadable
             | K::AssignmentsUnreadable

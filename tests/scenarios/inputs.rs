@@ -28,6 +28,7 @@ pub fn all(catalogue: &[String]) -> Vec<Input> {
     v.extend(offline_inputs());
     v.extend(lab_inputs());
     v.extend(endpoint_inputs());
+    v.extend(foundry_role_inputs());
     v.extend(token_inputs());
     v.extend(canned_probe_inputs());
     v.extend(explain_inputs());
@@ -283,6 +284,31 @@ fn endpoint_inputs() -> Vec<Input> {
         Produced::from_json(&run_limited("no deployment", c))
     }));
     v
+}
+
+/// A Foundry scenario with another path after the lab's endpoint: a project the account does
+/// not have (`role-project-not-found`), a DeepSeek model through `/openai/v1` with only OpenAI
+/// User (`role-data-action-unverified`).
+fn foundry_role_inputs() -> Vec<Input> {
+    [
+        ("healthy-foundry-project", "api/projects/no-such-project"),
+        ("foundry-maas-openai-user", "openai/v1/"),
+    ]
+    .into_iter()
+    .map(|(scenario, path)| {
+        boxed(move || {
+            let lab = Lab::start(scenario, &[]);
+            let root = lab
+                .var("AZURE_OPENAI_ENDPOINT")
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string();
+            let (mut c, _home) = lab_doctor(&lab, &["--endpoint"]);
+            c.args(["--endpoint", &format!("{root}/{path}")]);
+            Produced::from_json(&run_limited(&format!("{scenario} at /{path}"), c))
+        })
+    })
+    .collect()
 }
 
 /// `aoai-doctor token` on tokens whose claims are each wrong in one way.

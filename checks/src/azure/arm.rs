@@ -27,6 +27,9 @@ pub const AUTHORIZATION_API: &str = "2022-04-01";
 pub const SUBSCRIPTIONS_API: &str = "2022-12-01";
 /// `Microsoft.CognitiveServices/accounts`.
 pub const ACCOUNTS_API: &str = "2023-05-01";
+/// `Microsoft.CognitiveServices/accounts/projects` (Foundry projects; GA in 2025-06-01, which
+/// also reads accounts and deployments).
+pub const PROJECTS_API: &str = "2025-06-01";
 /// `Microsoft.ManagedIdentity/userAssignedIdentities`.
 pub const MANAGED_IDENTITY_API: &str = "2023-01-31";
 
@@ -179,6 +182,58 @@ impl Account {
         }
         out
     }
+}
+
+/// A Foundry project (`…/accounts/{a}/projects/{p}`): ARM names it `{account}/{project}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Project {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub properties: ProjectProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectProperties {
+    /// `{"AI Foundry API": "https://{a}.services.ai.azure.com/api/projects/{p}"}`.
+    #[serde(default)]
+    pub endpoints: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+impl Project {
+    /// The project's own name (the part after the account's `/`).
+    pub fn short_name(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(&self.name)
+    }
+}
+
+/// A model deployment: what the role check needs is its model's format.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Deployment {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub properties: DeploymentProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeploymentProperties {
+    #[serde(default)]
+    pub model: Option<DeploymentModel>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeploymentModel {
+    /// `OpenAI`, or a publisher (`DeepSeek`, `Meta`, `xAI`, `Mistral AI`, …).
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -478,6 +533,24 @@ impl ArmClient {
 
     pub async fn account(&self, resource_id: &str) -> Result<Account, ArmError> {
         self.get(resource_id, ACCOUNTS_API, &[]).await
+    }
+
+    /// A Foundry project of an account.
+    pub async fn project(&self, account_id: &str, project: &str) -> Result<Project, ArmError> {
+        let path = format!("{}/projects/{project}", account_id.trim_end_matches('/'));
+        self.get(&path, PROJECTS_API, &[]).await
+    }
+
+    /// The account's Foundry projects.
+    pub async fn projects(&self, account_id: &str) -> Result<Vec<Project>, ArmError> {
+        let path = format!("{}/projects", account_id.trim_end_matches('/'));
+        self.list(&path, PROJECTS_API, &[]).await
+    }
+
+    /// One model deployment of an account.
+    pub async fn deployment(&self, account_id: &str, name: &str) -> Result<Deployment, ArmError> {
+        let path = format!("{}/deployments/{name}", account_id.trim_end_matches('/'));
+        self.get(&path, ACCOUNTS_API, &[]).await
     }
 
     /// Role assignments at `scope` with an optional `$filter` (`atScope() and assignedTo('…')`,

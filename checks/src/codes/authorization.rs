@@ -7,6 +7,7 @@ const DENY_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-con
 const CONDITION_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/conditions-overview";
 const TENANT_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/troubleshoot-multi-tenant";
 const MI_DOCS: &str = "https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-manage-user-assigned-managed-identities";
+const FOUNDRY_RBAC_DOCS: &str = "https://learn.microsoft.com/azure/ai-foundry/concepts/rbac-azure-ai-foundry";
 const PERMISSIONS_DOCS: &str = "https://learn.microsoft.com/rest/api/authorization/permissions/list-for-resource";
 
 codes! {
@@ -33,6 +34,10 @@ codes! {
         "--assignee could not be resolved to an object id (a client id or a managed identity's resource id the doctor cannot look up).");
     ROLE_EFFECTIVE_PERMISSIONS_DISAGREE = ("role-effective-permissions-disagree", PERMISSIONS_DOCS,
         "ARM's effective-permissions answer for the caller disagrees with what its role assignments add up to.");
+    ROLE_PROJECT_NOT_FOUND = ("role-project-not-found", FOUNDRY_RBAC_DOCS,
+        "The endpoint names a Microsoft Foundry project (…/api/projects/NAME) that the account does not have in ARM.");
+    ROLE_DATA_ACTION_UNVERIFIED = ("role-data-action-unverified", FOUNDRY_RBAC_DOCS,
+        "No role grants the data action the sources name for this call, but one grants an alternative no source rules out (a non-OpenAI model through /openai/v1): the live call decides.");
     ROLE_ARM_UNREACHABLE = ("role-arm-unreachable", docs::README,
         "Azure Resource Manager could not be reached, or refused the doctor's ARM token, so roles could not be checked.");
 }

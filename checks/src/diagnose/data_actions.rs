@@ -114,6 +114,261 @@ pub fn smallest_role_for(action: &str) -> Option<&'static BuiltinDataRole> {
     SMALLEST_FIRST.into_iter().find(|r| r.grants(&full))
 }
 
+// ---------------------------------------------------------------------------------------
+// The request side: which data action a call needs, by surface, call and model format.
+
+/// `POST /openai/deployments/{d}/chat/completions` (live 401s).
+pub const OPENAI_CHAT: &str = "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action";
+/// `POST /openai/deployments/{d}/embeddings`.
+pub const OPENAI_EMBEDDINGS: &str = "Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action";
+/// `GET /openai/models` (covered by OpenAI User's `OpenAI/*/read`).
+pub const OPENAI_MODELS_READ: &str = "Microsoft.CognitiveServices/accounts/OpenAI/models/read";
+/// `POST /openai/v1/responses` (live 401s).
+pub const OPENAI_RESPONSES: &str = "Microsoft.CognitiveServices/accounts/OpenAI/responses/write";
+/// `POST /models/chat/completions` with a non-OpenAI model (live 401).
+pub const MAAS_CHAT: &str = "Microsoft.CognitiveServices/accounts/MaaS/chat/completions/action";
+/// `POST /models/embeddings` (third-party mapping only).
+pub const MAAS_EMBEDDINGS: &str = "Microsoft.CognitiveServices/accounts/MaaS/embeddings/action";
+/// `GET /models/info` (third-party mapping only).
+pub const MAAS_INFO: &str = "Microsoft.CognitiveServices/accounts/MaaS/info/read";
+/// Observed on `POST /api/projects/{projectName}/openai/*` (microsoft-foundry/foundry-samples#692).
+pub const AGENTS_WRITE: &str = "Microsoft.CognitiveServices/accounts/AIServices/agents/write";
+pub const AGENTS_READ: &str = "Microsoft.CognitiveServices/accounts/AIServices/agents/read";
+/// Documented for project inference as `AIServices/responses/*` (hosted-agent-permissions.md).
+pub const AI_RESPONSES_WRITE: &str = "Microsoft.CognitiveServices/accounts/AIServices/responses/write";
+pub const AI_RESPONSES_READ: &str = "Microsoft.CognitiveServices/accounts/AIServices/responses/read";
+
+/// Where a call goes, as far as RBAC cares: the request path's shape, not the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "surface", content = "project", rename_all = "kebab-case")]
+pub enum RequestSurface {
+    /// The resource root: classic `/openai/deployments/{d}/…?api-version=`.
+    Classic,
+    /// `/openai/v1/…` on the resource host.
+    V1,
+    /// A Foundry project: `/api/projects/{name}[/openai/v1]`.
+    Project(String),
+    /// The model-inference route `/models/…`.
+    Models,
+}
+
+impl RequestSurface {
+    /// The surface an endpoint's path addresses (`None`: a path the doctor does not know,
+    /// which the endpoint check reports; RBAC then reads it as the classic root).
+    pub fn from_path(path: &str) -> Option<RequestSurface> {
+        let segs: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        Some(match segs.as_slice() {
+            [] | ["openai"] => RequestSurface::Classic,
+            ["openai", "v1"] => RequestSurface::V1,
+            ["api", "projects", _, ..] => {
+                // The name as written (ARM compares it case-insensitively).
+                let name = path.split('/').filter(|s| !s.is_empty()).nth(2).unwrap_or_default();
+                RequestSurface::Project(name.to_string())
+            }
+            ["models", ..] => RequestSurface::Models,
+            _ => return None,
+        })
+    }
+
+    pub fn project(&self) -> Option<&str> {
+        match self {
+            RequestSurface::Project(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// The call the app (and the probe) makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Call {
+    Chat,
+    Embeddings,
+    ListModels,
+    Responses,
+}
+
+impl Call {
+    /// The probe's call (`--probe none` checks for chat, what apps do).
+    pub fn of_probe(probe: crate::context::ProbeKind) -> Call {
+        use crate::context::ProbeKind as P;
+        match probe {
+            P::Embeddings => Call::Embeddings,
+            P::Models => Call::ListModels,
+            P::Chat | P::None => Call::Chat,
+        }
+    }
+}
+
+/// How sure the sources are of a requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Certainty {
+    /// A live 401 names this action for this route.
+    Confirmed,
+    /// No live string found; the action every source maps the call to.
+    Assumed,
+    /// Sources disagree on which of `grants` the service checks: granted on either, missing
+    /// only when neither is granted.
+    EitherUnverified,
+    /// Not known whether `unverified_alternatives` also grant it: granting only those is a
+    /// warning, never a failure.
+    Unverified,
+}
+
+/// What one call needs: the data actions that grant it, and why the doctor thinks so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Requirement {
+    pub surface: RequestSurface,
+    pub call: Call,
+    /// The deployment's `properties.model.format` (`OpenAI`, `DeepSeek`, …), when read.
+    pub model_format: Option<String>,
+    /// Any of these grants the call; the first is the one to name and recommend a role for.
+    pub grants: Vec<&'static str>,
+    /// Readings the sources do not settle: a role granting only one of these might do.
+    pub unverified_alternatives: Vec<&'static str>,
+    pub certainty: Certainty,
+    /// The sources, in a sentence (says "unverified" where they do not settle it).
+    pub note: String,
+}
+
+impl Default for Requirement {
+    /// Classic chat on an OpenAI model: what an app without more context makes.
+    fn default() -> Self {
+        required_data_actions(&RequestSurface::Classic, Call::Chat, None)
+    }
+}
+
+impl Requirement {
+    /// The data action messages name and the recommended role is chosen for.
+    pub fn primary(&self) -> &'static str {
+        self.grants.first().copied().unwrap_or(OPENAI_CHAT)
+    }
+    /// The smallest built-in role that grants the call, and the action it was chosen for.
+    pub fn smallest_role(&self) -> Option<&'static BuiltinDataRole> {
+        smallest_role_for(self.primary())
+    }
+}
+
+/// A model format that is not OpenAI's (DeepSeek, Meta, xAI, Mistral, …).
+fn is_non_openai(format: Option<&str>) -> bool {
+    format.is_some_and(|f| !f.trim().is_empty() && !f.trim().eq_ignore_ascii_case("OpenAI"))
+}
+
+/// The one table: (surface, call, model format) → the data action(s) needed.
+pub fn required_data_actions(surface: &RequestSurface, call: Call, model_format: Option<&str>) -> Requirement {
+    let (grants, alternatives, certainty, note) = match surface {
+        RequestSurface::Project(_) => project_requirement(call),
+        RequestSurface::Models => models_requirement(call, model_format),
+        RequestSurface::Classic | RequestSurface::V1 if is_non_openai(model_format) => {
+            let (maas, openai) = match call {
+                Call::Embeddings => (MAAS_EMBEDDINGS, OPENAI_EMBEDDINGS),
+                _ => (MAAS_CHAT, OPENAI_CHAT),
+            };
+            (
+                vec![maas],
+                vec![openai],
+                Certainty::Unverified,
+                format!(
+                    "a {} model outside /models: whether the service checks {} or {} here is unverified (no live 401 found); Cognitive Services OpenAI User \"grants only access to OpenAI models\"",
+                    model_format.unwrap_or_default(),
+                    short(maas),
+                    short(openai)
+                ),
+            )
+        }
+        RequestSurface::Classic | RequestSurface::V1 => openai_requirement(surface, call),
+    };
+    Requirement {
+        surface: surface.clone(),
+        call,
+        model_format: model_format.map(str::to_string),
+        grants,
+        unverified_alternatives: alternatives,
+        certainty,
+        note,
+    }
+}
+
+type Row = (Vec<&'static str>, Vec<&'static str>, Certainty, String);
+
+fn project_requirement(call: Call) -> Row {
+    let (observed, documented) = match call {
+        Call::ListModels => (AGENTS_READ, AI_RESPONSES_READ),
+        _ => (AGENTS_WRITE, AI_RESPONSES_WRITE),
+    };
+    (
+        vec![observed, documented],
+        vec![],
+        Certainty::EitherUnverified,
+        format!(
+            "a Foundry project route: observed {} (a live 401 for POST /api/projects/{{projectName}}/openai/*), documented AIServices/responses/* — which one the service checks is unverified, so either counts; Cognitive Services OpenAI User and Azure AI Developer grant neither",
+            short(observed)
+        ),
+    )
+}
+
+fn models_requirement(call: Call, model_format: Option<&str>) -> Row {
+    let non_openai = model_format.is_none() || is_non_openai(model_format);
+    match (call, non_openai) {
+        (Call::Embeddings, true) => (
+            vec![MAAS_EMBEDDINGS],
+            vec![],
+            Certainty::Assumed,
+            "embeddings on /models: MaaS/embeddings/action (a third-party mapping; no live 401 found)".into(),
+        ),
+        (Call::ListModels, true) => (
+            vec![MAAS_INFO],
+            vec![],
+            Certainty::Assumed,
+            "model info on /models: MaaS/info/read (a third-party mapping; no live 401 found)".into(),
+        ),
+        (_, true) if model_format.is_none() => (
+            vec![MAAS_CHAT],
+            vec![OPENAI_CHAT],
+            Certainty::Unverified,
+            "chat on /models with a model whose format could not be read: MaaS/chat/completions/action for non-OpenAI models (live 401); for an OpenAI model unverified".into(),
+        ),
+        (_, true) => (
+            vec![MAAS_CHAT],
+            vec![],
+            Certainty::Confirmed,
+            format!(
+                "chat on /models with a {} model: MaaS/chat/completions/action (live 401); Cognitive Services OpenAI User \"grants only access to OpenAI models\"",
+                model_format.unwrap_or_default()
+            ),
+        ),
+        (c, false) => openai_requirement(&RequestSurface::Models, c),
+    }
+}
+
+fn openai_requirement(surface: &RequestSurface, call: Call) -> Row {
+    let (action, confirmed) = match call {
+        Call::Chat => (OPENAI_CHAT, *surface == RequestSurface::Classic),
+        Call::Embeddings => (OPENAI_EMBEDDINGS, false),
+        Call::ListModels => (OPENAI_MODELS_READ, false),
+        Call::Responses => (OPENAI_RESPONSES, true),
+    };
+    let (certainty, how) = if confirmed {
+        (Certainty::Confirmed, "named by live 401s")
+    } else {
+        (Certainty::Assumed, "assumed: no live 401 found for this route")
+    };
+    (vec![action], vec![], certainty, format!("{} ({how})", short(action)))
+}
+
+/// `OpenAI/responses/write` for `Microsoft.CognitiveServices/accounts/OpenAI/responses/write`.
+pub fn short(action: &str) -> &str {
+    action
+        .strip_prefix("Microsoft.CognitiveServices/accounts/")
+        .unwrap_or(action)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +433,63 @@ mod tests {
         assert_eq!(OPENAI_USER.guid, super::super::rbac::roles::OPENAI_USER);
         assert_eq!(OPENAI_CONTRIBUTOR.guid, super::super::rbac::roles::OPENAI_CONTRIBUTOR);
         assert_eq!(FOUNDRY_USER.guid, super::super::rbac::roles::AZURE_AI_USER);
+    }
+
+    #[test]
+    fn surfaces_from_paths() {
+        use RequestSurface as S;
+        for (p, s) in [
+            ("/", Some(S::Classic)),
+            ("", Some(S::Classic)),
+            ("/openai/v1/", Some(S::V1)),
+            ("/openai/v1", Some(S::V1)),
+            ("/api/projects/Chat-Proj", Some(S::Project("Chat-Proj".into()))),
+            ("/api/projects/_project/openai/v1", Some(S::Project("_project".into()))),
+            ("/models", Some(S::Models)),
+            ("/openai/deployments/x/chat/completions", None),
+            ("/api/projects/", None),
+        ] {
+            assert_eq!(RequestSurface::from_path(p), s, "{p}");
+        }
+    }
+
+    #[test]
+    fn the_request_table() {
+        use RequestSurface as S;
+        let r = required_data_actions(&S::Classic, Call::Chat, Some("OpenAI"));
+        assert_eq!(
+            (r.grants.clone(), r.certainty),
+            (vec![OPENAI_CHAT], Certainty::Confirmed)
+        );
+        assert_eq!(r.smallest_role().unwrap().name, "Cognitive Services OpenAI User");
+        let r = required_data_actions(&S::V1, Call::Responses, None);
+        assert_eq!(
+            (r.grants.clone(), r.certainty),
+            (vec![OPENAI_RESPONSES], Certainty::Confirmed)
+        );
+        // A project: either AIServices action counts; which is unverified; Foundry User.
+        let r = required_data_actions(&S::Project("p".into()), Call::Chat, Some("OpenAI"));
+        assert_eq!(r.grants, vec![AGENTS_WRITE, AI_RESPONSES_WRITE]);
+        assert_eq!(r.certainty, Certainty::EitherUnverified);
+        assert!(r.note.contains("unverified"), "{}", r.note);
+        assert_eq!(r.smallest_role().unwrap().guid, FOUNDRY_USER.guid);
+        assert!(!OPENAI_USER.grants(AGENTS_WRITE) && !OPENAI_USER.grants(AI_RESPONSES_WRITE));
+        // A non-OpenAI model on /models: MaaS, confirmed; through /openai/v1: unverified.
+        let r = required_data_actions(&S::Models, Call::Chat, Some("DeepSeek"));
+        assert_eq!((r.grants.clone(), r.certainty), (vec![MAAS_CHAT], Certainty::Confirmed));
+        assert_eq!(r.smallest_role().unwrap().guid, FOUNDRY_USER.guid);
+        let r = required_data_actions(&S::V1, Call::Chat, Some("Meta"));
+        assert_eq!(
+            (r.grants.clone(), r.unverified_alternatives.clone(), r.certainty),
+            (vec![MAAS_CHAT], vec![OPENAI_CHAT], Certainty::Unverified)
+        );
+        assert!(r.note.contains("unverified"), "{}", r.note);
+        // An OpenAI model keeps the OpenAI actions wherever it is called.
+        let r = required_data_actions(&S::V1, Call::Chat, Some("OpenAI"));
+        assert_eq!((r.grants.clone(), r.certainty), (vec![OPENAI_CHAT], Certainty::Assumed));
+        assert_eq!(
+            required_data_actions(&S::Models, Call::Chat, Some("openai")).grants,
+            vec![OPENAI_CHAT]
+        );
     }
 }

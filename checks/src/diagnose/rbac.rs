@@ -33,13 +33,11 @@ pub const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
 pub const PROPAGATION_WINDOW_SECS: i64 = 10 * 60;
 pub const GROUP_PROPAGATION_WINDOW_SECS: i64 = 30 * 60;
 
-/// The data action the probe's call needs.
+/// The data action the probe's call needs on the classic surface (the full table, by surface
+/// and model format, is [`super::data_actions::required_data_actions`]).
 pub fn data_action_for(probe: ProbeKind) -> &'static str {
-    match probe {
-        ProbeKind::Embeddings => EMBEDDINGS_ACTION,
-        ProbeKind::Models => MODELS_READ_ACTION,
-        ProbeKind::Chat | ProbeKind::None => CHAT_COMPLETIONS_ACTION,
-    }
+    use super::data_actions::{Call, RequestSurface, required_data_actions};
+    required_data_actions(&RequestSurface::Classic, Call::of_probe(probe), None).primary()
 }
 
 /// Built-in role GUIDs the doctor names in its advice.
@@ -48,7 +46,16 @@ pub mod roles {
     pub const OPENAI_CONTRIBUTOR: &str = "a001fd3d-188f-4b5d-821b-7da978bf7442";
     pub const COGNITIVE_SERVICES_USER: &str = "a97b65f3-24c7-4388-baec-2e87135dc908";
     pub const COGNITIVE_SERVICES_CONTRIBUTOR: &str = "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68";
+    /// Foundry User, formerly Azure AI User (same GUID).
     pub const AZURE_AI_USER: &str = "53ca6127-db72-4b80-b1b0-d745d6d5456d";
+    pub const FOUNDRY_USER: &str = AZURE_AI_USER;
+    /// Foundry Account Owner, formerly Azure AI Account Owner: management only, no data actions.
+    pub const FOUNDRY_ACCOUNT_OWNER: &str = "e47c6f54-e4a2-4754-9501-8e0985b135e1";
+    /// Foundry Owner, formerly Azure AI Owner.
+    pub const FOUNDRY_OWNER: &str = "c883944f-8b7b-4483-af10-35834be79c4a";
+    /// Foundry Project Manager, formerly Azure AI Project Manager.
+    pub const FOUNDRY_PROJECT_MANAGER: &str = "eadc314b-1a2d-4efa-be10-5d325db5065e";
+    pub const AZURE_AI_DEVELOPER: &str = "64702f94-c441-49e6-a78b-ef80e0188fee";
     pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
     pub const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
     pub const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
@@ -206,34 +213,58 @@ struct BuiltinFile {
 struct BuiltinRole {
     role_name: String,
     name: String,
+    /// Former names (the 2025–2026 "Azure AI …" → "Foundry …" rename), newest first.
+    #[serde(default)]
+    aliases: Vec<String>,
     #[serde(default)]
     permissions: Vec<Permission>,
 }
 
-static BUILTIN: LazyLock<Vec<RoleDef>> = LazyLock::new(|| {
+/// The bundled built-ins with their former names.
+static BUILTIN: LazyLock<Vec<(RoleDef, Option<String>)>> = LazyLock::new(|| {
     let text = include_str!("../../../fixtures/roles/builtin-roles.json");
     serde_json::from_str::<BuiltinFile>(text)
         .map(|f| {
             f.roles
                 .into_iter()
                 .chain(f.related_roles)
-                .map(|r| RoleDef {
-                    id: r.name.to_ascii_lowercase(),
-                    name: r.role_name,
-                    builtin: true,
-                    permissions: r.permissions,
-                    source: "offline",
+                .map(|r| {
+                    let def = RoleDef {
+                        id: r.name.to_ascii_lowercase(),
+                        name: r.role_name,
+                        builtin: true,
+                        permissions: r.permissions,
+                        source: "offline",
+                    };
+                    (def, r.aliases.into_iter().next())
                 })
                 .collect()
         })
         .unwrap_or_default()
 });
 
+/// A built-in role's 2026 name and its former name, by GUID (names change, GUIDs do not).
+pub fn builtin_names(guid: &str) -> Option<(String, Option<String>)> {
+    let guid = role_guid(guid);
+    BUILTIN
+        .iter()
+        .find(|(r, _)| r.id == guid)
+        .map(|(r, former)| (r.name.clone(), former.clone()))
+}
+
+/// "Foundry User (formerly Azure AI User)" for a renamed built-in; its name otherwise.
+pub fn builtin_display_name(guid: &str) -> Option<String> {
+    builtin_names(guid).map(|(name, former)| match former {
+        Some(old) => format!("{name} (formerly {old})"),
+        None => name,
+    })
+}
+
 /// The bundled copy of a built-in role (fixtures/roles/builtin-roles.json): only a fallback
 /// when the live definition cannot be read.
 pub fn builtin_role(guid: &str) -> Option<RoleDef> {
     let guid = role_guid(guid);
-    BUILTIN.iter().find(|r| r.id == guid).cloned()
+    BUILTIN.iter().find(|(r, _)| r.id == guid).map(|(r, _)| r.clone())
 }
 
 /// The name of a well-known built-in role, for messages.
@@ -269,12 +300,25 @@ pub struct AssignedRole {
 }
 
 impl AssignedRole {
+    /// The role's name: a built-in's 2026 name by GUID (whatever name ARM sent: a cloud may
+    /// still call Foundry User "Azure AI User"), else the definition's name, else the GUID.
     pub fn role_name(&self) -> String {
-        self.role
-            .as_ref()
-            .map(|r| r.name.clone())
+        builtin_names(&self.role_id)
+            .map(|(name, _)| name)
+            .filter(|_| self.role.as_ref().is_none_or(|r| r.builtin))
+            .or_else(|| self.role.as_ref().map(|r| r.name.clone()))
             .or_else(|| builtin_name(&self.role_id))
             .unwrap_or_else(|| self.role_id.clone())
+    }
+    /// [`Self::role_name`] with a renamed built-in's former name: "Foundry User (formerly
+    /// Azure AI User)".
+    pub fn display_name(&self) -> String {
+        match builtin_names(&self.role_id) {
+            Some((_, Some(old))) if self.role.as_ref().is_none_or(|r| r.builtin) => {
+                format!("{} (formerly {old})", self.role_name())
+            }
+            _ => self.role_name(),
+        }
     }
     pub fn via_group(&self, principal_id: &str) -> bool {
         !self.principal_id.eq_ignore_ascii_case(principal_id)
@@ -604,6 +648,74 @@ mod tests {
             builtin_role("/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-0000-0000-000000000001")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn foundry_roles_by_guid_with_both_names() {
+        for (guid, name, former, chat, agents) in [
+            (roles::FOUNDRY_USER, "Foundry User", Some("Azure AI User"), true, true),
+            (
+                roles::FOUNDRY_ACCOUNT_OWNER,
+                "Foundry Account Owner",
+                Some("Azure AI Account Owner"),
+                false,
+                false,
+            ),
+            (
+                roles::FOUNDRY_OWNER,
+                "Foundry Owner",
+                Some("Azure AI Owner"),
+                true,
+                true,
+            ),
+            (
+                roles::FOUNDRY_PROJECT_MANAGER,
+                "Foundry Project Manager",
+                Some("Azure AI Project Manager"),
+                true,
+                true,
+            ),
+            (roles::AZURE_AI_DEVELOPER, "Azure AI Developer", None, true, false),
+            (
+                roles::COGNITIVE_SERVICES_USER,
+                "Cognitive Services User",
+                None,
+                true,
+                true,
+            ),
+            (roles::OPENAI_USER, "Cognitive Services OpenAI User", None, true, false),
+            (
+                roles::OPENAI_CONTRIBUTOR,
+                "Cognitive Services OpenAI Contributor",
+                None,
+                true,
+                false,
+            ),
+            (roles::OWNER, "Owner", None, false, false),
+            (roles::CONTRIBUTOR, "Contributor", None, false, false),
+            (roles::READER, "Reader", None, false, false),
+        ] {
+            let (n, f) = builtin_names(guid).unwrap_or_else(|| panic!("{guid} bundled"));
+            assert_eq!((n.as_str(), f.as_deref()), (name, former), "{guid}");
+            let r = builtin_role(guid).unwrap();
+            assert_eq!(r.grants_data(CHAT_COMPLETIONS_ACTION), chat, "{name}");
+            assert_eq!(
+                r.grants_data("Microsoft.CognitiveServices/accounts/AIServices/agents/write"),
+                agents,
+                "{name}"
+            );
+        }
+        assert!(builtin_role(roles::FOUNDRY_ACCOUNT_OWNER).unwrap().control_plane_only());
+        assert_eq!(
+            builtin_display_name(roles::AZURE_AI_USER).as_deref(),
+            Some("Foundry User (formerly Azure AI User)")
+        );
+        // A live definition under the old name is still named by its GUID's 2026 name.
+        let mut a = assigned(roles::AZURE_AI_USER, ACCOUNT, "a", 1);
+        a.role.as_mut().unwrap().name = "Azure AI User".into();
+        a.role.as_mut().unwrap().source = "arm";
+        assert_eq!(a.role_name(), "Foundry User");
+        assert_eq!(a.display_name(), "Foundry User (formerly Azure AI User)");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The wording of every [`RoleOutcome`]: messages, summaries, fixes, and the exact `az`,
 //! Bicep and Terraform commands. A pure conversion; nothing here decides a verdict.
 
+use super::PrincipalInfo;
 use super::outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable};
-use super::{PrincipalInfo, RECOMMENDED_ROLE};
-use crate::azure::arm::ResourceId;
+use crate::azure::arm::{PROJECTS_API, ResourceId};
 use crate::codes;
+use crate::diagnose::data_actions::{self, BuiltinDataRole, Certainty, OPENAI_USER};
 use crate::diagnose::jwt::human_duration;
-use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleReading, roles};
+use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleReading};
 use crate::model::{Finding, Judgement, Status};
 
 /// What one outcome says: the status, the summary line and the findings.
@@ -45,6 +46,16 @@ pub fn render(s: &Subject, outcome: &RoleOutcome) -> Rendered {
         RoleOutcome::NotRead => (Status::Warn, "role assignments not read".into(), vec![]),
         RoleOutcome::Denied { denied_by, granting } => denied(s, denied_by, granting),
         RoleOutcome::NotGranted(n) => not_granted(s, n),
+        RoleOutcome::ProjectNotFound {
+            name,
+            account,
+            existing,
+            bad_name,
+        } => project_not_found(s, name, account, existing, *bad_name),
+        RoleOutcome::Unverified {
+            granting,
+            granted_action,
+        } => unverified(s, granting, granted_action),
         RoleOutcome::Propagating {
             granting,
             oldest_age_secs,
@@ -64,10 +75,27 @@ fn end(text: &str) -> &str {
     text.trim_end().trim_end_matches('.')
 }
 
+/// `deployments/chat/completions/action` for an OpenAI action (as reports always said),
+/// `AIServices/agents/write` / `MaaS/chat/completions/action` for the others.
 fn short_action(action: &str) -> &str {
     action
         .strip_prefix("Microsoft.CognitiveServices/accounts/OpenAI/")
-        .unwrap_or(action)
+        .unwrap_or_else(|| data_actions::short(action))
+}
+
+/// What the call needs, in a sentence: one action, or the alternatives the sources leave
+/// open ("AIServices/agents/write or AIServices/responses/write (which one … is unverified)").
+fn needed(s: &Subject) -> String {
+    let req = &s.requirement;
+    if req.certainty == Certainty::EitherUnverified && req.grants.len() > 1 {
+        let all: Vec<&str> = req.grants.iter().map(|a| short_action(a)).collect();
+        format!(
+            "{} (which one the service checks is unverified; either is enough)",
+            all.join(" or ")
+        )
+    } else {
+        short_action(&s.data_action).to_string()
+    }
 }
 
 /// The principal in a sentence: UPN, managed identity or object id, with the object id.
@@ -101,11 +129,28 @@ fn principal_type_arg(p: &PrincipalInfo) -> String {
 
 /// Where an ARM scope sits, in words ("the account", "resource group rg-ai", …).
 pub(super) fn describe_scope(scope: &str, resource: &str) -> String {
+    let is_project = |id: &str| {
+        ResourceId::parse(id)
+            .ok()
+            .is_some_and(|r| r.is_type("Microsoft.CognitiveServices/accounts/projects"))
+    };
     if scope
         .trim_end_matches('/')
         .eq_ignore_ascii_case(resource.trim_end_matches('/'))
     {
-        return "the account".to_string();
+        return if is_project(resource) {
+            "the project".to_string()
+        } else {
+            "the account".to_string()
+        };
+    }
+    if is_project(resource)
+        && ResourceId::parse(resource)
+            .ok()
+            .and_then(|r| r.parent())
+            .is_some_and(|parent| parent.to_string().eq_ignore_ascii_case(scope.trim_end_matches('/')))
+    {
+        return "the project's account".to_string();
     }
     if scope.trim().trim_matches('/').is_empty() {
         return "the root scope (/)".to_string();
@@ -121,6 +166,7 @@ pub(super) fn describe_scope(scope: &str, resource: &str) -> String {
         ResourceId::Subscription { id } => format!("subscription {id}"),
         ResourceId::ResourceGroup { name, .. } => format!("resource group {name}"),
         _ if id.is_type("Microsoft.Management/managementGroups") => format!("management group {name}"),
+        _ if id.is_type("Microsoft.CognitiveServices/accounts/projects") => format!("project {name}"),
         _ if id.last_type().is_some_and(|t| t.eq_ignore_ascii_case("accounts")) => format!("account {name}"),
         _ => format!("resource {name}"),
     }
@@ -139,20 +185,57 @@ fn list(assignments: &[AssignedRole], rid: &str) -> String {
         .join(", ")
 }
 
-/// The exact fix: `az`, plus Bicep and Terraform in the text.
-fn grant_fix(f: Finding, p: &PrincipalInfo, scope: &str, lead: &str) -> Finding {
+/// [`list`] for a message: a renamed role with its former name ("Foundry User (formerly Azure
+/// AI User) on the project"), so a reader who knows the old name finds it once.
+fn full_list(assignments: &[AssignedRole], rid: &str) -> String {
+    assignments
+        .iter()
+        .map(|a| format!("{} on {}", a.display_name(), describe_scope(&a.scope, rid)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The role to grant: the smallest built-in that grants what the call needs (the table shared
+/// with the probe and `explain`), Cognitive Services OpenAI User when the table has none.
+fn recommended(s: &Subject) -> &'static BuiltinDataRole {
+    s.requirement.smallest_role().unwrap_or(&OPENAI_USER)
+}
+
+/// "the project" or "the account": where the fix assigns the role.
+fn scope_word(s: &Subject) -> &'static str {
+    let project = ResourceId::parse(&s.resource_id)
+        .ok()
+        .is_some_and(|r| r.is_type("Microsoft.CognitiveServices/accounts/projects"));
+    if project { "the project" } else { "the account" }
+}
+
+/// The exact fix: `az`, plus Bicep and Terraform in the text, for the smallest built-in role
+/// (named by its GUID's 2026 name) at the narrowest scope that works (the project for a
+/// project endpoint, else the account).
+fn grant_fix(f: Finding, s: &Subject, scope: &str, lead: &str) -> Finding {
+    let p = &s.principal;
     let oid = p.object_id.clone().unwrap_or_else(|| "<object-id>".into());
     let kind = principal_type_arg(p);
+    let role = recommended(s);
+    let (name, guid, at) = (role.name, role.guid, scope_word(s));
+    let bicep_scope = at.trim_start_matches("the ");
+    let why = if role.guid == OPENAI_USER.guid {
+        String::new()
+    } else {
+        format!(
+            " — the smallest built-in role granting {}; it {}",
+            short_action(&s.data_action),
+            role.why
+        )
+    };
     let text = format!(
-        "{lead}Assign \"{RECOMMENDED_ROLE}\" (role id {}) to the principal on the account; it takes up to 10 minutes to reach the data plane. \
-         Bicep: resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {{ name: guid(account.id, '{oid}', '{}'), scope: account, properties: {{ roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '{}'), principalId: '{oid}', principalType: '{kind}' }} }}. \
-         Terraform: resource \"azurerm_role_assignment\" \"aoai\" {{ scope = \"{scope}\" role_definition_name = \"{RECOMMENDED_ROLE}\" principal_id = \"{oid}\" }}",
-        roles::OPENAI_USER,
-        roles::OPENAI_USER,
-        roles::OPENAI_USER,
+        "{lead}Assign \"{}\" (role id {guid}) to the principal on {at}{why}; it takes up to 10 minutes to reach the data plane. \
+         Bicep: resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {{ name: guid({bicep_scope}.id, '{oid}', '{guid}'), scope: {bicep_scope}, properties: {{ roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '{guid}'), principalId: '{oid}', principalType: '{kind}' }} }}. \
+         Terraform: resource \"azurerm_role_assignment\" \"aoai\" {{ scope = \"{scope}\" role_definition_name = \"{name}\" principal_id = \"{oid}\" }}",
+        role.display_name(),
     );
     f.fix(text).command(format!(
-        "az role assignment create --assignee-object-id {oid} --assignee-principal-type {kind} --role \"{RECOMMENDED_ROLE}\" --scope {scope}"
+        "az role assignment create --assignee-object-id {oid} --assignee-principal-type {kind} --role \"{name}\" --scope {scope}"
     ))
 }
 
@@ -220,7 +303,7 @@ fn no_role_in_tenant(s: &Subject, host: &str) -> Rendered {
                 who(p)
             ),
         ),
-        p,
+        s,
         "<account-resource-id>",
         "Find the account's resource id (az cognitiveservices account list --query \"[].{id:id, endpoint:properties.endpoint}\" -o table, as someone who can see it), then: ",
     );
@@ -320,7 +403,7 @@ fn effectively_missing(s: &Subject, u: &Unreadable) -> Rendered {
                 short_action(action)
             ),
         ),
-        p,
+        s,
         &s.resource_id,
         "",
     );
@@ -415,12 +498,22 @@ fn not_granted(s: &Subject, n: &NotGranted) -> Rendered {
         let f = Finding::error(
             &codes::ROLE_WRONG_SCOPE,
             format!(
-                "{} holds the right role on the wrong scope: {}. It is needed on this account ({rid}) or a parent (its resource group or subscription).",
+                "{} holds the right role on the wrong scope: {}. It is needed on {} ({rid}) or a parent{}.",
                 who(p),
-                found.join("; ")
+                found.join("; "),
+                if scope_word(s) == "the project" {
+                    "this project"
+                } else {
+                    "this account"
+                },
+                if scope_word(s) == "the project" {
+                    " (its account, resource group or subscription)"
+                } else {
+                    " (its resource group or subscription)"
+                }
             ),
         );
-        findings.push(grant_fix(f, p, rid, "The role grants nothing outside its scope. "));
+        findings.push(grant_fix(f, s, rid, "The role grants nothing outside its scope. "));
     }
     if !n.control_plane.is_empty() {
         let f = Finding::error(
@@ -428,23 +521,33 @@ fn not_granted(s: &Subject, n: &NotGranted) -> Rendered {
             format!(
                 "{} holds {} — management roles with no data actions, so they do not allow {} (Owner and Contributor manage the account but cannot call its models with Entra ID). The data plane answers 401 PermissionDenied.",
                 who(p),
-                list(&n.control_plane, rid),
-                short_action(action)
+                full_list(&n.control_plane, rid),
+                needed(s)
             ),
         );
         findings.push(if findings.is_empty() {
-            grant_fix(f, p, rid, "")
+            grant_fix(f, s, rid, "")
         } else {
             f.fix("Keep them for management if needed; the data action comes from the role above.")
         });
     }
     for (a, reading) in &n.other {
         let f = other_data_actions(s, a, reading);
-        let lead = format!("Add {action} to the custom role's dataActions (and out of its notDataActions), or: ");
-        findings.push(if findings.is_empty() {
-            grant_fix(f, p, rid, &lead)
+        let builtin = a.role.as_ref().is_some_and(|r| r.builtin);
+        let lead = if builtin {
+            format!("{} is built in and cannot be changed. ", a.role_name())
         } else {
-            f.fix(format!("Add {action} to the role's dataActions (and out of its notDataActions), or assign \"{RECOMMENDED_ROLE}\"."))
+            format!("Add {action} to the custom role's dataActions (and out of its notDataActions), or: ")
+        };
+        findings.push(if findings.is_empty() {
+            grant_fix(f, s, rid, &lead)
+        } else if builtin {
+            f.fix(format!("Assign \"{}\".", recommended(s).name))
+        } else {
+            f.fix(format!(
+                "Add {action} to the role's dataActions (and out of its notDataActions), or assign \"{}\".",
+                recommended(s).name
+            ))
         });
     }
     if !n.unknown_definitions.is_empty() && findings.is_empty() {
@@ -471,6 +574,9 @@ fn other_data_actions(s: &Subject, a: &AssignedRole, reading: &RoleReading) -> F
         RoleReading::Excluded { allowed_by, removed_by } => {
             format!("its dataActions include {allowed_by}, but its notDataActions remove {removed_by}")
         }
+        RoleReading::OtherDataActions { .. } if a.role.as_ref().is_some_and(|r| r.builtin) => {
+            format!("its data actions cover only {}", families(a).join(", "))
+        }
         RoleReading::OtherDataActions { data_actions } => {
             format!(
                 "its data actions ({}) do not cover {}",
@@ -483,12 +589,35 @@ fn other_data_actions(s: &Subject, a: &AssignedRole, reading: &RoleReading) -> F
     Finding::error(
         &codes::ROLE_MISSING,
         format!(
-            "{} holds {}, which does not allow {}: {why}.",
+            "{} holds {} on {}, which does not allow {}: {why}.",
             who(&s.principal),
-            describe(a, &s.resource_id),
-            short_action(action)
+            a.display_name(),
+            describe_scope(&a.scope, &s.resource_id),
+            needed(s)
         ),
     )
+}
+
+/// The data-action families a role covers (`OpenAI/*`, `MaaS/*`…): a built-in role's
+/// near miss in a few words, not its sixteen actions.
+fn families(a: &AssignedRole) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    let actions = a
+        .role
+        .iter()
+        .flat_map(|r| r.permissions.iter())
+        .flat_map(|p| p.data_actions.iter());
+    for d in actions {
+        let short = data_actions::short(d);
+        let family = match short.split_once('/') {
+            Some((f, _)) => format!("{f}/*"),
+            None => short.to_string(),
+        };
+        if !out.contains(&family) {
+            out.push(family);
+        }
+    }
+    out
 }
 
 /// No role at the account at all (and, for a GUID that found nothing anywhere, the hint that
@@ -498,12 +627,18 @@ fn no_role(s: &Subject, maybe_client_id: bool) -> Vec<Finding> {
     let f = Finding::error(
         &codes::ROLE_MISSING,
         format!(
-            "{} holds no role on the account — none at its scope, inherited from its resource group or subscription, or through a group — so {} is not allowed and the data plane answers 401 PermissionDenied.",
+            "{} holds no role on {} — none at its scope, inherited from {}, or through a group — so {} is not allowed and the data plane answers 401 PermissionDenied.",
             who(p),
-            short_action(&s.data_action)
+            scope_word(s),
+            if scope_word(s) == "the project" {
+                "its account, resource group or subscription"
+            } else {
+                "its resource group or subscription"
+            },
+            needed(s)
         ),
     );
-    let mut findings = vec![grant_fix(f, p, &s.resource_id, "")];
+    let mut findings = vec![grant_fix(f, s, &s.resource_id, "")];
     if maybe_client_id {
         findings.push(
             Finding::warning(
@@ -544,6 +679,70 @@ fn not_granted_summary(s: &Subject, n: &NotGranted) -> String {
     } else {
         format!("{} holds no role on the account", short_who(&s.principal))
     }
+}
+
+/// The project a project endpoint names is not in ARM: every call to it fails, whatever the
+/// roles.
+fn project_not_found(s: &Subject, name: &str, account: &str, existing: &[String], bad_name: bool) -> Rendered {
+    let acct = ResourceId::parse(account)
+        .ok()
+        .and_then(|r| r.name().map(str::to_string))
+        .unwrap_or_else(|| account.to_string());
+    let known = if existing.is_empty() {
+        "ARM lists no project on it, or they could not be listed".to_string()
+    } else {
+        format!("its projects: {}", existing.join(", "))
+    };
+    let message = if bad_name {
+        format!(
+            "The endpoint's project name `{name}` is not a name a Foundry project can have, so no project (and no role on it) can be checked."
+        )
+    } else {
+        format!(
+            "The endpoint names the Foundry project {name}, but account {acct} has no such project in ARM ({known}): calls to it fail whatever the roles."
+        )
+    };
+    let f = Finding::error(&codes::ROLE_PROJECT_NOT_FOUND, message)
+        .fix("Use the project endpoint from the project's overview page in the Foundry portal (https://<account>.services.ai.azure.com/api/projects/<project>), or create the project.")
+        .command(format!(
+            "az rest --method get --url \"{}{}/projects?api-version={PROJECTS_API}\"",
+            s.arm_endpoint,
+            account.trim_end_matches('/')
+        ));
+    (
+        Status::Fail,
+        format!("project {name} not found on account {acct}"),
+        vec![f],
+    )
+}
+
+/// Only an unverified alternative reading is granted (a non-OpenAI model through
+/// `/openai/v1`): a warning; the probe's live answer decides.
+fn unverified(s: &Subject, granting: &[AssignedRole], granted_action: &str) -> Rendered {
+    let rid = s.resource_id.as_str();
+    let f = Finding::warning(
+        &codes::ROLE_DATA_ACTION_UNVERIFIED,
+        format!(
+            "{} holds {}, which grants {} but not {}: {}. The data-plane probe's answer decides.",
+            who(&s.principal),
+            full_list(granting, rid),
+            short_action(granted_action),
+            short_action(&s.data_action),
+            s.requirement.note
+        ),
+    );
+    let f = grant_fix(f, s, rid, "If the call answers 401 PermissionDenied: ");
+    let format = s.requirement.model_format.as_deref().unwrap_or("non-OpenAI");
+    (
+        Status::Warn,
+        format!(
+            "{} grants {} only; whether a {format} model needs {} here is unverified",
+            list(granting, rid),
+            short_action(granted_action),
+            short_action(&s.data_action)
+        ),
+        vec![f],
+    )
 }
 
 fn propagating(s: &Subject, granting: &[AssignedRole], oldest_age_secs: Option<i64>, via_group: bool) -> Rendered {
@@ -640,6 +839,7 @@ fn effective_disagreement(s: &Subject, allowed: bool) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::rbac::roles;
     use proptest::prelude::*;
 
     const ACCOUNT: &str =
@@ -665,7 +865,19 @@ mod tests {
         );
         assert_eq!(
             describe_scope(&format!("{ACCOUNT}/projects/chat"), ACCOUNT),
-            "resource chat"
+            "project chat"
+        );
+        // Judged at a project: the project itself, its account, another project.
+        let project = format!("{ACCOUNT}/projects/chat");
+        assert_eq!(describe_scope(&project, &project), "the project");
+        assert_eq!(describe_scope(ACCOUNT, &project), "the project's account");
+        assert_eq!(
+            describe_scope(&format!("{ACCOUNT}/projects/other"), &project),
+            "project other"
+        );
+        assert_eq!(
+            describe_scope("/subscriptions/s1/resourceGroups/rg-ai", &project),
+            "resource group rg-ai"
         );
         assert_eq!(describe_scope("not/an/id", ACCOUNT), "resource id");
     }
@@ -682,6 +894,7 @@ mod tests {
                 ..Default::default()
             },
             data_action: rbac::CHAT_COMPLETIONS_ACTION.into(),
+            requirement: Default::default(),
             token_tenant: Some("t1".into()),
             resource_id: ACCOUNT.into(),
             arm_endpoint,

@@ -1,12 +1,13 @@
 //! Gather: everything the role check reads from ARM, into [`Gathered`]. No verdicts here.
 
-use super::{AccountSummary, ArmAccess, Gathered, PrincipalInfo, ResourceState};
+use super::{AccountSummary, ArmAccess, Gathered, PrincipalInfo, ProjectState, ResourceState};
 use crate::azure::arm::{Account, ArmClient, ArmError, DenyAssignment, ResourceId, RoleAssignment};
 use crate::azure::credentials;
 use crate::context::RunContext;
 use crate::diagnose::arm::ArmErrorKind;
-use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleDef, RoleReading, data_action_for, is_guid};
-use crate::facts::Facts;
+use crate::diagnose::data_actions::{Call, RequestSurface, required_data_actions};
+use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleDef, RoleReading, is_guid};
+use crate::facts::{Facts, Surface};
 use futures::StreamExt;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -478,8 +479,10 @@ async fn principal_and_arm(ctx: &RunContext, facts: &Facts, claims: &Value, g: &
 
 pub(super) async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
     let claims = facts.claims.as_ref().map(|c| c.shown()).unwrap_or(Value::Null);
+    let surface = request_surface(ctx, facts);
+    let call = Call::of_probe(ctx.target.probe);
     let mut g = Gathered {
-        data_action: data_action_for(ctx.target.probe).to_string(),
+        requirement: required_data_actions(&surface, call, None),
         token_tenant: claim(&claims, "tid"),
         cloud: Some(ctx.target.cloud),
         ..Default::default()
@@ -497,12 +500,113 @@ pub(super) async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
     let ResourceState::Found { account, tenant, .. } = &g.resource else {
         return g;
     };
-    let (rid, resource_tenant) = (account.id.clone(), tenant.clone());
+    let (account, resource_tenant) = (account.clone(), tenant.clone());
+    let deployment = ctx.target.deployment.as_deref();
+    let format = model_format(&arm, &account, &surface, deployment, &mut g).await;
+    g.requirement = required_data_actions(&surface, call, format.as_deref());
+    if let Some(project) = surface.project() {
+        g.project = find_project(&arm, &account.id, project, &mut g).await;
+    }
+    // The scope the call is authorized at: the project for a project endpoint (its own
+    // assignments and those above it count), the account otherwise (a project's do not).
+    let scope = match &g.project {
+        ProjectState::NotAProject => account.id.clone(),
+        ProjectState::Found { id, .. } | ProjectState::Unreadable { id, .. } => id.clone(),
+        ProjectState::NotFound { .. } | ProjectState::BadName { .. } => return g,
+    };
     let Some(pid) = g.principal.object_id.clone() else {
         return g;
     };
-    read_at_account(&arm, &rid, resource_tenant.as_deref(), &pid, &mut g).await;
+    read_at_account(&arm, &scope, resource_tenant.as_deref(), &pid, &mut g).await;
     g
+}
+
+/// The surface the call goes to. `facts.endpoint.surface` says only `ResourceRoot` today (and
+/// the endpoint fact is missing when the endpoint has a path), so the path of the endpoint
+/// the user gave decides; this is the one place to read a richer surface from once the
+/// endpoint check provides it.
+pub(super) fn request_surface(ctx: &RunContext, facts: &Facts) -> RequestSurface {
+    let from_path = || {
+        ctx.target
+            .endpoint
+            .as_ref()
+            .and_then(|u| RequestSurface::from_path(u.path()))
+            .unwrap_or(RequestSurface::Classic)
+    };
+    match facts.endpoint.as_ref().map(|e| e.surface) {
+        Some(Surface::ResourceRoot) | None => from_path(),
+    }
+}
+
+/// A name ARM can take as one path segment (no `/`, no `.`/`..` that would climb the path).
+pub(super) fn plain_segment(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The deployment's `properties.model.format` (OpenAI, DeepSeek, Meta…), read only where it
+/// can change the data action: a deployment on a non-`OpenAI` account, off a project route.
+async fn model_format(
+    arm: &ArmClient,
+    account: &AccountSummary,
+    surface: &RequestSurface,
+    deployment: Option<&str>,
+    g: &mut Gathered,
+) -> Option<String> {
+    let d = deployment.map(str::trim).filter(|d| plain_segment(d))?;
+    let openai_kind = account
+        .kind
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("OpenAI"));
+    if openai_kind || surface.project().is_some() {
+        return None;
+    }
+    match arm.deployment(&account.id, d).await {
+        Ok(dep) => dep.properties.model.and_then(|m| m.format),
+        Err(e) => {
+            g.model_format_unread = Some(format!("deployment {d}: {}", e.describe()));
+            None
+        }
+    }
+}
+
+/// The project a project endpoint names, in ARM: found, missing (with the account's
+/// projects), or not readable (its id is still known, so roles are read there).
+async fn find_project(arm: &ArmClient, account_id: &str, name: &str, g: &mut Gathered) -> ProjectState {
+    if !plain_segment(name) {
+        return ProjectState::BadName { name: name.to_string() };
+    }
+    let id = format!("{}/projects/{name}", account_id.trim_end_matches('/'));
+    match arm.project(account_id, name).await {
+        Ok(p) => ProjectState::Found {
+            id: if p.id.is_empty() { id } else { p.id.clone() },
+            name: p.short_name().to_string(),
+        },
+        Err(e) if e.is_not_found() => ProjectState::NotFound {
+            name: name.to_string(),
+            account: account_id.to_string(),
+            existing: arm
+                .projects(account_id)
+                .await
+                .map(|list| list.iter().map(|p| p.short_name().to_string()).collect())
+                .unwrap_or_default(),
+        },
+        Err(e) => {
+            if e.unreachable() {
+                g.arm = ArmAccess::Unreachable(e.describe());
+            }
+            ProjectState::Unreadable {
+                id,
+                name: name.to_string(),
+                error: e.describe(),
+            }
+        }
+    }
 }
 
 /// The principal's assignments, the deny assignments and (for the caller) the effective
@@ -543,9 +647,10 @@ async fn read_at_account(arm: &ArmClient, rid: &str, resource_tenant: Option<&st
     }
     // Nothing grants it here: look for the principal's assignments elsewhere (the right role on
     // the wrong account, resource group or subscription).
-    let grants_here = assignments
-        .as_ref()
-        .is_ok_and(|list| list.iter().any(|a| a.reading(&g.data_action) == RoleReading::Grants));
+    let grants_here = assignments.as_ref().is_ok_and(|list| {
+        list.iter()
+            .any(|a| g.requirement.grants.iter().any(|d| a.reading(d) == RoleReading::Grants))
+    });
     if assignments.is_ok() && !grants_here {
         g.elsewhere = assignments_elsewhere(arm, rid, resource_tenant, pid, g.subscriptions_searched, &mut cache).await;
     }
@@ -562,11 +667,10 @@ async fn assignments_elsewhere(
     subscriptions_searched: usize,
     cache: &mut HashMap<String, Option<RoleDef>>,
 ) -> Vec<AssignedRole> {
-    let account = account_id(rid);
-    let mut subs: Vec<String> = account
-        .as_ref()
-        .and_then(|a| a.subscription())
-        .map(str::to_string)
+    // `rid` is the account or one of its projects.
+    let mut subs: Vec<String> = ResourceId::parse(rid)
+        .ok()
+        .and_then(|a| a.subscription().map(str::to_string))
         .into_iter()
         .collect();
     if subscriptions_searched > 1

@@ -14,6 +14,12 @@
 //!
 //! Files: [`gather`] (ARM I/O), [`outcome`] (what was found), [`findings`] (what to say).
 //!
+//! Which data action: [`crate::diagnose::data_actions::required_data_actions`], the table
+//! shared with the probe and `explain` — by the endpoint's surface (classic, v1, a Foundry
+//! project, `/models`), the call, and the deployment's model format. A Foundry project
+//! endpoint is authorized at the project (`…/accounts/{a}/projects/{p}`): assignments there and
+//! above count; a project's assignments do not count for the account's own routes.
+//!
 //! A 403 on the role-assignment read is "could not verify" (`warn`), never "missing".
 
 mod findings;
@@ -27,6 +33,7 @@ use super::Check;
 use crate::azure::arm::{Account, ArmError};
 use crate::checks::Outcome;
 use crate::context::{Cloud, RunContext};
+use crate::diagnose::data_actions::Requirement;
 use crate::diagnose::rbac::{AssignedRole, DenyRule, Permission};
 use crate::facts::{Fact, Facts, RoleFacts};
 use crate::model::Judgement;
@@ -35,7 +42,8 @@ use serde_json::{Value, json};
 
 pub struct RoleAssignmentCheck;
 
-/// The role the doctor recommends: the least privilege that can call every inference API.
+/// The role the doctor recommends for OpenAI models on the account's own routes (the table in
+/// [`crate::diagnose::data_actions`] picks another for projects and non-OpenAI models).
 pub const RECOMMENDED_ROLE: &str = "Cognitive Services OpenAI User";
 
 #[async_trait]
@@ -168,6 +176,35 @@ impl AccountSummary {
     }
 }
 
+/// The Foundry project a project endpoint names, as ARM knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ProjectState {
+    /// The endpoint is not a project's.
+    #[default]
+    NotAProject,
+    Found {
+        id: String,
+        name: String,
+    },
+    /// Its GET was refused or failed: its id is still known, so roles are read there.
+    Unreadable {
+        id: String,
+        name: String,
+        error: String,
+    },
+    /// ARM says the account has no such project.
+    NotFound {
+        name: String,
+        account: String,
+        /// The account's projects, when they could be listed.
+        existing: Vec<String>,
+    },
+    /// Not a name ARM could have (the endpoint's path is malformed).
+    BadName {
+        name: String,
+    },
+}
+
 /// Whether ARM could be used at all.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum ArmAccess {
@@ -182,7 +219,12 @@ pub enum ArmAccess {
 /// Everything the gather step saw.
 #[derive(Debug, Clone, Default)]
 pub struct Gathered {
-    pub data_action: String,
+    /// The data action(s) the app's call needs, and why.
+    pub requirement: Requirement,
+    /// The project of a project endpoint.
+    pub project: ProjectState,
+    /// Why the deployment's model format could not be read, when it was looked for.
+    pub model_format_unread: Option<String>,
     pub token_tenant: Option<String>,
     pub principal: PrincipalInfo,
     pub arm: ArmAccess,
@@ -236,7 +278,6 @@ mod tests {
 
     fn found(assignments: Result<Vec<AssignedRole>, ArmError>) -> Gathered {
         Gathered {
-            data_action: rbac::CHAT_COMPLETIONS_ACTION.into(),
             token_tenant: Some("t".into()),
             principal: alice(),
             resource: ResourceState::Found {
@@ -536,6 +577,41 @@ mod tests {
             Some("CONTOSO-AOAI")
         ));
         assert!(!account_matches(&a, "contoso-aoai.openai.azure.com", Some(8443), None));
+        // A Foundry (AIServices) account: its `properties.endpoint` is the cognitiveservices
+        // host; a project endpoint's `*.services.ai.azure.com` host is only in `endpoints`.
+        let foundry = Account {
+            id: RID.into(),
+            name: "contoso-foundry".into(),
+            kind: Some("AIServices".into()),
+            location: None,
+            properties: AccountProperties {
+                endpoint: Some("https://contoso-foundry.cognitiveservices.azure.com/".into()),
+                endpoints: serde_json::from_value(json!({
+                    "AI Foundry API": "https://contoso-foundry.services.ai.azure.com/",
+                    "OpenAI Language Model Instance API": "https://contoso-foundry.openai.azure.com/",
+                }))
+                .ok(),
+                ..Default::default()
+            },
+        };
+        assert!(account_matches(
+            &foundry,
+            "contoso-foundry.services.ai.azure.com",
+            Some(443),
+            None
+        ));
+        assert!(account_matches(
+            &foundry,
+            "CONTOSO-FOUNDRY.openai.azure.com",
+            Some(443),
+            None
+        ));
+        assert!(!account_matches(
+            &foundry,
+            "other.services.ai.azure.com",
+            Some(443),
+            None
+        ));
         assert!(!account_matches(&a, "other.openai.azure.com", Some(443), Some("other")));
         assert_eq!(account_id(RID).unwrap().subscription(), Some("s1"));
         assert!(account_id("/subscriptions/s1/resourceGroups/rg").is_none());
@@ -548,5 +624,245 @@ mod tests {
             scope_of_assignment_id("/providers/Microsoft.Authorization/roleAssignments/abc"),
             "/"
         );
+    }
+
+    mod foundry {
+        use super::*;
+        use crate::diagnose::data_actions::{self as da, Call, RequestSurface, required_data_actions};
+
+        const FOUNDRY: &str =
+            "/subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-foundry";
+
+        fn project_id() -> String {
+            format!("{FOUNDRY}/projects/chat-proj")
+        }
+
+        /// Alice calls `surface` on an AIServices account with `assignments` (read at the
+        /// scope the gather step reads: the project for a project endpoint).
+        fn at(surface: RequestSurface, format: Option<&str>, assignments: Vec<AssignedRole>) -> Gathered {
+            let mut g = found(Ok(assignments));
+            if let ResourceState::Found { account, .. } = &mut g.resource {
+                account.id = FOUNDRY.into();
+                account.name = "contoso-foundry".into();
+                account.kind = Some("AIServices".into());
+            }
+            if let Some(p) = surface.project() {
+                g.project = ProjectState::Found {
+                    id: project_id(),
+                    name: p.to_string(),
+                };
+            }
+            g.requirement = required_data_actions(&surface, Call::Chat, format);
+            g
+        }
+
+        fn project() -> RequestSurface {
+            RequestSurface::Project("chat-proj".into())
+        }
+
+        fn all_text(j: &Judgement) -> String {
+            j.findings
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} | {} | {}",
+                        f.message,
+                        f.remediation.text,
+                        f.remediation.commands.join(" | ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+
+        #[test]
+        fn foundry_user_on_the_project_grants_the_project_endpoint() {
+            let g = at(
+                project(),
+                None,
+                vec![assigned(roles::FOUNDRY_USER, &project_id(), 7 * 86400)],
+            );
+            let (j, f) = judge(&g, NOW);
+            assert_eq!(j.status, Status::Pass, "{j:?}");
+            assert_eq!(
+                j.summary,
+                "alice@contoso.onmicrosoft.com holds Foundry User on the project, assigned 7d 0h ago: allows AIServices/agents/write"
+            );
+            let f = f.unwrap();
+            assert_eq!(
+                (f.verdict, f.resource_id.clone()),
+                (RoleVerdict::Granted, Some(project_id()))
+            );
+            // Unverified which action: the evidence says so.
+            let note = j.evidence["requirement"]["note"].as_str().unwrap();
+            assert!(note.contains("unverified"), "{note}");
+            assert_eq!(
+                j.evidence["requirement"]["granted_by_any_of"][1],
+                da::AI_RESPONSES_WRITE
+            );
+            // An assignment on the account (or above) counts for the project too.
+            let g = at(project(), None, vec![assigned(roles::FOUNDRY_USER, FOUNDRY, 7 * 86400)]);
+            assert_eq!(judge(&g, NOW).0.status, Status::Pass);
+        }
+
+        #[test]
+        fn either_project_action_is_enough() {
+            // A custom role with only the documented AIServices/responses/* passes too.
+            let mut custom = assigned(roles::OPENAI_USER, &project_id(), 7 * 86400);
+            custom.role_id = "c0ffee00-0000-0000-0000-000000000001".into();
+            custom.role = Some(rbac::RoleDef {
+                id: custom.role_id.clone(),
+                name: "Project Responses Only".into(),
+                builtin: false,
+                permissions: vec![rbac::Permission {
+                    data_actions: vec!["Microsoft.CognitiveServices/accounts/AIServices/responses/*".into()],
+                    ..Default::default()
+                }],
+                source: "arm",
+            });
+            let (j, f) = judge(&at(project(), None, vec![custom]), NOW);
+            assert_eq!(j.status, Status::Pass, "{j:?}");
+            assert_eq!(f.unwrap().data_action, da::AI_RESPONSES_WRITE);
+        }
+
+        #[test]
+        fn project_assignments_do_not_count_for_resource_level_paths() {
+            let g = at(
+                RequestSurface::V1,
+                Some("OpenAI"),
+                vec![assigned(roles::FOUNDRY_USER, &project_id(), 7 * 86400)],
+            );
+            let (j, f) = judge(&g, NOW);
+            assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-missing"]), "{j:?}");
+            assert_eq!(f.unwrap().resource_id.as_deref(), Some(FOUNDRY));
+            // Found elsewhere, it is the right role on the wrong scope.
+            let mut g = at(RequestSurface::V1, Some("OpenAI"), vec![]);
+            g.elsewhere = vec![assigned(roles::FOUNDRY_USER, &project_id(), 7 * 86400)];
+            let (j, _) = judge(&g, NOW);
+            assert_eq!(codes_of(&j), vec!["role-wrong-scope"]);
+            assert!(
+                j.findings[0].message.contains("Foundry User on project chat-proj"),
+                "{}",
+                j.findings[0].message
+            );
+        }
+
+        #[test]
+        fn openai_user_alone_on_a_project_is_not_enough() {
+            let g = at(project(), None, vec![assigned(roles::OPENAI_USER, FOUNDRY, 7 * 86400)]);
+            let (j, f) = judge(&g, NOW);
+            assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-missing"]), "{j:?}");
+            assert_eq!(f.unwrap().verdict, RoleVerdict::Missing);
+            let text = all_text(&j);
+            for want in [
+                "AIServices/agents/write or AIServices/responses/write (which one the service checks is unverified",
+                "Assign \"Foundry User (formerly Azure AI User)\" (role id 53ca6127-db72-4b80-b1b0-d745d6d5456d) to the principal on the project",
+                "it also grants every other Cognitive Services data action",
+                "Cognitive Services OpenAI User is built in and cannot be changed",
+                "its data actions cover only OpenAI/*",
+            ] {
+                assert!(text.contains(want), "{want}\n{text}");
+            }
+            let cmd = &j.findings[0].remediation.commands[0];
+            assert_eq!(
+                cmd,
+                &format!(
+                    "az role assignment create --assignee-object-id {ALICE} --assignee-principal-type User --role \"Foundry User\" --scope {}",
+                    project_id()
+                )
+            );
+            assert!(!text.contains("custom role"), "{text}");
+        }
+
+        #[test]
+        fn foundry_account_owner_only_is_control_plane_only() {
+            let g = at(
+                project(),
+                None,
+                vec![assigned(roles::FOUNDRY_ACCOUNT_OWNER, FOUNDRY, 7 * 86400)],
+            );
+            let (j, f) = judge(&g, NOW);
+            assert_eq!(
+                (j.status, codes_of(&j)),
+                (Status::Fail, vec!["role-control-plane-only"])
+            );
+            assert_eq!(f.unwrap().outcome, crate::facts::RoleOutcomeKind::ControlPlaneOnly);
+            let m = &j.findings[0].message;
+            assert!(
+                m.contains("Foundry Account Owner (formerly Azure AI Account Owner) on the project's account"),
+                "{m}"
+            );
+            assert!(j.findings[0].remediation.commands[0].contains("--role \"Foundry User\" --scope"));
+        }
+
+        #[test]
+        fn a_non_openai_model_needs_maas() {
+            // On /models: confirmed, a failure naming the MaaS action.
+            let g = at(
+                RequestSurface::Models,
+                Some("DeepSeek"),
+                vec![assigned(roles::OPENAI_USER, FOUNDRY, 7 * 86400)],
+            );
+            let (j, f) = judge(&g, NOW);
+            assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-missing"]), "{j:?}");
+            assert_eq!(f.unwrap().data_action, da::MAAS_CHAT);
+            let text = all_text(&j);
+            assert!(text.contains("MaaS/chat/completions/action"), "{text}");
+            assert!(text.contains("--role \"Foundry User\" --scope /subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-foundry"), "{text}");
+            // Through /openai/v1: unverified, a warning.
+            let g = at(
+                RequestSurface::V1,
+                Some("DeepSeek"),
+                vec![assigned(roles::OPENAI_USER, FOUNDRY, 7 * 86400)],
+            );
+            let (j, f) = judge(&g, NOW);
+            assert_eq!(
+                (j.status, codes_of(&j)),
+                (Status::Warn, vec!["role-data-action-unverified"]),
+                "{j:?}"
+            );
+            // Waiting for propagation would not help: the probe should not wait.
+            assert_eq!(f.unwrap().verdict, RoleVerdict::Missing);
+            assert!(
+                j.findings[0].message.contains("unverified"),
+                "{}",
+                j.findings[0].message
+            );
+            // Foundry User grants MaaS: a pass either way.
+            for s in [RequestSurface::Models, RequestSurface::V1] {
+                let g = at(s, Some("Meta"), vec![assigned(roles::FOUNDRY_USER, FOUNDRY, 7 * 86400)]);
+                assert_eq!(judge(&g, NOW).0.status, Status::Pass);
+            }
+        }
+
+        #[test]
+        fn project_and_deployment_names_stay_one_path_segment() {
+            use super::super::gather::plain_segment;
+            for ok in ["chat-proj", "_project", "proj.v2", "DeepSeek-R1"] {
+                assert!(plain_segment(ok), "{ok}");
+            }
+            for bad in ["", ".", "..", "a/b", "a%2Fb", "a?b", "a b", &"x".repeat(129)] {
+                assert!(!plain_segment(bad), "{bad}");
+            }
+        }
+
+        #[test]
+        fn a_missing_project_is_its_own_finding() {
+            let mut g = at(project(), None, vec![]);
+            g.project = ProjectState::NotFound {
+                name: "chat-prj".into(),
+                account: FOUNDRY.into(),
+                existing: vec!["chat-proj".into()],
+            };
+            let (j, f) = judge(&g, NOW);
+            assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-project-not-found"]));
+            assert_eq!(j.summary, "project chat-prj not found on account contoso-foundry");
+            assert!(j.findings[0].message.contains("its projects: chat-proj"));
+            assert!(j.findings[0].remediation.commands[0].contains(&format!("{FOUNDRY}/projects?api-version=")));
+            assert_eq!(f.unwrap().outcome, crate::facts::RoleOutcomeKind::ProjectNotFound);
+            g.project = ProjectState::BadName { name: "..".into() };
+            let (j, _) = judge(&g, NOW);
+            assert_eq!(codes_of(&j), vec!["role-project-not-found"]);
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! [`RoleFacts`] later checks (the probe, `fix`) consume.
 
 use super::findings::describe_scope;
-use super::{Gathered, PrincipalInfo, ResourceState};
+use super::{Gathered, PrincipalInfo, ProjectState, ResourceState};
 use crate::azure::arm::ArmError;
+use crate::diagnose::data_actions::Requirement;
 use crate::diagnose::jwt::human_duration;
 use crate::diagnose::rbac::{self, AssignedRole, DenyRule, Evaluation, RoleReading};
 use crate::facts::{RoleFacts, RoleOutcomeKind, RoleVerdict};
@@ -14,10 +15,13 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subject {
     pub principal: PrincipalInfo,
-    /// The data action the app's call needs.
+    /// The data action judged: the requirement's first, or the alternative a role grants.
     pub data_action: String,
+    /// Everything the call needs, with the sources' certainty.
+    pub requirement: Requirement,
     pub token_tenant: Option<String>,
-    /// The account's ARM id (empty until the account was found).
+    /// The ARM id the call is authorized at: the account, or the Foundry project of a project
+    /// endpoint (empty until found). Fixes name this scope: the narrowest that works.
     pub resource_id: String,
     /// The cloud's ARM endpoint (`https://management.azure.com`), for `az rest` commands.
     pub arm_endpoint: &'static str,
@@ -113,6 +117,20 @@ pub enum RoleOutcome {
         granting: Vec<AssignedRole>,
     },
     NotGranted(NotGranted),
+    /// A project endpoint names a project the account does not have (or a name no project
+    /// can have).
+    ProjectNotFound {
+        name: String,
+        account: String,
+        existing: Vec<String>,
+        bad_name: bool,
+    },
+    /// Nothing grants the action the sources name, but a role grants an unverified
+    /// alternative reading (a non-OpenAI model through `/openai/v1`): the live call decides.
+    Unverified {
+        granting: Vec<AssignedRole>,
+        granted_action: String,
+    },
     /// Granted, but only recently: the data plane may still answer 401.
     Propagating {
         granting: Vec<AssignedRole>,
@@ -151,6 +169,8 @@ impl RoleOutcome {
             RoleOutcome::NotRead => K::NotRead,
             RoleOutcome::Denied { .. } => K::Denied,
             RoleOutcome::NotGranted(n) => n.kind(),
+            RoleOutcome::ProjectNotFound { .. } => K::ProjectNotFound,
+            RoleOutcome::Unverified { .. } => K::Unverified,
             RoleOutcome::Propagating { .. } => K::Propagating,
             RoleOutcome::Conditional { .. } => K::Conditional,
             RoleOutcome::Granted { .. } => K::Granted,
@@ -173,8 +193,14 @@ pub struct Assessment {
 /// The pure assessment of what was gathered.
 pub fn assess(g: &Gathered, now: i64) -> Assessment {
     let p = &g.principal;
+    let req = &g.requirement;
     let evidence = json!({
-        "data_action": g.data_action,
+        "data_action": req.primary(),
+        "requirement": {
+            "surface": req.surface, "call": req.call, "model_format": req.model_format,
+            "granted_by_any_of": req.grants, "unverified_alternatives": req.unverified_alternatives,
+            "certainty": req.certainty, "note": req.note, "model_format_unread": g.model_format_unread,
+        },
         "principal": {
             "object_id": p.object_id, "type": p.kind, "is_caller": p.is_caller, "display": p.display,
             "assignee": p.given, "resolved_by": p.how,
@@ -185,7 +211,8 @@ pub fn assess(g: &Gathered, now: i64) -> Assessment {
     let mut a = Assessment {
         subject: Subject {
             principal: p.clone(),
-            data_action: g.data_action.clone(),
+            data_action: req.primary().to_string(),
+            requirement: req.clone(),
             token_tenant: g.token_tenant.clone(),
             resource_id: String::new(),
             arm_endpoint: g.arm_endpoint(),
@@ -206,9 +233,17 @@ pub fn assess(g: &Gathered, now: i64) -> Assessment {
             outcome
         }
         Ok((account_id, tenant)) => {
-            a.subject.resource_id = account_id;
             resource_tenant = tenant;
-            at_the_account(g, now, &mut a, &mut newest_grant_age_secs)
+            match in_the_project(g, &account_id, &mut a.evidence) {
+                Err(outcome) => {
+                    a.subject.resource_id = account_id;
+                    outcome
+                }
+                Ok(scope) => {
+                    a.subject.resource_id = scope;
+                    at_the_account(g, now, &mut a, &mut newest_grant_age_secs)
+                }
+            }
         }
     };
     if a.outcome != RoleOutcome::NoAccountToSearch {
@@ -219,7 +254,7 @@ pub fn assess(g: &Gathered, now: i64) -> Assessment {
             resource_id: Some(a.subject.resource_id.clone()).filter(|r| !r.is_empty()),
             resource_tenant,
             principal_id: p.object_id.clone(),
-            data_action: g.data_action.clone(),
+            data_action: a.subject.data_action.clone(),
             newest_grant_age_secs,
         });
     }
@@ -270,9 +305,69 @@ fn before_the_account(g: &Gathered, evidence: &mut Value) -> Result<(String, Opt
     })
 }
 
-/// The outcome at the found account: assignments, denies and effective permissions.
+/// The scope roles are judged at (the account, or the endpoint's project), or the outcome
+/// when the project does not exist.
+fn in_the_project(g: &Gathered, account_id: &str, evidence: &mut Value) -> Result<String, RoleOutcome> {
+    match &g.project {
+        ProjectState::NotAProject => Ok(account_id.to_string()),
+        ProjectState::Found { id, name } => {
+            evidence["project"] = json!({"id": id, "name": name, "found": true});
+            Ok(id.clone())
+        }
+        ProjectState::Unreadable { id, name, error } => {
+            evidence["project"] = json!({"id": id, "name": name, "unreadable": error});
+            Ok(id.clone())
+        }
+        ProjectState::NotFound {
+            name,
+            account,
+            existing,
+        } => {
+            evidence["project"] = json!({"name": name, "found": false, "account_projects": existing});
+            Err(RoleOutcome::ProjectNotFound {
+                name: name.clone(),
+                account: account.clone(),
+                existing: existing.clone(),
+                bad_name: false,
+            })
+        }
+        ProjectState::BadName { name } => {
+            evidence["project"] = json!({"name": name, "found": false, "valid_name": false});
+            Err(RoleOutcome::ProjectNotFound {
+                name: name.clone(),
+                account: account_id.to_string(),
+                existing: vec![],
+                bad_name: true,
+            })
+        }
+    }
+}
+
+/// The action to judge: the first of the requirement's `grants` that an assignment (or ARM's
+/// effective permissions) grants — any of them counts, the sources do not say which the
+/// service checks — else the first, which the messages name.
+fn judged_action(g: &Gathered, scope: &str) -> String {
+    let req = &g.requirement;
+    let granted = |action: &str| {
+        let by_assignment = matches!(&g.assignments, Some(Ok(list)) if list.iter().any(|x| {
+            rbac::scope_covers(&x.scope, scope) && x.reading(action) == RoleReading::Grants
+        }));
+        let by_effective = matches!(&g.effective, Some(Ok(blocks)) if rbac::grants_data(blocks, action));
+        by_assignment || by_effective
+    };
+    req.grants
+        .iter()
+        .find(|a| granted(a))
+        .unwrap_or(&req.primary())
+        .to_string()
+}
+
+/// The outcome at the found account (or project): assignments, denies and effective permissions.
 fn at_the_account(g: &Gathered, now: i64, a: &mut Assessment, newest: &mut Option<i64>) -> RoleOutcome {
-    let action = g.data_action.as_str();
+    let judged = judged_action(g, &a.subject.resource_id);
+    a.subject.data_action = judged.clone();
+    a.evidence["data_action_judged"] = json!(judged);
+    let action = judged.as_str();
     let rid = a.subject.resource_id.clone();
     let evidence = &mut a.evidence;
     let effective_grants = match &g.effective {
@@ -326,8 +421,11 @@ fn at_the_account(g: &Gathered, now: i64, a: &mut Assessment, newest: &mut Optio
     {
         a.effective_disagrees = Some(eff);
     }
-    let outcome = read_outcome(g, assignments, denies, &e, &pid, &rid);
-    debug_assert_eq!(outcome.kind().verdict(), e.verdict, "{outcome:?}");
+    let outcome = read_outcome(g, assignments, denies, &e, &pid, &rid, action);
+    debug_assert!(
+        matches!(outcome, RoleOutcome::Unverified { .. }) || outcome.kind().verdict() == e.verdict,
+        "{outcome:?}"
+    );
     outcome
 }
 
@@ -352,8 +450,8 @@ fn read_outcome(
     e: &Evaluation,
     pid: &str,
     rid: &str,
+    action: &str,
 ) -> RoleOutcome {
-    let action = g.data_action.as_str();
     let pick = |idx: &[usize]| idx.iter().map(|i| assignments[*i].clone()).collect::<Vec<_>>();
     let granting = pick(&e.granting);
     if !e.denied_by.is_empty() {
@@ -361,6 +459,11 @@ fn read_outcome(
             denied_by: e.denied_by.iter().map(|i| denies[*i].clone()).collect(),
             granting,
         };
+    }
+    if e.granting.is_empty()
+        && let Some(outcome) = unverified_alternative(g, assignments, rid)
+    {
+        return outcome;
     }
     if e.granting.is_empty() {
         let (control, other): (Vec<usize>, Vec<usize>) = e
@@ -397,6 +500,22 @@ fn read_outcome(
             conditional: pick(&e.conditional),
         },
     }
+}
+
+/// A role grants one of the requirement's unverified alternatives (and nothing grants what
+/// the sources name): a warning, the live call decides.
+fn unverified_alternative(g: &Gathered, assignments: &[AssignedRole], rid: &str) -> Option<RoleOutcome> {
+    g.requirement.unverified_alternatives.iter().find_map(|alt| {
+        let granting: Vec<AssignedRole> = assignments
+            .iter()
+            .filter(|x| rbac::scope_covers(&x.scope, rid) && x.reading(alt) == RoleReading::Grants)
+            .cloned()
+            .collect();
+        (!granting.is_empty()).then(|| RoleOutcome::Unverified {
+            granting,
+            granted_action: alt.to_string(),
+        })
+    })
 }
 
 fn assignment_json(a: &AssignedRole, resource: &str, action: &str, now: i64) -> Value {

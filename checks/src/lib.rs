@@ -14,6 +14,7 @@ pub mod facts;
 pub mod model;
 pub mod runner;
 pub mod secret;
+pub mod surface;
 
 pub use context::{RunContext, Target};
 pub use model::{CheckResult, Finding, Report, Status};

@@ -8,6 +8,8 @@
 //! (matching as Azure RBAC does: `*` spans any run, case-insensitive; see [`super::rbac`]).
 
 use super::rbac::pattern_matches;
+use crate::context::ProbeKind;
+use crate::surface::Surface;
 use serde::Serialize;
 
 /// A built-in role that grants data actions, as the doctor recommends it.
@@ -114,6 +116,93 @@ pub fn smallest_role_for(action: &str) -> Option<&'static BuiltinDataRole> {
     SMALLEST_FIRST.into_iter().find(|r| r.grants(&full))
 }
 
+/// The data action a request needs, by surface and kind (fixtures/corpus/foundry-facts.md §1c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NeededAction {
+    /// The action a denial is expected to name.
+    pub action: &'static str,
+    /// Another action that is documented to grant the call as well (project routes: which of
+    /// the two the service checks is UNCONFIRMED, so a role must grant one of them).
+    pub or_else: Option<&'static str>,
+    /// Why the mapping is not settled, when it is not.
+    pub unconfirmed: Option<&'static str>,
+}
+
+const PREFIX: &str = "Microsoft.CognitiveServices/accounts/";
+
+impl NeededAction {
+    const fn sure(action: &'static str) -> Self {
+        NeededAction {
+            action,
+            or_else: None,
+            unconfirmed: None,
+        }
+    }
+    /// Every action that would let the call through.
+    pub fn any_of(&self) -> Vec<&'static str> {
+        std::iter::once(self.action).chain(self.or_else).collect()
+    }
+    /// Whether a denial naming `action` is about this request's action.
+    pub fn names(&self, action: &str) -> bool {
+        let full = full_data_action(action);
+        self.any_of().iter().any(|a| a.eq_ignore_ascii_case(&full))
+    }
+}
+
+/// What a call of `kind` on `surface` needs; `model_format` is the ARM deployment's model
+/// format (`OpenAI`, `DeepSeek`, …) when known.
+pub fn needed_for(surface: &Surface, kind: ProbeKind, model_format: Option<&str>) -> NeededAction {
+    let openai_model = model_format.is_none_or(|f| f.eq_ignore_ascii_case("OpenAI"));
+    let read = kind == ProbeKind::Models;
+    match surface {
+        Surface::Project { .. } | Surface::ProjectV1 { .. } => NeededAction {
+            action: if read { AGENTS_READ } else { AGENTS_WRITE },
+            or_else: Some(if read { AI_RESPONSES_READ } else { AI_RESPONSES_WRITE }),
+            unconfirmed: Some(
+                "observed: AIServices/agents/* for /api/projects/{projectName}/openai/*; documented: AIServices/responses/*; \
+                 which one the service checks is unverified",
+            ),
+        },
+        Surface::AgentApplication { .. } => NeededAction::sure(APPLICATION_INVOKE),
+        Surface::ModelInference if !openai_model || model_format.is_none() => match kind {
+            ProbeKind::Embeddings => NeededAction::sure(MAAS_EMBEDDINGS),
+            _ => NeededAction::sure(MAAS_CHAT),
+        },
+        _ if !openai_model && matches!(kind, ProbeKind::Chat | ProbeKind::Responses) => NeededAction {
+            action: MAAS_CHAT,
+            or_else: None,
+            unconfirmed: Some("a non-OpenAI model through /openai/v1: MaaS or OpenAI data action is unverified"),
+        },
+        _ => match kind {
+            ProbeKind::Responses => NeededAction::sure(RESPONSES_WRITE),
+            ProbeKind::Embeddings => NeededAction::sure(EMBEDDINGS),
+            ProbeKind::Models => NeededAction::sure(MODELS_READ),
+            ProbeKind::Chat | ProbeKind::None => NeededAction {
+                unconfirmed: (surface == &Surface::V1)
+                    .then_some("no denial naming the /openai/v1/chat/completions action was found; assumed the classic chat action"),
+                ..NeededAction::sure(CHAT)
+            },
+        },
+    }
+}
+
+pub const CHAT: &str = "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action";
+pub const EMBEDDINGS: &str = "Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action";
+pub const MODELS_READ: &str = "Microsoft.CognitiveServices/accounts/OpenAI/models/read";
+pub const RESPONSES_WRITE: &str = "Microsoft.CognitiveServices/accounts/OpenAI/responses/write";
+pub const MAAS_CHAT: &str = "Microsoft.CognitiveServices/accounts/MaaS/chat/completions/action";
+pub const MAAS_EMBEDDINGS: &str = "Microsoft.CognitiveServices/accounts/MaaS/embeddings/action";
+pub const AGENTS_WRITE: &str = "Microsoft.CognitiveServices/accounts/AIServices/agents/write";
+pub const AGENTS_READ: &str = "Microsoft.CognitiveServices/accounts/AIServices/agents/read";
+pub const AI_RESPONSES_WRITE: &str = "Microsoft.CognitiveServices/accounts/AIServices/responses/write";
+pub const AI_RESPONSES_READ: &str = "Microsoft.CognitiveServices/accounts/AIServices/responses/read";
+pub const APPLICATION_INVOKE: &str = "Microsoft.CognitiveServices/accounts/AIServices/applications/invoke/action";
+
+/// `Microsoft.CognitiveServices/accounts/OpenAI/responses/write` → `OpenAI/responses/write`.
+pub fn short_action(action: &str) -> &str {
+    action.strip_prefix(PREFIX).unwrap_or(action)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +260,28 @@ mod tests {
             smallest("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"),
             None
         );
+    }
+
+    #[test]
+    fn the_needed_action_follows_the_surface_and_the_model() {
+        let project = Surface::Project { project: "p".into() };
+        let n = needed_for(&project, ProbeKind::Chat, None);
+        assert_eq!(n.any_of(), vec![AGENTS_WRITE, AI_RESPONSES_WRITE]);
+        assert!(n.unconfirmed.is_some() && n.names("AIServices/responses/write"));
+        // Neither project action is granted by OpenAI User; both by Foundry User.
+        for a in n.any_of() {
+            assert!(!OPENAI_USER.grants(a) && FOUNDRY_USER.grants(a), "{a}");
+        }
+        assert_eq!(needed_for(&Surface::V1, ProbeKind::Responses, None).action, RESPONSES_WRITE);
+        assert_eq!(needed_for(&Surface::ResourceRoot, ProbeKind::Chat, Some("OpenAI")), NeededAction::sure(CHAT));
+        assert!(needed_for(&Surface::V1, ProbeKind::Chat, None).unconfirmed.is_some());
+        let maas = needed_for(&Surface::ModelInference, ProbeKind::Chat, Some("DeepSeek"));
+        assert_eq!((maas.action, maas.unconfirmed), (MAAS_CHAT, None));
+        assert_eq!(smallest(maas.action), Some("Foundry User"));
+        let via_v1 = needed_for(&Surface::V1, ProbeKind::Chat, Some("DeepSeek"));
+        assert_eq!(via_v1.action, MAAS_CHAT);
+        assert!(via_v1.unconfirmed.is_some());
+        assert_eq!(short_action(RESPONSES_WRITE), "OpenAI/responses/write");
     }
 
     #[test]

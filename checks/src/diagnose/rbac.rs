@@ -38,6 +38,7 @@ pub fn data_action_for(probe: ProbeKind) -> &'static str {
     match probe {
         ProbeKind::Embeddings => EMBEDDINGS_ACTION,
         ProbeKind::Models => MODELS_READ_ACTION,
+        ProbeKind::Responses => "Microsoft.CognitiveServices/accounts/OpenAI/responses/write",
         ProbeKind::Chat | ProbeKind::None => CHAT_COMPLETIONS_ACTION,
     }
 }

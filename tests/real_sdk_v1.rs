@@ -159,6 +159,38 @@ fn real_python_openai_client_on_v1_and_projects() {
     exercise(&python, &script, "default");
 }
 
+/// The real azure-ai-projects 2.x `AIProjectClient(endpoint).get_openai_client()` (base URL
+/// and `ai.azure.com` scope built by the SDK itself) against a lab project: healthy → 200, only
+/// Cognitive Services OpenAI User → 401 PermissionDenied; the doctor, given the project
+/// endpoint and its default scope, agrees.
+#[test]
+fn real_azure_ai_projects_get_openai_client() {
+    let Some(python) = prepared("target/real-sdk-venv/bin/python") else {
+        return;
+    };
+    let installed = Command::new(&python)
+        .args(["-c", "import azure.ai.projects"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        let msg = "azure-ai-projects is not in target/real-sdk-venv: run `sh scripts/setup-real-sdk.sh`";
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/real_sdk/v1.py");
+    let lab = LabProc::start("healthy-foundry-project", &[]);
+    for api in ["chat", "responses"] {
+        let r = call(&python, &script, &lab, ["default", "project-sdk", api]);
+        assert_eq!(r["ok"], true, "get_openai_client {api}: {r}");
+        assert_doctor_agrees(&doctor(&lab, "project", api), &r, "azure-ai-projects healthy", false);
+    }
+    let lab = LabProc::start("foundry-project-openai-user", &[]);
+    let r = call(&python, &script, &lab, ["default", "project-sdk", "responses"]);
+    assert_denied(&r, "AIServices/agents/write", "azure-ai-projects, OpenAI User only");
+    assert_doctor_agrees(&doctor(&lab, "project", "responses"), &r, "azure-ai-projects denied", true);
+}
+
 #[test]
 fn real_javascript_openai_client_on_v1_and_projects() {
     let Some(modules) = prepared("target/real-sdk-node/node_modules") else {

@@ -54,6 +54,10 @@ fn the_v1_base_url_from_openai_base_url_passes_and_ignores_openai_api_version() 
     assert_eq!(r["target"]["endpoint_source"], "OPENAI_BASE_URL");
     let endpoint = check(&r, "endpoint");
     assert_eq!(endpoint["evidence"]["surface"], "v1");
+    assert_eq!(
+        endpoint["evidence"]["openai_api_version"],
+        "ignored: the v1 API takes no api-version"
+    );
     assert!(
         endpoint["summary"].as_str().unwrap().ends_with("v1 base URL, reachable (from OPENAI_BASE_URL)"),
         "{}",

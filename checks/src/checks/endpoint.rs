@@ -34,6 +34,9 @@ impl Check for EndpointCheck {
         };
         let mut shape = judge_shape(url, ctx.target.cloud);
         shape.source = ctx.target.endpoint_source.clone();
+        // The plain OpenAI client on /openai/v1 sends no api-version; neither does the probe.
+        shape.api_version_ignored = shape.surface.as_ref().is_some_and(Surface::is_v1)
+            && ctx.env.var_set("OPENAI_API_VERSION").is_some();
         if !shape.reachable_worth_checking() {
             return Outcome::new(judge(url, &shape, None, false));
         }
@@ -82,6 +85,9 @@ pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>, proxy: bool
         "surface_description": shape.surface.as_ref().map(Surface::describe),
         "endpoint_source": shape.source,
     });
+    if shape.api_version_ignored {
+        evidence["openai_api_version"] = json!("ignored: the v1 API takes no api-version");
+    }
     let Some(reach) = reach else {
         let status = Judgement::status_from(&findings);
         return Judgement::new(status, shape.summary())
@@ -174,6 +180,8 @@ pub struct Shape {
     pub source: Option<String>,
     /// The endpoint as given (no credentials), what the surface's call base derives from.
     pub url: Url,
+    /// OPENAI_API_VERSION is set but the surface takes no api-version (said in the evidence).
+    pub api_version_ignored: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -255,6 +263,7 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
         surface,
         source: None,
         url: given,
+        api_version_ignored: false,
         findings,
     }
 }
@@ -470,6 +479,49 @@ mod tests {
             cmds[0].contains("--endpoint https://contoso.openai.azure.com/ --deployment gpt-4o"),
             "{cmds:?}"
         );
+    }
+
+    #[test]
+    fn todays_surfaces_are_named_not_pasted_paths() {
+        for (u, id) in [
+            ("https://contoso.openai.azure.com/openai/v1/", "v1"),
+            ("https://contoso.openai.azure.com/openai/v1", "v1"),
+            ("https://contoso.services.ai.azure.com/api/projects/chat-proj", "project"),
+            ("https://contoso.services.ai.azure.com/api/projects/p/openai/v1", "project-v1"),
+            ("https://contoso.services.ai.azure.com/models", "model-inference"),
+            (
+                "https://contoso.services.ai.azure.com/api/projects/p/applications/a/protocols/openai",
+                "agent-application",
+            ),
+        ] {
+            let s = shape(u);
+            assert!(s.findings.is_empty(), "{u}: {:?}", codes_of(&s));
+            assert_eq!(s.surface.as_ref().map(Surface::id), Some(id), "{u}");
+            assert_eq!(s.facts().surface.id(), id);
+        }
+        let s = shape("https://contoso.services.ai.azure.com/api/projects/chat-proj/");
+        assert_eq!(
+            s.facts().call_base.as_str(),
+            "https://contoso.services.ai.azure.com/api/projects/chat-proj/openai/v1"
+        );
+        let url = Url::parse("https://contoso.openai.azure.com/openai/v1/").unwrap();
+        let j = judge(&url, &s_with_source(&url, "OPENAI_BASE_URL"), None, false);
+        assert_eq!(
+            j.summary,
+            "contoso.openai.azure.com (custom-subdomain), v1 base URL (from OPENAI_BASE_URL)"
+        );
+        assert_eq!(j.evidence["endpoint_source"], "OPENAI_BASE_URL");
+        // A path no client is configured with is still pasted by mistake.
+        assert_eq!(
+            codes_of(&shape("https://contoso.openai.azure.com/openai/v1/chat/completions")),
+            vec!["endpoint-has-path"]
+        );
+    }
+
+    fn s_with_source(url: &Url, source: &str) -> Shape {
+        let mut s = judge_shape(url, Cloud::AzureCloud);
+        s.source = Some(source.into());
+        s
     }
 
     #[test]

@@ -289,7 +289,11 @@ impl RunArgs {
         let cloud = self.cloud;
         let given = match self.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             Some(raw) => {
-                let from = if self.endpoint_from_config { "config file" } else { "--endpoint" };
+                let from = if self.endpoint_from_config {
+                    "config file"
+                } else {
+                    "--endpoint"
+                };
                 Some((from, raw.to_string()))
             }
             None => endpoint_from_env(),

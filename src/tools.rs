@@ -4,8 +4,8 @@
 use crate::cli::UsageError;
 use aoai_doctor_checks::checks::token::ScopeRule;
 use aoai_doctor_checks::checks::token_claims;
-use aoai_doctor_checks::surface::Surface;
 use aoai_doctor_checks::diagnose::{self, Diagnosis, jwt};
+use aoai_doctor_checks::surface::Surface;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::io::Read;

@@ -78,13 +78,23 @@ fn doctor(lab: &LabProc, surface: &str, api: &str) -> serde_json::Value {
         .env_clear()
         .envs(lab.env.iter())
         .env("HOME", home.path())
-        .args(["--endpoint", &endpoint, "--probe", api, "--scope", "https://ai.azure.com/.default"])
+        .args([
+            "--endpoint",
+            &endpoint,
+            "--probe",
+            api,
+            "--scope",
+            "https://ai.azure.com/.default",
+        ])
         .args(["--container", "no", "--wait-for-propagation", "0", "--format", "json"])
         .stdin(Stdio::null())
         .output()
         .expect("running the doctor");
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!("doctor: no JSON report\nstderr: {}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "doctor: no JSON report\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
@@ -103,7 +113,11 @@ fn status<'a>(report: &'a serde_json::Value, id: &str) -> &'a str {
 fn assert_doctor_agrees(report: &serde_json::Value, sdk: &serde_json::Value, what: &str, role_check_modern: bool) {
     let ok = sdk["ok"] == true;
     let probe = status(report, "data-plane-probe");
-    assert_eq!(probe == "pass", ok, "{what}: SDK ok={ok} but the probe says {probe}: {report}");
+    assert_eq!(
+        probe == "pass",
+        ok,
+        "{what}: SDK ok={ok} but the probe says {probe}: {report}"
+    );
     if !ok {
         assert_eq!(report["verdict"], "fail", "{what}: {report}");
         return;
@@ -136,17 +150,32 @@ fn exercise(program: &Path, script: &Path, mode: &str) {
                 "OpenAI/deployments/chat/completions/action",
                 "project role on the resource path",
             );
-            assert_doctor_agrees(&doctor(&lab, "resource", "chat"), &r, "project role, resource path", true);
+            assert_doctor_agrees(
+                &doctor(&lab, "resource", "chat"),
+                &r,
+                "project role, resource path",
+                true,
+            );
         }
     }
     let lab = LabProc::start("foundry-project-openai-user", &[]);
     let r = call(program, script, &lab, [mode, "project", "responses"]);
     assert_denied(&r, "AIServices/agents/write", "OpenAI User on a project");
-    assert_doctor_agrees(&doctor(&lab, "project", "responses"), &r, "OpenAI User on a project", true);
+    assert_doctor_agrees(
+        &doctor(&lab, "project", "responses"),
+        &r,
+        "OpenAI User on a project",
+        true,
+    );
     let lab = LabProc::start("missing-role", &[]);
     let r = call(program, script, &lab, [mode, "resource", "responses"]);
     assert_denied(&r, "OpenAI/responses/write", "no role, v1 Responses");
-    assert_doctor_agrees(&doctor(&lab, "resource", "responses"), &r, "no role, v1 Responses", true);
+    assert_doctor_agrees(
+        &doctor(&lab, "resource", "responses"),
+        &r,
+        "no role, v1 Responses",
+        true,
+    );
 }
 
 #[test]
@@ -188,7 +217,12 @@ fn real_azure_ai_projects_get_openai_client() {
     let lab = LabProc::start("foundry-project-openai-user", &[]);
     let r = call(&python, &script, &lab, ["default", "project-sdk", "responses"]);
     assert_denied(&r, "AIServices/agents/write", "azure-ai-projects, OpenAI User only");
-    assert_doctor_agrees(&doctor(&lab, "project", "responses"), &r, "azure-ai-projects denied", true);
+    assert_doctor_agrees(
+        &doctor(&lab, "project", "responses"),
+        &r,
+        "azure-ai-projects denied",
+        true,
+    );
 }
 
 #[test]

@@ -59,7 +59,10 @@ fn the_v1_base_url_from_openai_base_url_passes_and_ignores_openai_api_version() 
         "ignored: the v1 API takes no api-version"
     );
     assert!(
-        endpoint["summary"].as_str().unwrap().ends_with("v1 base URL, reachable (from OPENAI_BASE_URL)"),
+        endpoint["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("v1 base URL, reachable (from OPENAI_BASE_URL)"),
         "{}",
         endpoint["summary"]
     );
@@ -81,16 +84,25 @@ fn the_endpoint_variables_are_read_in_the_sdks_order() {
     assert_eq!(check(&r, "endpoint")["evidence"]["surface"], "resource-root");
     // The flag wins over every variable.
     let (mut c, root) = without_endpoint(&lab);
-    c.env("OPENAI_BASE_URL", format!("{root}/openai/v1/"))
-        .args(["--endpoint", &format!("{root}/"), "--only", "endpoint"]);
+    c.env("OPENAI_BASE_URL", format!("{root}/openai/v1/")).args([
+        "--endpoint",
+        &format!("{root}/"),
+        "--only",
+        "endpoint",
+    ]);
     let r = json(&run(c));
     assert_eq!(r["target"]["endpoint_source"], "--endpoint");
     // Nothing set: endpoint-missing names every variable it looked at.
     let (mut c, _) = without_endpoint(&lab);
     c.args(["--only", "endpoint"]);
     let r = json(&run(c));
-    let fix = r["checks"][0]["findings"][0]["remediation"]["text"].as_str().unwrap_or("");
-    assert!(fix.contains("OPENAI_BASE_URL") && fix.contains("AZURE_AI_PROJECT_ENDPOINT"), "{fix}");
+    let fix = r["checks"][0]["findings"][0]["remediation"]["text"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        fix.contains("OPENAI_BASE_URL") && fix.contains("AZURE_AI_PROJECT_ENDPOINT"),
+        "{fix}"
+    );
 }
 
 #[test]
@@ -107,14 +119,21 @@ fn a_project_endpoint_from_the_foundry_variable_gets_an_ai_azure_com_token_and_a
         check(&r, "data-plane-probe")["evidence"]["request"],
         "POST /api/projects/chat-proj/openai/v1/chat/completions"
     );
-    assert!(!codes(&r).iter().any(|c| c.starts_with("endpoint:") || c.contains("audience")));
+    assert!(
+        !codes(&r)
+            .iter()
+            .any(|c| c.starts_with("endpoint:") || c.contains("audience"))
+    );
 }
 
 #[test]
 fn probe_responses_on_v1_and_on_a_project() {
     for (scenario, request) in [
         ("healthy-v1", "POST /openai/v1/responses"),
-        ("healthy-foundry-project", "POST /api/projects/chat-proj/openai/v1/responses"),
+        (
+            "healthy-foundry-project",
+            "POST /api/projects/chat-proj/openai/v1/responses",
+        ),
     ] {
         let lab = Lab::start(scenario, &[]);
         let mut c = lab.doctor();
@@ -135,10 +154,14 @@ fn a_project_call_denied_for_the_role_blames_the_role_with_the_foundry_role() {
     let r = json(&run(c));
     assert_eq!(r["verdict"], "fail");
     let all = codes(&r);
-    assert!(all.contains(&"data-plane-probe:probe-permission-denied".to_string()), "{all:?}");
+    assert!(
+        all.contains(&"data-plane-probe:probe-permission-denied".to_string()),
+        "{all:?}"
+    );
     // Not the endpoint, not the audience.
     assert!(
-        !all.iter().any(|c| c.starts_with("endpoint:") || c.starts_with("token") || c.contains("audience")),
+        !all.iter()
+            .any(|c| c.starts_with("endpoint:") || c.starts_with("token") || c.contains("audience")),
         "{all:?}"
     );
     let f = common::finding_in(&r, "data-plane-probe", "probe-permission-denied");
@@ -171,7 +194,11 @@ fn the_token_subcommand_judges_against_the_endpoint_given() {
     let dir = tempfile::tempdir().unwrap();
     let token = |aud: &str| {
         let path = dir.path().join(format!("{}.jwt", aud.len()));
-        std::fs::write(&path, jwt(serde_json::json!({"aud": aud, "exp": now + 3600, "iat": now}))).unwrap();
+        std::fs::write(
+            &path,
+            jwt(serde_json::json!({"aud": aud, "exp": now + 3600, "iat": now})),
+        )
+        .unwrap();
         path
     };
     let project = "https://contoso.services.ai.azure.com/api/projects/p";
@@ -212,7 +239,10 @@ fn only_paths_no_client_uses_fail_as_pasted() {
     for (endpoint, surface) in [
         ("https://contoso.openai.azure.com/openai/v1", "v1"),
         ("https://contoso.services.ai.azure.com/api/projects/_project", "project"),
-        ("https://contoso.services.ai.azure.com/api/projects/p/openai/v1/", "project-v1"),
+        (
+            "https://contoso.services.ai.azure.com/api/projects/p/openai/v1/",
+            "project-v1",
+        ),
         ("https://contoso.services.ai.azure.com/models", "model-inference"),
         (
             "https://contoso.services.ai.azure.com/api/projects/p/applications/bot/protocols/openai",

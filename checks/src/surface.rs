@@ -271,7 +271,10 @@ pub fn same_resource(a: &str, b: &str) -> bool {
 pub fn app_id_of(resource: &str) -> Option<&'static str> {
     if same_resource(resource, AI_AZURE) {
         Some(AI_AZURE_APP_ID)
-    } else if resource.to_ascii_lowercase().starts_with("https://cognitiveservices.azure.") {
+    } else if resource
+        .to_ascii_lowercase()
+        .starts_with("https://cognitiveservices.azure.")
+    {
         Some(COGNITIVE_APP_ID)
     } else {
         None
@@ -294,8 +297,16 @@ mod tests {
             ("https://c.openai.azure.com/openai/v1", Surface::V1),
             ("https://c.openai.azure.com/openai/v1/", Surface::V1),
             ("https://c.services.ai.azure.com/models", Surface::ModelInference),
-            ("https://c.services.ai.azure.com/api/projects/chat-proj", Surface::Project { project: p("chat-proj") }),
-            ("https://c.services.ai.azure.com/api/projects/_project/", Surface::Project { project: p("_project") }),
+            (
+                "https://c.services.ai.azure.com/api/projects/chat-proj",
+                Surface::Project {
+                    project: p("chat-proj"),
+                },
+            ),
+            (
+                "https://c.services.ai.azure.com/api/projects/_project/",
+                Surface::Project { project: p("_project") },
+            ),
             (
                 "https://c.services.ai.azure.com/api/projects/x/openai/v1/",
                 Surface::ProjectV1 { project: p("x") },
@@ -329,7 +340,10 @@ mod tests {
     fn audiences_follow_the_surface_and_the_cloud() {
         let project = Surface::Project { project: "p".into() };
         assert_eq!(project.accepted_audiences(Cloud::AzureCloud), vec![AI_AZURE]);
-        assert_eq!(project.default_scope(Cloud::AzureCloud), "https://ai.azure.com/.default");
+        assert_eq!(
+            project.default_scope(Cloud::AzureCloud),
+            "https://ai.azure.com/.default"
+        );
         assert_eq!(
             Surface::V1.accepted_audiences(Cloud::AzureCloud),
             vec!["https://cognitiveservices.azure.com", AI_AZURE]
@@ -338,10 +352,17 @@ mod tests {
             Surface::V1.accepted_audiences(Cloud::AzureUsGovernment),
             vec!["https://cognitiveservices.azure.us"]
         );
-        assert!(Surface::ResourceRoot.unverified_audience("https://ai.azure.com/").is_some());
+        assert!(
+            Surface::ResourceRoot
+                .unverified_audience("https://ai.azure.com/")
+                .is_some()
+        );
         let cloud = Cloud::AzureCloud;
         assert_eq!(Surface::V1.acceptance(cloud, AI_AZURE_APP_ID), Acceptance::Documented);
-        assert!(matches!(Surface::ResourceRoot.acceptance(cloud, AI_AZURE), Acceptance::Unverified(_)));
+        assert!(matches!(
+            Surface::ResourceRoot.acceptance(cloud, AI_AZURE),
+            Acceptance::Unverified(_)
+        ));
         assert_eq!(
             project.acceptance(cloud, "https://cognitiveservices.azure.com"),
             Acceptance::Refused
@@ -356,7 +377,10 @@ mod tests {
         );
         let auds = vec![AI_AZURE_APP_ID.to_string()];
         assert_eq!(Surface::V1.audience_for(cloud, &auds), AI_AZURE);
-        assert_eq!(project.audience_for(cloud, &["https://cognitiveservices.azure.com".into()]), AI_AZURE);
+        assert_eq!(
+            project.audience_for(cloud, &["https://cognitiveservices.azure.com".into()]),
+            AI_AZURE
+        );
         assert!(Surface::V1.unverified_audience(AI_AZURE).is_none());
         assert!(
             Surface::ResourceRoot
@@ -372,7 +396,10 @@ mod tests {
             of(u).unwrap().call_base(&url).to_string()
         };
         assert_eq!(base("https://c.openai.azure.com/"), "https://c.openai.azure.com/");
-        assert_eq!(base("https://c.openai.azure.com/openai/v1/"), "https://c.openai.azure.com/openai/v1");
+        assert_eq!(
+            base("https://c.openai.azure.com/openai/v1/"),
+            "https://c.openai.azure.com/openai/v1"
+        );
         assert_eq!(
             base("https://c.services.ai.azure.com/api/projects/p"),
             "https://c.services.ai.azure.com/api/projects/p/openai/v1"

@@ -5,8 +5,8 @@
 
 use super::http;
 use crate::context::ProbeKind;
-use crate::surface::Surface;
 use crate::secret::Secret;
+use crate::surface::Surface;
 use std::time::Duration;
 use url::Url;
 
@@ -321,7 +321,14 @@ mod tests {
 
     #[test]
     fn requests_are_the_smallest_of_their_kind() {
-        let r = request(&base(), &Surface::ResourceRoot, ProbeKind::Chat, Some("gpt-4o-mini"), "2024-10-21").unwrap();
+        let r = request(
+            &base(),
+            &Surface::ResourceRoot,
+            ProbeKind::Chat,
+            Some("gpt-4o-mini"),
+            "2024-10-21",
+        )
+        .unwrap();
         assert_eq!(r.method, "POST");
         assert_eq!(
             r.url.as_str(),
@@ -329,7 +336,14 @@ mod tests {
         );
         let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
         assert_eq!(body["max_tokens"], 1);
-        let r = request(&base(), &Surface::ResourceRoot, ProbeKind::Embeddings, Some("emb"), "2024-10-21").unwrap();
+        let r = request(
+            &base(),
+            &Surface::ResourceRoot,
+            ProbeKind::Embeddings,
+            Some("emb"),
+            "2024-10-21",
+        )
+        .unwrap();
         assert!(r.url.path().ends_with("/openai/deployments/emb/embeddings"));
         let r = request(&base(), &Surface::ResourceRoot, ProbeKind::Models, None, "2024-10-21").unwrap();
         assert_eq!(r.describe(), "GET /openai/models?api-version=2024-10-21");
@@ -357,7 +371,10 @@ mod tests {
         let r = request(&v1, &Surface::V1, ProbeKind::Chat, Some("gpt-4o-mini"), "").unwrap();
         assert_eq!(r.url.as_str(), "https://c.openai.azure.com/openai/v1/chat/completions");
         let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
-        assert_eq!((body["model"].as_str(), body["max_tokens"].as_u64()), (Some("gpt-4o-mini"), Some(1)));
+        assert_eq!(
+            (body["model"].as_str(), body["max_tokens"].as_u64()),
+            (Some("gpt-4o-mini"), Some(1))
+        );
         // An explicit api-version is sent, to reproduce an AzureOpenAI client pointed at v1.
         let r = request(&v1, &Surface::V1, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
         assert_eq!(r.describe(), "POST /openai/v1/chat/completions?api-version=2024-10-21");
@@ -371,11 +388,28 @@ mod tests {
         let r = request(&project_base, &project, ProbeKind::Responses, Some("d"), "").unwrap();
         assert_eq!(r.describe(), "POST /api/projects/p/openai/v1/responses");
         // Responses on a resource root goes to the v1 route, without an api-version.
-        let r = request(&base(), &Surface::ResourceRoot, ProbeKind::Responses, Some("d"), "2024-10-21").unwrap();
+        let r = request(
+            &base(),
+            &Surface::ResourceRoot,
+            ProbeKind::Responses,
+            Some("d"),
+            "2024-10-21",
+        )
+        .unwrap();
         assert_eq!(r.describe(), "POST /openai/v1/responses");
         let models = Url::parse("https://c.services.ai.azure.com/models").unwrap();
-        let r = request(&models, &Surface::ModelInference, ProbeKind::Chat, Some("DeepSeek-R1"), "2024-05-01-preview").unwrap();
-        assert_eq!(r.describe(), "POST /models/chat/completions?api-version=2024-05-01-preview");
+        let r = request(
+            &models,
+            &Surface::ModelInference,
+            ProbeKind::Chat,
+            Some("DeepSeek-R1"),
+            "2024-05-01-preview",
+        )
+        .unwrap();
+        assert_eq!(
+            r.describe(),
+            "POST /models/chat/completions?api-version=2024-05-01-preview"
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::azure::{http, net};
 use crate::codes;
 use crate::context::{Cloud, RunContext};
 use crate::facts::{EndpointFacts, Fact, Facts};
-use crate::surface::{self, Surface};
 use crate::model::{Finding, Judgement, Status};
+use crate::surface::{self, Surface};
 use async_trait::async_trait;
 use serde_json::json;
 use url::Url;
@@ -35,8 +35,8 @@ impl Check for EndpointCheck {
         let mut shape = judge_shape(url, ctx.target.cloud);
         shape.source = ctx.target.endpoint_source.clone();
         // The plain OpenAI client on /openai/v1 sends no api-version; neither does the probe.
-        shape.api_version_ignored = shape.surface.as_ref().is_some_and(Surface::is_v1)
-            && ctx.env.var_set("OPENAI_API_VERSION").is_some();
+        shape.api_version_ignored =
+            shape.surface.as_ref().is_some_and(Surface::is_v1) && ctx.env.var_set("OPENAI_API_VERSION").is_some();
         if !shape.reachable_worth_checking() {
             return Outcome::new(judge(url, &shape, None, false));
         }
@@ -486,8 +486,14 @@ mod tests {
         for (u, id) in [
             ("https://contoso.openai.azure.com/openai/v1/", "v1"),
             ("https://contoso.openai.azure.com/openai/v1", "v1"),
-            ("https://contoso.services.ai.azure.com/api/projects/chat-proj", "project"),
-            ("https://contoso.services.ai.azure.com/api/projects/p/openai/v1", "project-v1"),
+            (
+                "https://contoso.services.ai.azure.com/api/projects/chat-proj",
+                "project",
+            ),
+            (
+                "https://contoso.services.ai.azure.com/api/projects/p/openai/v1",
+                "project-v1",
+            ),
             ("https://contoso.services.ai.azure.com/models", "model-inference"),
             (
                 "https://contoso.services.ai.azure.com/api/projects/p/applications/a/protocols/openai",

@@ -401,7 +401,10 @@ mod tests {
         let f = &scope_findings(SCOPE, &project)[0];
         assert_eq!(f.code.id, "token-scope-wrong-resource");
         assert!(f.remediation.text.contains("2.0.0b2"), "{}", f.remediation.text);
-        assert_eq!(f.remediation.commands, ["aoai-doctor --scope https://ai.azure.com/.default"]);
+        assert_eq!(
+            f.remediation.commands,
+            ["aoai-doctor --scope https://ai.azure.com/.default"]
+        );
         // Sovereign clouds: only their own audience is documented; ai.azure.com is not failed.
         let gov = ScopeRule {
             surface: Surface::V1,
@@ -419,11 +422,15 @@ mod tests {
     fn scopes() {
         assert!(scope_findings(SCOPE, &classic()).is_empty());
         assert_eq!(
-            scope_findings("https://cognitiveservices.azure.com", &classic())[0].code.id,
+            scope_findings("https://cognitiveservices.azure.com", &classic())[0]
+                .code
+                .id,
             "token-scope-not-default"
         );
         assert_eq!(
-            scope_findings("https://management.azure.com/.default", &classic())[0].code.id,
+            scope_findings("https://management.azure.com/.default", &classic())[0]
+                .code
+                .id,
             "token-scope-wrong-resource"
         );
         assert_eq!(

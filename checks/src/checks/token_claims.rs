@@ -5,12 +5,12 @@
 
 use super::Check;
 use super::Outcome;
+use super::token::ScopeRule;
 use crate::codes;
 use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtError};
 use crate::facts::{Fact, Facts};
-use super::token::ScopeRule;
-use crate::surface::app_id_of;
 use crate::model::{Finding, Judgement, Status};
+use crate::surface::app_id_of;
 use async_trait::async_trait;
 
 pub struct TokenClaimsCheck;
@@ -101,7 +101,11 @@ fn note_surface(judgement: &mut Judgement, rule: &ScopeRule, expected: &ClaimExp
     if !rule.surface.is_project() {
         return;
     }
-    for f in judgement.findings.iter_mut().filter(|f| f.code == &codes::CLAIMS_WRONG_AUDIENCE) {
+    for f in judgement
+        .findings
+        .iter_mut()
+        .filter(|f| f.code == &codes::CLAIMS_WRONG_AUDIENCE)
+    {
         f.message = f.message.replace(
             ", Azure OpenAI needs ",
             &format!(", and the {} accepts only ", rule.surface.describe()),
@@ -322,10 +326,22 @@ mod tests {
         }
         let classic = judged("https://ai.azure.com", &rule(Surface::ResourceRoot));
         assert_eq!(classic.status, Status::Pass);
-        assert!(classic.evidence["audience_note"].as_str().unwrap().starts_with("unverified"));
+        assert!(
+            classic.evidence["audience_note"]
+                .as_str()
+                .unwrap()
+                .starts_with("unverified")
+        );
         let old = judged("https://cognitiveservices.azure.com", &project);
-        assert_eq!((old.status, old.findings[0].code.id), (Status::Fail, "claims-wrong-audience"));
-        assert!(old.findings[0].message.contains("accepts only https://ai.azure.com"), "{}", old.findings[0].message);
+        assert_eq!(
+            (old.status, old.findings[0].code.id),
+            (Status::Fail, "claims-wrong-audience")
+        );
+        assert!(
+            old.findings[0].message.contains("accepts only https://ai.azure.com"),
+            "{}",
+            old.findings[0].message
+        );
         assert_eq!(
             old.findings[0].remediation.commands,
             ["aoai-doctor --scope https://ai.azure.com/.default"]

@@ -55,10 +55,7 @@ fn advice(input: &Input, action: &str) -> Advice {
 /// was another (then its "granted" verdict does not apply to this call).
 fn actions(input: &Input, action_from_body: Option<&str>) -> (String, Option<String>) {
     let needed = needed_for(input.surface, input.kind, None);
-    let checked = input
-        .roles
-        .map(|r| r.data_action.clone())
-        .filter(|a| !a.is_empty());
+    let checked = input.roles.map(|r| r.data_action.clone()).filter(|a| !a.is_empty());
     let action = match (action_from_body, &checked) {
         (Some(a), _) => full_data_action(a),
         // A project's calls need an AIServices action whatever the role check looked at.
@@ -67,11 +64,16 @@ fn actions(input: &Input, action_from_body: Option<&str>) -> (String, Option<Str
     };
     // A body naming another action than the one checked, or a check of an action this
     // surface does not need: the role check's verdict is about something else.
-    let other = checked.filter(|c| !c.eq_ignore_ascii_case(&action) && (action_from_body.is_some() || !needed.names(c)));
+    let other =
+        checked.filter(|c| !c.eq_ignore_ascii_case(&action) && (action_from_body.is_some() || !needed.names(c)));
     (action, other)
 }
 
-pub(super) fn permission_denied(input: &Input, principal_from_body: Option<&str>, action_from_body: Option<&str>) -> Judgement {
+pub(super) fn permission_denied(
+    input: &Input,
+    principal_from_body: Option<&str>,
+    action_from_body: Option<&str>,
+) -> Judgement {
     let p = input.principal(principal_from_body);
     let (action, checked_other) = actions(input, action_from_body);
     let needed = needed_for(input.surface, input.kind, None);
@@ -84,7 +86,10 @@ pub(super) fn permission_denied(input: &Input, principal_from_body: Option<&str>
         a.scope
     );
     let list = format!("az role assignment list --assignee {oid} --all --include-inherited --include-groups -o table");
-    let mut head = format!("HTTP 401 PermissionDenied: {} lacks the data action `{action}`", p.describe);
+    let mut head = format!(
+        "HTTP 401 PermissionDenied: {} lacks the data action `{action}`",
+        p.describe
+    );
     if action_from_body.is_none()
         && let Some(why) = needed.unconfirmed.filter(|_| needed.or_else.is_some())
     {

@@ -534,7 +534,14 @@ mod tests {
 
     fn judged(run: &ProbeRun) -> Judgement {
         let base = url::Url::parse("https://contoso-aoai.openai.azure.com/").unwrap();
-        let request = dataplane::request(&base, &crate::surface::Surface::ResourceRoot, ProbeKind::Chat, Some("gpt-4o-mini"), "2024-10-21").unwrap();
+        let request = dataplane::request(
+            &base,
+            &crate::surface::Surface::ResourceRoot,
+            ProbeKind::Chat,
+            Some("gpt-4o-mini"),
+            "2024-10-21",
+        )
+        .unwrap();
         let roles = RoleFacts {
             verdict: RoleVerdict::Unknown,
             outcome: crate::facts::RoleOutcomeKind::AssignmentsUnreadable,
@@ -554,7 +561,7 @@ mod tests {
             roles: Some(&roles),
             resource: ResourceNames::from_id(ID),
             audience_resource: "https://cognitiveservices.azure.com",
-        surface: &crate::surface::Surface::ResourceRoot,
+            surface: &crate::surface::Surface::ResourceRoot,
             scope: "https://cognitiveservices.azure.com/.default",
             now: 1_767_225_600,
             wait: Duration::from_secs(600),

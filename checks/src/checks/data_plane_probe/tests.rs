@@ -124,7 +124,14 @@ fn judge_with(case: Case, mut run: ProbeRun) -> Judgement {
     }
     run.deployments = case.deployments;
     let base = url::Url::parse("https://contoso-aoai.openai.azure.com/").unwrap();
-    let request = dataplane::request(&base, &crate::surface::Surface::ResourceRoot, case.kind, Some("gpt-4o-mini"), "2024-10-21").unwrap();
+    let request = dataplane::request(
+        &base,
+        &crate::surface::Surface::ResourceRoot,
+        case.kind,
+        Some("gpt-4o-mini"),
+        "2024-10-21",
+    )
+    .unwrap();
     let resource = case
         .roles
         .as_ref()
@@ -531,7 +538,14 @@ async fn a_propagating_role_is_retried_until_it_works_with_progress_reported() {
     let recorder = Arc::new(Recorder::default());
     let mut ctx = crate::checks::test_support::context();
     ctx.progress = recorder.clone();
-    let req = dataplane::request(&url, &crate::surface::Surface::ResourceRoot, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
+    let req = dataplane::request(
+        &url,
+        &crate::surface::Surface::ResourceRoot,
+        ProbeKind::Chat,
+        Some("d"),
+        "2024-10-21",
+    )
+    .unwrap();
     let asked = AtomicU32::new(0);
     let policy = quick(&ctx, Duration::from_secs(20));
     let token = crate::secret::Secret::new("t");
@@ -560,7 +574,14 @@ async fn a_propagating_role_is_retried_until_it_works_with_progress_reported() {
 async fn a_missing_role_is_not_retried_and_the_wait_is_bounded() {
     let (url, seen) = server(vec![(401, DENIED); 100]).await;
     let ctx = crate::checks::test_support::context();
-    let req = dataplane::request(&url, &crate::surface::Surface::ResourceRoot, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
+    let req = dataplane::request(
+        &url,
+        &crate::surface::Surface::ResourceRoot,
+        ProbeKind::Chat,
+        Some("d"),
+        "2024-10-21",
+    )
+    .unwrap();
     let token = crate::secret::Secret::new("t");
     let asked = AtomicU32::new(0);
     let policy = quick(&ctx, Duration::from_secs(20));
@@ -584,7 +605,14 @@ async fn the_role_verdict_is_not_asked_for_unless_the_answer_is_permission_denie
     ])
     .await;
     let ctx = crate::checks::test_support::context();
-    let req = dataplane::request(&url, &crate::surface::Surface::ResourceRoot, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
+    let req = dataplane::request(
+        &url,
+        &crate::surface::Surface::ResourceRoot,
+        ProbeKind::Chat,
+        Some("d"),
+        "2024-10-21",
+    )
+    .unwrap();
     let asked = AtomicU32::new(0);
     let policy = quick(&ctx, Duration::from_secs(20));
     let token = crate::secret::Secret::new("t");

@@ -181,7 +181,7 @@ pub(super) fn project_audience(input: &Input) -> Judgement {
     );
     Judgement::new(Status::Fail, format!("HTTP 401: token rejected — a Foundry project needs a token for {AI_AZURE}"))
         .finding(
-            Finding::error(&codes::PROBE_TOKEN_REJECTED, message)
+            Finding::error(&codes::PROBE_PROJECT_AUDIENCE, message)
                 .fix(
                     "Request the token with the scope https://ai.azure.com/.default. azure-ai-projects 1.x and 2.0.0b2 requested \
                      https://cognitiveservices.azure.com/.default: upgrade to azure-ai-projects >= 2.0.0b3 and use \

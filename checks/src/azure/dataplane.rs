@@ -54,6 +54,8 @@ pub fn request(
             let (m, u, b, _) = routed(&v1, kind, deployment)?;
             (m, u, b, false)
         }
+        // The model-inference route lists nothing; its cheapest read is the model's info.
+        Surface::ModelInference if kind == ProbeKind::Models => ("GET", join(call_base, &["info"])?, None, true),
         Surface::AgentApplication { .. } => {
             let body = r#"{"input":"ping","store":false}"#.to_string();
             ("POST", join(call_base, &["responses"])?, Some(body), true)

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Create the virtualenv the real-SDK test (tests/real_sdk.rs) runs: the real azure-identity
-# and openai Python packages, talking to `aoai-doctor lab serve` on loopback.
+# Create the virtualenv the real-SDK tests (tests/real_sdk.rs, tests/real_sdk_v1.rs) run: the real
+# azure-identity, openai and azure-ai-projects Python packages, talking to `aoai-doctor lab serve` on loopback.
 # Needs the package registry, so run it outside the sandbox:  sh scripts/setup-real-sdk.sh
 set -eu
 cd "$(dirname "$0")/.."
@@ -10,16 +10,17 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p target
   "$PY" -m venv "$VENV"
 fi
-# The versions the tests were measured with: azure-identity 1.27.x, openai 3.x.
+# The versions the tests were measured with: azure-identity 1.27.x, openai 3.x, and the
+# Foundry SDK azure-ai-projects 2.x (its get_openai_client() drives a lab project endpoint).
 # A stamp skips the registry when the pinned versions are already installed.
-STAMP="$VENV/.ready-azure-identity-1.27.0-openai-3.57.0"
+STAMP="$VENV/.ready-azure-identity-1.27.0-openai-3.57.0-azure-ai-projects-2.10.0"
 if [ ! -f "$STAMP" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "azure-identity==1.27.0" "openai==3.57.0"
+    "azure-identity==1.27.0" "openai==3.57.0" "azure-ai-projects==2.10.0"
   touch "$STAMP"
 fi
-"$VENV/bin/python" -c 'import azure.identity, openai; print("real-sdk venv ready:", "azure-identity", azure.identity.__version__ if hasattr(azure.identity, "__version__") else "?", "openai", openai.__version__)'
+"$VENV/bin/python" -c 'import azure.identity, openai; import azure.ai.projects; print("real-sdk venv ready:", "azure-identity", azure.identity.__version__ if hasattr(azure.identity, "__version__") else "?", "openai", openai.__version__, "azure-ai-projects", azure.ai.projects.__version__)'
 
 # The JavaScript SDKs (versions measured in REAL-CLIENTS.md; newer releases need Node 22).
 # npm is looked for where tests/real_sdk.rs looks for node: PATH, then the usual installs.

@@ -2,6 +2,7 @@
 //! the validation that turns them into a [`Target`] before any network call.
 
 use aoai_doctor_checks::context::{Cloud, CredentialChoice, ProbeKind, Sdk, Target};
+use aoai_doctor_checks::surface::Surface;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +14,8 @@ const AFTER_HELP: &str = "\
 Examples:
   aoai-doctor demo                              see every pitfall diagnosed in the built-in lab (no Azure needed)
   aoai-doctor --endpoint https://contoso.openai.azure.com --deployment gpt-4o-mini
+  aoai-doctor --endpoint https://contoso.openai.azure.com/openai/v1/ --deployment gpt-4o-mini --probe responses
+  aoai-doctor --endpoint https://contoso.services.ai.azure.com/api/projects/my-project --deployment gpt-4o-mini
   aoai-doctor --credential managed-identity     check only the managed-identity path
   aoai-doctor --only endpoint,environment       run just these checks
   aoai-doctor --format json --output report.json   the report to attach to a support ticket
@@ -78,23 +81,32 @@ pub struct RunArgs {
     #[arg(value_name = "CHECK")]
     pub checks: Vec<String>,
 
-    /// The Azure OpenAI endpoint, e.g. https://contoso.openai.azure.com/
-    #[arg(long, env = "AZURE_OPENAI_ENDPOINT", value_name = "URL")]
+    /// The endpoint exactly as the app is configured with it: AzureOpenAI's azure_endpoint
+    /// (https://NAME.openai.azure.com/), OpenAI's base_url (…/openai/v1/), AIProjectClient's
+    /// endpoint (https://NAME.services.ai.azure.com/api/projects/PROJECT) or …/models
+    /// [env: AZURE_OPENAI_ENDPOINT, then OPENAI_BASE_URL, then AZURE_AI_PROJECT_ENDPOINT, PROJECT_ENDPOINT]
+    #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+
+    /// The config file set --endpoint (for the report's "from"); not a flag.
+    #[arg(skip)]
+    pub endpoint_from_config: bool,
 
     /// The deployment to probe [env: AZURE_OPENAI_DEPLOYMENT, AZURE_OPENAI_DEPLOYMENT_NAME, AZURE_OPENAI_CHAT_DEPLOYMENT_NAME]
     #[arg(long, value_name = "NAME")]
     pub deployment: Option<String>,
 
-    /// Data-plane API version.
-    #[arg(long, env = "OPENAI_API_VERSION", value_name = "VERSION", default_value = DEFAULT_API_VERSION)]
-    pub api_version: String,
+    /// Data-plane API version of the classic route [default: 2024-10-21; env: OPENAI_API_VERSION].
+    /// The v1 API and Foundry projects take none: OPENAI_API_VERSION is ignored there, and an
+    /// explicit --api-version is sent to reproduce a client that adds one.
+    #[arg(long, value_name = "VERSION")]
+    pub api_version: Option<String>,
 
     /// The resource id of the Azure OpenAI / AI Services account (found from the endpoint if omitted).
     #[arg(long, env = "AOAI_DOCTOR_RESOURCE_ID", value_name = "ID")]
     pub resource_id: Option<String>,
 
-    /// The token scope the app asks for [default: https://cognitiveservices.azure.com/.default for the cloud]
+    /// The token scope the app asks for [default: follows the endpoint: https://ai.azure.com/.default for a Foundry project, else the cloud's https://cognitiveservices.azure.com/.default]
     #[arg(long, env = "AOAI_DOCTOR_SCOPE", value_name = "SCOPE")]
     pub scope: Option<String>,
 
@@ -256,31 +268,68 @@ fn env_nonblank(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// Where an app finds its endpoint when none is passed, in the order the doctor reads them:
+/// AzureOpenAI's variable, the openai SDKs' `OPENAI_BASE_URL`, the Foundry samples' project
+/// variables.
+pub const ENDPOINT_ENV: [&str; 4] = [
+    "AZURE_OPENAI_ENDPOINT",
+    "OPENAI_BASE_URL",
+    "AZURE_AI_PROJECT_ENDPOINT",
+    "PROJECT_ENDPOINT",
+];
+
+/// The first endpoint variable that is set, and its name.
+pub fn endpoint_from_env() -> Option<(&'static str, String)> {
+    ENDPOINT_ENV
+        .iter()
+        .find_map(|name| env_nonblank(name).map(|v| (*name, v.trim().to_string())))
+}
+
 impl RunArgs {
     /// Validates everything that can be validated offline.
     pub fn target(&self) -> Result<Target, UsageError> {
         let cloud = self.cloud;
-        let endpoint = match self.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-            None => None,
-            Some(raw) => Some(parse_http_url("--endpoint", raw, "https://NAME.openai.azure.com/")?),
+        let given = match self.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(raw) => {
+                let from = if self.endpoint_from_config {
+                    "config file"
+                } else {
+                    "--endpoint"
+                };
+                Some((from, raw.to_string()))
+            }
+            None => endpoint_from_env(),
         };
+        let (endpoint, endpoint_source) = match given {
+            None => (None, None),
+            Some((from, raw)) => {
+                let url = parse_http_url(from, &raw, "https://NAME.openai.azure.com/")?;
+                (Some(url), Some(from.to_string()))
+            }
+        };
+        let surface = endpoint.as_ref().and_then(Surface::of).unwrap_or(Surface::ResourceRoot);
+        let classic_version = env_nonblank("OPENAI_API_VERSION").unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+        let api_version = surface
+            .api_version(self.api_version.as_deref(), &classic_version)
+            .unwrap_or_default();
         let deployment = self
             .deployment
             .clone()
             .or_else(|| env_nonblank("AZURE_OPENAI_DEPLOYMENT"))
             .or_else(|| env_nonblank("AZURE_OPENAI_DEPLOYMENT_NAME"))
             .or_else(|| env_nonblank("AZURE_OPENAI_CHAT_DEPLOYMENT_NAME"));
-        let scope = self.scope.clone().unwrap_or_else(|| cloud.default_scope());
+        let scope = self.scope.clone().unwrap_or_else(|| surface.default_scope(cloud));
         if scope.trim().is_empty() || scope.contains(char::is_whitespace) {
             return Err(UsageError(format!(
                 "--scope '{scope}' is not a scope (expected e.g. {})",
-                cloud.default_scope()
+                surface.default_scope(cloud)
             )));
         }
         Ok(Target {
             endpoint,
+            endpoint_source,
             deployment,
-            api_version: self.api_version.clone(),
+            api_version,
             resource_id: self.resource_id.clone().filter(|r| !r.trim().is_empty()),
             scope,
             cloud,

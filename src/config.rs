@@ -108,8 +108,15 @@ pub fn apply(c: Config, args: &mut RunArgs, m: &ArgMatches) -> Result<(), UsageE
             }
         };
     }
-    text!(endpoint);
-    text!(api_version);
+    // The endpoint and the api-version read their variables in code (a chain of names, and
+    // OPENAI_API_VERSION only on the classic route): a set variable still beats the file.
+    if crate::cli::endpoint_from_env().is_none() {
+        text!(endpoint);
+        args.endpoint_from_config = c.endpoint.is_some() && !from_flag_or_env(m, "endpoint");
+    }
+    if !std::env::var("OPENAI_API_VERSION").is_ok_and(|v| !v.trim().is_empty()) {
+        text!(api_version);
+    }
     text!(resource_id);
     text!(scope);
     text!(arm_endpoint);

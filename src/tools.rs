@@ -2,8 +2,10 @@
 //! (judge a token an app captured). Neither makes a network call; neither prints a token.
 
 use crate::cli::UsageError;
+use aoai_doctor_checks::checks::token::ScopeRule;
 use aoai_doctor_checks::checks::token_claims;
 use aoai_doctor_checks::diagnose::{self, Diagnosis, jwt};
+use aoai_doctor_checks::surface::Surface;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::io::Read;
@@ -47,9 +49,12 @@ Examples:
   aoai-doctor token token.txt
   az account get-access-token --scope https://cognitiveservices.azure.com/.default | aoai-doctor token
   echo \"$TOKEN\" | aoai-doctor token --tenant 72f988bf-86f1-41af-91ab-2d7cd011db47
+  aoai-doctor token --endpoint https://contoso.services.ai.azure.com/api/projects/p token.txt
 
 Accepts a bare JWT, 'Bearer <jwt>', or JSON with accessToken / access_token.
 Prints the decoded claims and what is wrong with them; never the token or its signature.
+The audience is judged against what --endpoint accepts (a Foundry project: only https://ai.azure.com;
+resource paths: https://cognitiveservices.azure.com, and https://ai.azure.com in the public cloud).
 Exit codes: 0 the claims fit Azure OpenAI, 1 they do not, 2 usage error.")]
 pub struct TokenArgs {
     /// The file holding the token; - or nothing reads standard input.
@@ -58,6 +63,12 @@ pub struct TokenArgs {
     /// The tenant the resource lives in, to check `tid` against.
     #[arg(long, value_name = "TENANT_ID")]
     pub tenant: Option<String>,
+    /// The endpoint the token is for, as the app is configured with it: decides the audiences accepted [default: a resource root]
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The Azure cloud.
+    #[arg(long, value_enum, default_value_t = aoai_doctor_checks::context::Cloud::AzureCloud)]
+    pub cloud: aoai_doctor_checks::context::Cloud,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -161,13 +172,27 @@ pub fn token(args: TokenArgs) -> Result<i32, UsageError> {
     if token.is_empty() {
         return Err(UsageError("no token in the input".into()));
     }
-    let mut expected = jwt::ClaimExpectations::azure_openai();
-    expected.expected_tenant = args.tenant.clone();
+    let surface = match args.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        None => Surface::ResourceRoot,
+        Some(raw) => {
+            let url = crate::cli::parse_http_url("--endpoint", raw, "https://NAME.openai.azure.com/")?;
+            Surface::of(&url).unwrap_or(Surface::ResourceRoot)
+        }
+    };
+    let rule = ScopeRule {
+        surface,
+        cloud: args.cloud,
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let (judgement, _) = token_claims::judge(jwt::decode_claims(&token), now, &expected);
+    let (mut judgement, _) = token_claims::judge_for(jwt::decode_claims(&token), now, &rule, args.tenant.clone());
+    // The note is about the endpoint, not a claim: shown apart from the claims.
+    let note = judgement
+        .evidence
+        .as_object_mut()
+        .and_then(|o| o.remove("audience_note"));
     drop(token);
     let failed = judgement.status == aoai_doctor_checks::Status::Fail;
     let out = match args.format {
@@ -176,12 +201,17 @@ pub fn token(args: TokenArgs) -> Result<i32, UsageError> {
                 "status": judgement.status,
                 "summary": judgement.summary,
                 "claims": judgement.evidence,
+                "surface": rule.surface,
+                "audience_note": note,
                 "findings": judgement.findings,
             });
             serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
         }
         Format::Table => {
             let mut s = format!("{}: {}\n", judgement.status.as_str(), judgement.summary);
+            if let Some(n) = note.as_ref().and_then(|n| n.as_str()) {
+                s.push_str(&format!("note: {n}\n"));
+            }
             if let Some(o) = judgement.evidence.as_object() {
                 s.push_str("\nclaims (decoded, signature not shown):\n");
                 for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {

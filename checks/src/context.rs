@@ -62,6 +62,8 @@ impl Cloud {
             Cloud::AzureChinaCloud => "https://cognitiveservices.azure.cn",
         }
     }
+    /// The scope for the classic resource routes; the scope a given endpoint needs is
+    /// [`crate::surface::Surface::default_scope`] (Foundry projects need `https://ai.azure.com`).
     pub fn default_scope(self) -> String {
         format!("{}/.default", self.cognitive_resource())
     }
@@ -140,7 +142,12 @@ impl CredentialChoice {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub endpoint: Option<Url>,
+    /// Where the endpoint came from: `--endpoint` (or the config file), or the environment
+    /// variable that gave it (`AZURE_OPENAI_ENDPOINT`, `OPENAI_BASE_URL`, …).
+    pub endpoint_source: Option<String>,
     pub deployment: Option<String>,
+    /// The api-version data-plane calls carry; empty = none (the v1 API and Foundry projects,
+    /// unless `--api-version` was given to reproduce a client that sends one).
     pub api_version: String,
     pub resource_id: Option<String>,
     pub scope: String,
@@ -165,6 +172,8 @@ pub struct Target {
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ProbeKind {
     Chat,
+    /// `POST …/responses` (`store: false`, the smallest `max_output_tokens`): the Responses API.
+    Responses,
     Embeddings,
     Models,
     None,
@@ -174,6 +183,7 @@ impl ProbeKind {
     pub fn name(self) -> &'static str {
         match self {
             ProbeKind::Chat => "chat",
+            ProbeKind::Responses => "responses",
             ProbeKind::Embeddings => "embeddings",
             ProbeKind::Models => "models",
             ProbeKind::None => "none",
@@ -185,6 +195,7 @@ impl Target {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "endpoint": self.endpoint.as_ref().map(|u| u.as_str()),
+            "endpoint_source": self.endpoint_source,
             "deployment": self.deployment,
             "api_version": self.api_version,
             "resource_id": self.resource_id,

@@ -42,16 +42,7 @@ impl Fact {
     }
 }
 
-/// Which Azure OpenAI surface the endpoint addresses: decides the URLs the probe builds and
-/// the advice the checks give. Today every endpoint is a resource root
-/// (`https://<name>.openai.azure.com/`); the v1 base URL (`…/openai/v1/`) and Foundry project
-/// endpoints (`…/api/projects/<p>`) come next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Surface {
-    /// `scheme://host[:port]/`: the classic resource root the SDKs' `azure_endpoint` wants.
-    ResourceRoot,
-}
+pub use crate::surface::Surface;
 
 /// The endpoint as the `endpoint` check understood it.
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +55,9 @@ pub struct EndpointFacts {
     pub loopback: bool,
     /// The surface the endpoint addresses.
     pub surface: Surface,
+    /// What the probe appends its route to: the root for the classic route, `…/openai/v1`
+    /// for the v1 API and projects, `…/models` for model inference.
+    pub call_base: url::Url,
 }
 
 /// Where the doctor runs, as the `environment` check found out.

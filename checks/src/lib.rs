@@ -16,6 +16,7 @@ pub mod model;
 pub mod reconcile;
 pub mod runner;
 pub mod secret;
+pub mod surface;
 
 pub use context::{RunContext, Target};
 pub use model::{CheckResult, Finding, Report, Status};

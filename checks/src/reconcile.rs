@@ -26,9 +26,14 @@ pub fn with_live_call(checks: &mut [CheckResult]) {
     if !only_propagating {
         return;
     }
-    for f in role.findings.iter_mut().filter(|f| f.code.id == codes::ROLE_PROPAGATING.id) {
+    for f in role
+        .findings
+        .iter_mut()
+        .filter(|f| f.code.id == codes::ROLE_PROPAGATING.id)
+    {
         f.severity = Severity::Info;
-        f.message.push_str(" The live call has since passed: it has propagated.");
+        f.message
+            .push_str(" The live call has since passed: it has propagated.");
     }
     role.status = Status::Pass;
     role.summary.push_str("; the live call passed, so it has propagated");

@@ -5,6 +5,7 @@
     python v1.py MODE SURFACE API
       MODE    = default | cli | service-principal
       SURFACE = resource (AZURE_OPENAI_ENDPOINT + openai/v1/) | project (AZURE_AI_PROJECT_ENDPOINT + /openai/v1/)
+              | project-sdk (the real azure-ai-projects 2.x: AIProjectClient(endpoint=AZURE_AI_PROJECT_ENDPOINT).get_openai_client())
       API     = chat | responses
 
 Prints one JSON line like chat.py. Never prints a token.
@@ -71,11 +72,18 @@ def call(client, api):
 def main():
     args = sys.argv[1:] + [None] * 3
     mode, surface, api = args[0] or "default", args[1] or "resource", args[2] or "chat"
-    client = OpenAI(
-        base_url=base_url(surface),
-        api_key=get_bearer_token_provider(credential(mode), SCOPE),
-        max_retries=0,
-    )
+    if surface == "project-sdk":
+        # The SDK builds base_url and the token provider (scope) itself: nothing passed here.
+        from azure.ai.projects import AIProjectClient
+
+        project = AIProjectClient(endpoint=os.environ["AZURE_AI_PROJECT_ENDPOINT"], credential=credential(mode))
+        client = project.get_openai_client(max_retries=0)
+    else:
+        client = OpenAI(
+            base_url=base_url(surface),
+            api_key=get_bearer_token_provider(credential(mode), SCOPE),
+            max_retries=0,
+        )
     try:
         content, model = call(client, api)
         out = {"ok": True, "content": content, "model": model}

@@ -6,6 +6,7 @@
 use super::http;
 use crate::context::ProbeKind;
 use crate::secret::Secret;
+use crate::surface::Surface;
 use std::time::Duration;
 use url::Url;
 
@@ -29,43 +30,110 @@ impl ProbeRequest {
     }
 }
 
-/// The smallest request of each kind. `None` for [`ProbeKind::None`], or when the kind needs a
-/// deployment and there is none, or the base is not a URL we can extend.
-pub fn request(base: &Url, kind: ProbeKind, deployment: Option<&str>, api_version: &str) -> Option<ProbeRequest> {
-    let deployment_path = |suffix: &str| -> Option<Url> {
-        let d = deployment.map(str::trim).filter(|d| !d.is_empty())?;
-        let mut url = base.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        url.path_segments_mut()
-            .ok()?
-            .clear()
-            .extend(["openai", "deployments", d])
-            .extend(suffix.split('/'));
-        Some(url)
+/// The smallest `max_output_tokens` the Responses API takes (it refuses less than 16).
+pub const MIN_OUTPUT_TOKENS: u32 = 16;
+
+/// The smallest request of each kind on the endpoint's surface. `call_base` is
+/// [`Surface::call_base`]: the root for the classic route, `…/openai/v1` for the v1 API and
+/// projects, `…/models` for model inference. `api_version` empty = none is sent. `None` for
+/// [`ProbeKind::None`], or when the kind needs a deployment and there is none, or the base is
+/// not a URL we can extend.
+pub fn request(
+    call_base: &Url,
+    surface: &Surface,
+    kind: ProbeKind,
+    deployment: Option<&str>,
+    api_version: &str,
+) -> Option<ProbeRequest> {
+    let deployment = deployment.map(str::trim).filter(|d| !d.is_empty());
+    let (method, url, body, versioned) = match surface {
+        Surface::ResourceRoot if kind != ProbeKind::Responses => classic(call_base, kind, deployment)?,
+        // The Responses API on a resource root: the v1 route Microsoft now leads with.
+        Surface::ResourceRoot => {
+            let v1 = join(call_base, &["openai", "v1"])?;
+            let (m, u, b, _) = routed(&v1, kind, deployment)?;
+            (m, u, b, false)
+        }
+        // The model-inference route lists nothing; its cheapest read is the model's info.
+        Surface::ModelInference if kind == ProbeKind::Models => ("GET", join(call_base, &["info"])?, None, true),
+        Surface::AgentApplication { .. } => {
+            let body = r#"{"input":"ping","store":false}"#.to_string();
+            ("POST", join(call_base, &["responses"])?, Some(body), true)
+        }
+        _ => routed(call_base, kind, deployment)?,
     };
-    let (method, mut url, body) = match kind {
-        ProbeKind::None => return None,
+    let mut url = url;
+    if versioned && !api_version.trim().is_empty() {
+        url.query_pairs_mut().append_pair("api-version", api_version.trim());
+    }
+    Some(ProbeRequest { method, url, body })
+}
+
+type Parts = (&'static str, Url, Option<String>, bool);
+
+/// `/openai/deployments/{d}/…?api-version=` on the resource root: unchanged since 2023.
+fn classic(base: &Url, kind: ProbeKind, deployment: Option<&str>) -> Option<Parts> {
+    // Whatever path the base carries is replaced: the classic route hangs off the root.
+    let root = &crate::surface::resource_root(base);
+    Some(match kind {
+        ProbeKind::None | ProbeKind::Responses => return None,
         ProbeKind::Chat => (
             "POST",
-            deployment_path("chat/completions")?,
+            join(root, &["openai", "deployments", deployment?, "chat", "completions"])?,
             Some(r#"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1}"#.to_string()),
+            true,
         ),
         ProbeKind::Embeddings => (
             "POST",
-            deployment_path("embeddings")?,
+            join(root, &["openai", "deployments", deployment?, "embeddings"])?,
             Some(r#"{"input":"ping"}"#.to_string()),
+            true,
         ),
-        ProbeKind::Models => {
-            let mut url = base.clone();
-            url.set_query(None);
-            url.set_fragment(None);
-            url.path_segments_mut().ok()?.clear().extend(["openai", "models"]);
-            ("GET", url, None)
-        }
-    };
-    url.query_pairs_mut().append_pair("api-version", api_version);
-    Some(ProbeRequest { method, url, body })
+        ProbeKind::Models => ("GET", join(root, &["openai", "models"])?, None, true),
+    })
+}
+
+/// `{base}/chat/completions` and friends with `model` = the deployment (the v1 API, projects,
+/// model inference). Versioned only where the surface takes an api-version at all.
+fn routed(base: &Url, kind: ProbeKind, deployment: Option<&str>) -> Option<Parts> {
+    let model = |d: &str| serde_json::Value::String(d.to_string()).to_string();
+    Some(match kind {
+        ProbeKind::None => return None,
+        ProbeKind::Chat => (
+            "POST",
+            join(base, &["chat", "completions"])?,
+            Some(format!(
+                r#"{{"model":{},"messages":[{{"role":"user","content":"ping"}}],"max_tokens":1}}"#,
+                model(deployment?)
+            )),
+            true,
+        ),
+        ProbeKind::Responses => (
+            "POST",
+            join(base, &["responses"])?,
+            Some(format!(
+                r#"{{"model":{},"input":"ping","max_output_tokens":{MIN_OUTPUT_TOKENS},"store":false}}"#,
+                model(deployment?)
+            )),
+            true,
+        ),
+        ProbeKind::Embeddings => (
+            "POST",
+            join(base, &["embeddings"])?,
+            Some(format!(r#"{{"model":{},"input":"ping"}}"#, model(deployment?))),
+            true,
+        ),
+        ProbeKind::Models => ("GET", join(base, &["models"])?, None, true),
+    })
+}
+
+/// `base` with `segments` appended to its path (no query, no fragment).
+fn join(base: &Url, segments: &[&str]) -> Option<Url> {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    url.path_segments_mut().ok()?.pop_if_empty().extend(segments);
+    Some(url)
 }
 
 /// The deployments list of the data plane (`GET /openai/deployments`, an older api-version
@@ -255,7 +323,14 @@ mod tests {
 
     #[test]
     fn requests_are_the_smallest_of_their_kind() {
-        let r = request(&base(), ProbeKind::Chat, Some("gpt-4o-mini"), "2024-10-21").unwrap();
+        let r = request(
+            &base(),
+            &Surface::ResourceRoot,
+            ProbeKind::Chat,
+            Some("gpt-4o-mini"),
+            "2024-10-21",
+        )
+        .unwrap();
         assert_eq!(r.method, "POST");
         assert_eq!(
             r.url.as_str(),
@@ -263,26 +338,80 @@ mod tests {
         );
         let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
         assert_eq!(body["max_tokens"], 1);
-        let r = request(&base(), ProbeKind::Embeddings, Some("emb"), "2024-10-21").unwrap();
+        let r = request(
+            &base(),
+            &Surface::ResourceRoot,
+            ProbeKind::Embeddings,
+            Some("emb"),
+            "2024-10-21",
+        )
+        .unwrap();
         assert!(r.url.path().ends_with("/openai/deployments/emb/embeddings"));
-        let r = request(&base(), ProbeKind::Models, None, "2024-10-21").unwrap();
+        let r = request(&base(), &Surface::ResourceRoot, ProbeKind::Models, None, "2024-10-21").unwrap();
         assert_eq!(r.describe(), "GET /openai/models?api-version=2024-10-21");
-        assert!(request(&base(), ProbeKind::Chat, None, "v").is_none());
-        assert!(request(&base(), ProbeKind::Chat, Some("  "), "v").is_none());
-        assert!(request(&base(), ProbeKind::None, Some("d"), "v").is_none());
+        assert!(request(&base(), &Surface::ResourceRoot, ProbeKind::Chat, None, "v").is_none());
+        assert!(request(&base(), &Surface::ResourceRoot, ProbeKind::Chat, Some("  "), "v").is_none());
+        assert!(request(&base(), &Surface::ResourceRoot, ProbeKind::None, Some("d"), "v").is_none());
     }
 
     #[test]
     fn a_deployment_name_is_one_escaped_path_segment() {
-        let r = request(&base(), ProbeKind::Chat, Some("a/b?c"), "v").unwrap();
+        let r = request(&base(), &Surface::ResourceRoot, ProbeKind::Chat, Some("a/b?c"), "v").unwrap();
         assert_eq!(r.url.path(), "/openai/deployments/a%2Fb%3Fc/chat/completions");
     }
 
     #[test]
     fn a_base_with_a_path_or_query_is_replaced_not_appended() {
         let b = Url::parse("https://x.openai.azure.com/openai/deployments/y?api-version=1").unwrap();
-        let r = request(&b, ProbeKind::Models, None, "2").unwrap();
+        let r = request(&b, &Surface::ResourceRoot, ProbeKind::Models, None, "2").unwrap();
         assert_eq!(r.url.as_str(), "https://x.openai.azure.com/openai/models?api-version=2");
+    }
+
+    #[test]
+    fn v1_and_project_calls_name_the_model_and_send_no_api_version() {
+        let v1 = Url::parse("https://c.openai.azure.com/openai/v1").unwrap();
+        let r = request(&v1, &Surface::V1, ProbeKind::Chat, Some("gpt-4o-mini"), "").unwrap();
+        assert_eq!(r.url.as_str(), "https://c.openai.azure.com/openai/v1/chat/completions");
+        let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            (body["model"].as_str(), body["max_tokens"].as_u64()),
+            (Some("gpt-4o-mini"), Some(1))
+        );
+        // An explicit api-version is sent, to reproduce an AzureOpenAI client pointed at v1.
+        let r = request(&v1, &Surface::V1, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
+        assert_eq!(r.describe(), "POST /openai/v1/chat/completions?api-version=2024-10-21");
+        let r = request(&v1, &Surface::V1, ProbeKind::Responses, Some("d"), "").unwrap();
+        let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
+        assert_eq!(r.describe(), "POST /openai/v1/responses");
+        assert_eq!(body["store"], false);
+        assert_eq!(body["max_output_tokens"], 16);
+        let project = Surface::Project { project: "p".into() };
+        let project_base = Url::parse("https://c.services.ai.azure.com/api/projects/p/openai/v1").unwrap();
+        let r = request(&project_base, &project, ProbeKind::Responses, Some("d"), "").unwrap();
+        assert_eq!(r.describe(), "POST /api/projects/p/openai/v1/responses");
+        // Responses on a resource root goes to the v1 route, without an api-version.
+        let r = request(
+            &base(),
+            &Surface::ResourceRoot,
+            ProbeKind::Responses,
+            Some("d"),
+            "2024-10-21",
+        )
+        .unwrap();
+        assert_eq!(r.describe(), "POST /openai/v1/responses");
+        let models = Url::parse("https://c.services.ai.azure.com/models").unwrap();
+        let r = request(
+            &models,
+            &Surface::ModelInference,
+            ProbeKind::Chat,
+            Some("DeepSeek-R1"),
+            "2024-05-01-preview",
+        )
+        .unwrap();
+        assert_eq!(
+            r.describe(),
+            "POST /models/chat/completions?api-version=2024-05-01-preview"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `endpoint`: is the endpoint a custom-subdomain URL that accepts Entra ID tokens, and can we
-//! reach it (DNS, then TLS)?
+//! `endpoint`: is the endpoint a custom-subdomain URL that accepts Entra ID tokens, which
+//! surface does it address (resource root, v1 base URL, Foundry project, model inference, agent
+//! application: see [`crate::surface`]), and can we reach it (DNS, then TLS)?
 
 use super::Check;
 use super::Outcome;
@@ -7,8 +8,9 @@ use crate::azure::reachability::{self, Reachability, RootAnswer};
 use crate::azure::{http, net};
 use crate::codes;
 use crate::context::{Cloud, RunContext};
-use crate::facts::{EndpointFacts, Fact, Facts, Surface};
+use crate::facts::{EndpointFacts, Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
+use crate::surface::{self, Surface};
 use async_trait::async_trait;
 use serde_json::json;
 use url::Url;
@@ -30,7 +32,11 @@ impl Check for EndpointCheck {
         let Some(url) = &ctx.target.endpoint else {
             return Outcome::new(missing());
         };
-        let shape = judge_shape(url, ctx.target.cloud);
+        let mut shape = judge_shape(url, ctx.target.cloud);
+        shape.source = ctx.target.endpoint_source.clone();
+        // The plain OpenAI client on /openai/v1 sends no api-version; neither does the probe.
+        shape.api_version_ignored =
+            shape.surface.as_ref().is_some_and(Surface::is_v1) && ctx.env.var_set("OPENAI_API_VERSION").is_some();
         if !shape.reachable_worth_checking() {
             return Outcome::new(judge(url, &shape, None, false));
         }
@@ -60,7 +66,7 @@ impl Check for EndpointCheck {
 fn missing() -> Judgement {
     Judgement::new(Status::Fail, "no endpoint given").finding(
         Finding::error(&codes::ENDPOINT_MISSING, "No Azure OpenAI endpoint was given.")
-            .fix("Pass the resource's endpoint (Azure portal → resource → Keys and Endpoint), or set AZURE_OPENAI_ENDPOINT.")
+            .fix("Pass the endpoint the app is configured with (--endpoint: AzureOpenAI's azure_endpoint, OpenAI's base_url, AIProjectClient's endpoint), or set AZURE_OPENAI_ENDPOINT, OPENAI_BASE_URL or AZURE_AI_PROJECT_ENDPOINT / PROJECT_ENDPOINT.")
             .command("aoai-doctor --endpoint https://YOUR-RESOURCE.openai.azure.com/")
             .command("az cognitiveservices account show -n YOUR-RESOURCE -g YOUR-RG --query properties.endpoint -o tsv"),
     )
@@ -75,7 +81,13 @@ pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>, proxy: bool
         "host": shape.host,
         "host_kind": shape.kind.as_str(),
         "subdomain": shape.subdomain,
+        "surface": shape.surface.as_ref().map(Surface::id),
+        "surface_description": shape.surface.as_ref().map(Surface::describe),
+        "endpoint_source": shape.source,
     });
+    if shape.api_version_ignored {
+        evidence["openai_api_version"] = json!("ignored: the v1 API takes no api-version");
+    }
     let Some(reach) = reach else {
         let status = Judgement::status_from(&findings);
         return Judgement::new(status, shape.summary())
@@ -115,7 +127,7 @@ pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>, proxy: bool
     }
     let status = Judgement::status_from(&findings);
     let summary = if status == Status::Pass || status == Status::Warn {
-        format!("{} ({}), reachable", shape.host, shape.kind.as_str())
+        format!("{}, reachable{}", shape.named(), shape.from())
     } else {
         findings
             .iter()
@@ -162,6 +174,14 @@ pub struct Shape {
     pub kind: HostKind,
     pub subdomain: Option<String>,
     pub base: Url,
+    /// The surface the path addresses; `None` for a path no client is configured with.
+    pub surface: Option<Surface>,
+    /// Where the endpoint came from (`--endpoint`, `OPENAI_BASE_URL`, …), when known.
+    pub source: Option<String>,
+    /// The endpoint as given (no credentials), what the surface's call base derives from.
+    pub url: Url,
+    /// OPENAI_API_VERSION is set but the surface takes no api-version (said in the evidence).
+    pub api_version_ignored: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -175,15 +195,31 @@ impl Shape {
             .iter()
             .find(|f| f.severity == crate::model::Severity::Error)
             .map(|f| f.message.clone())
-            .unwrap_or_else(|| format!("{} ({})", self.host, self.kind.as_str()))
+            .unwrap_or_else(|| format!("{}{}", self.named(), self.from()))
+    }
+    /// `host (kind)`, and the surface unless it is the classic resource root.
+    fn named(&self) -> String {
+        match &self.surface {
+            None | Some(Surface::ResourceRoot) => format!("{} ({})", self.host, self.kind.as_str()),
+            Some(s) => format!("{} ({}), {}", self.host, self.kind.as_str(), s.describe()),
+        }
+    }
+    /// ` (from OPENAI_BASE_URL)` when an environment variable gave the endpoint.
+    fn from(&self) -> String {
+        match self.source.as_deref() {
+            Some(s) if s != "--endpoint" => format!(" (from {s})"),
+            _ => String::new(),
+        }
     }
     fn facts(&self) -> EndpointFacts {
+        let surface = self.surface.clone().unwrap_or(Surface::ResourceRoot);
         EndpointFacts {
             base: self.base.clone(),
             host: self.host.clone(),
             subdomain: self.subdomain.clone(),
             loopback: self.kind == HostKind::Loopback,
-            surface: Surface::ResourceRoot,
+            call_base: surface.call_base(&self.url),
+            surface,
         }
     }
 }
@@ -196,12 +232,11 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
         .trim_end_matches('.')
         .to_ascii_lowercase();
     let loopback = net::is_loopback(url);
-    let mut base = url.clone();
-    base.set_path("/");
-    base.set_query(None);
-    base.set_fragment(None);
-    let _ = base.set_username("");
-    let _ = base.set_password(None);
+    let base = surface::resource_root(url);
+    let mut given = url.clone();
+    let _ = given.set_username("");
+    let _ = given.set_password(None);
+    let surface = Surface::of(url);
 
     let (kind, subdomain, mut findings) = host_kind(&host, loopback, cloud, &base);
     if url.scheme() == "http" && !loopback {
@@ -217,12 +252,18 @@ pub fn judge_shape(url: &Url, cloud: Cloud) -> Shape {
             )),
         );
     }
-    findings.extend(pasted_path(url, &base));
+    if surface.is_none() {
+        findings.extend(pasted_path(url, &base));
+    }
     Shape {
         host,
         kind,
         subdomain,
         base,
+        surface,
+        source: None,
+        url: given,
+        api_version_ignored: false,
         findings,
     }
 }
@@ -281,7 +322,7 @@ fn pasted_path(url: &Url, base: &Url) -> Option<Finding> {
         &codes::ENDPOINT_HAS_PATH,
         format!("The endpoint carries a path ({}); SDKs add /openai/... themselves, so requests would go to the wrong URL and end in 404.", url.path()),
     )
-    .fix(format!("Use the bare endpoint {base} and pass the deployment name separately."));
+    .fix(format!("Use the bare endpoint {base} and pass the deployment name separately; the plain OpenAI client takes the v1 base URL {base}openai/v1/ and AIProjectClient its project endpoint {base}api/projects/PROJECT."));
     let deployment = deployment_from_path(url.path());
     let mut cmd = format!("aoai-doctor --endpoint {base}");
     if let Some(d) = &deployment {
@@ -438,6 +479,55 @@ mod tests {
             cmds[0].contains("--endpoint https://contoso.openai.azure.com/ --deployment gpt-4o"),
             "{cmds:?}"
         );
+    }
+
+    #[test]
+    fn todays_surfaces_are_named_not_pasted_paths() {
+        for (u, id) in [
+            ("https://contoso.openai.azure.com/openai/v1/", "v1"),
+            ("https://contoso.openai.azure.com/openai/v1", "v1"),
+            (
+                "https://contoso.services.ai.azure.com/api/projects/chat-proj",
+                "project",
+            ),
+            (
+                "https://contoso.services.ai.azure.com/api/projects/p/openai/v1",
+                "project-v1",
+            ),
+            ("https://contoso.services.ai.azure.com/models", "model-inference"),
+            (
+                "https://contoso.services.ai.azure.com/api/projects/p/applications/a/protocols/openai",
+                "agent-application",
+            ),
+        ] {
+            let s = shape(u);
+            assert!(s.findings.is_empty(), "{u}: {:?}", codes_of(&s));
+            assert_eq!(s.surface.as_ref().map(Surface::id), Some(id), "{u}");
+            assert_eq!(s.facts().surface.id(), id);
+        }
+        let s = shape("https://contoso.services.ai.azure.com/api/projects/chat-proj/");
+        assert_eq!(
+            s.facts().call_base.as_str(),
+            "https://contoso.services.ai.azure.com/api/projects/chat-proj/openai/v1"
+        );
+        let url = Url::parse("https://contoso.openai.azure.com/openai/v1/").unwrap();
+        let j = judge(&url, &s_with_source(&url, "OPENAI_BASE_URL"), None, false);
+        assert_eq!(
+            j.summary,
+            "contoso.openai.azure.com (custom-subdomain), v1 base URL (from OPENAI_BASE_URL)"
+        );
+        assert_eq!(j.evidence["endpoint_source"], "OPENAI_BASE_URL");
+        // A path no client is configured with is still pasted by mistake.
+        assert_eq!(
+            codes_of(&shape("https://contoso.openai.azure.com/openai/v1/chat/completions")),
+            vec!["endpoint-has-path"]
+        );
+    }
+
+    fn s_with_source(url: &Url, source: &str) -> Shape {
+        let mut s = judge_shape(url, Cloud::AzureCloud);
+        s.source = Some(source.into());
+        s
     }
 
     #[test]

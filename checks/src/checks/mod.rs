@@ -156,6 +156,7 @@ pub(crate) mod test_support {
             target: Target {
                 endpoint: endpoint.map(|e| url::Url::parse(e).expect("test endpoint")),
                 deployment: Some("gpt-4o-mini".into()),
+                endpoint_source: None,
                 api_version: "2024-10-21".into(),
                 resource_id: None,
                 scope: Cloud::AzureCloud.default_scope(),

@@ -1,19 +1,22 @@
 //! `token`: can the credential the chain picked get a token for `--scope`? Every Entra
-//! failure becomes a finding named by its AADSTS number, with the fix; a scope that is not
-//! `https://cognitiveservices.azure.com/.default` is explained even when Entra grants it.
+//! failure becomes a finding named by its AADSTS number, with the fix; a scope the endpoint's
+//! surface does not accept (a Foundry project takes only `https://ai.azure.com/.default`,
+//! resource paths the Cognitive Services scope or, in the public cloud, the `ai.azure.com` one)
+//! is explained even when Entra grants it.
 
 use super::Check;
 use super::Outcome;
 use crate::azure::credentials::{self, AcquireFailure, Acquired};
 use crate::chain::Link;
 use crate::codes;
-use crate::context::RunContext;
+use crate::context::{Cloud, RunContext};
 use crate::diagnose::entra::{self, EntraContext};
 use crate::diagnose::html;
 use crate::diagnose::managed_identity::{MiOutcome, classify_mi_response};
 use crate::diagnose::redact::redact;
 use crate::facts::{CredentialFacts, Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
+use crate::surface::{AI_AZURE, Acceptance, Surface};
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -41,13 +44,13 @@ impl Check for TokenCheck {
             Some(p) => p,
             None => credentials::acquire(ctx, &cred.config, &ctx.target.scope).await,
         };
-        let (judgement, token) = judge(
-            &cred,
-            got,
-            &ctx.target.scope,
-            ctx.target.cloud.cognitive_resource(),
-            ctx.now(),
-        );
+        let rule = ScopeRule::of_target(&ctx.target);
+        let (mut judgement, token) = judge(&cred, got, &ctx.target.scope, &rule, ctx.now());
+        if let Some(note) = rule.note(&ctx.target.scope)
+            && let Some(evidence) = judgement.evidence.as_object_mut()
+        {
+            evidence.insert("audience_note".into(), json!(note));
+        }
         Outcome::with_facts(
             judgement,
             Facts {
@@ -73,10 +76,10 @@ pub fn judge(
     cred: &CredentialFacts,
     got: Acquired,
     scope: &str,
-    resource: &str,
+    rule: &ScopeRule,
     now: i64,
 ) -> (Judgement, Option<crate::facts::TokenInfo>) {
-    let mut findings = scope_findings(scope, resource);
+    let mut findings = scope_findings(scope, rule);
     let stops = cred.link.is_prod();
     match got {
         Ok(token) => {
@@ -208,15 +211,63 @@ fn html_page(headers: &[(String, String)], body: &str) -> Option<String> {
     })
 }
 
-/// A scope that is not the Azure OpenAI `.default` scope, explained even when Entra grants it.
-pub fn scope_findings(scope: &str, resource: &str) -> Vec<Finding> {
-    let expected = format!("{resource}/.default");
-    if scope == expected {
-        return vec![];
+/// What the endpoint's surface asks of the scope: a Foundry project only `https://ai.azure.com`,
+/// resource-level paths the cloud's Cognitive Services audience (and, in the public cloud,
+/// `https://ai.azure.com`); see [`Surface::acceptance`].
+#[derive(Debug, Clone)]
+pub struct ScopeRule {
+    pub surface: Surface,
+    pub cloud: Cloud,
+}
+
+impl ScopeRule {
+    /// The classic resource root: what the doctor judged before surfaces existed.
+    pub fn classic(cloud: Cloud) -> Self {
+        ScopeRule {
+            surface: Surface::ResourceRoot,
+            cloud,
+        }
     }
-    let lower = scope.to_ascii_lowercase();
-    let base = lower.trim_end_matches("/.default").trim_end_matches('/');
-    if base == resource {
+    /// The rule for the target's endpoint (the classic root when there is none, or its path
+    /// is no surface: the endpoint check reports that).
+    pub fn of_target(target: &crate::context::Target) -> Self {
+        let surface = target
+            .endpoint
+            .as_ref()
+            .and_then(Surface::of)
+            .unwrap_or(Surface::ResourceRoot);
+        ScopeRule {
+            surface,
+            cloud: target.cloud,
+        }
+    }
+    fn preferred(&self) -> String {
+        self.surface.default_scope(self.cloud)
+    }
+    /// Why a scope the surface accepts is still unverified there, for the evidence.
+    pub fn note(&self, scope: &str) -> Option<&'static str> {
+        match self.surface.acceptance(self.cloud, scope_resource(scope).as_str()) {
+            Acceptance::Unverified(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// `https://ai.azure.com/.default` → `https://ai.azure.com`.
+fn scope_resource(scope: &str) -> String {
+    let lower = scope.trim().to_ascii_lowercase();
+    lower.trim_end_matches("/.default").trim_end_matches('/').to_string()
+}
+
+/// A scope the endpoint's surface does not take, explained even when Entra grants it.
+pub fn scope_findings(scope: &str, rule: &ScopeRule) -> Vec<Finding> {
+    let base = scope_resource(scope);
+    let default_form = scope.trim().to_ascii_lowercase().ends_with("/.default");
+    if rule.surface.acceptance(rule.cloud, &base) != Acceptance::Refused {
+        if default_form {
+            return vec![];
+        }
+        let expected = format!("{base}/.default");
         return vec![
             Finding::error(
                 &codes::TOKEN_SCOPE_NOT_DEFAULT,
@@ -227,6 +278,10 @@ pub fn scope_findings(scope: &str, resource: &str) -> Vec<Finding> {
             .fix(format!("Ask for `{expected}`."))
             .command(format!("aoai-doctor --scope {expected}")),
         ];
+    }
+    let expected = rule.preferred();
+    if rule.surface.is_project() && base.starts_with("https://cognitiveservices.azure.") {
+        return vec![project_scope_finding(scope, &rule.surface, &expected)];
     }
     let what = if base.contains("management.") {
         "Azure Resource Manager"
@@ -247,6 +302,22 @@ pub fn scope_findings(scope: &str, resource: &str) -> Vec<Finding> {
         ))
         .command(format!("aoai-doctor --scope {expected}")),
     ]
+}
+
+/// The old Cognitive Services scope sent to a Foundry project endpoint.
+fn project_scope_finding(scope: &str, surface: &Surface, expected: &str) -> Finding {
+    Finding::error(
+        &codes::TOKEN_SCOPE_WRONG_RESOURCE,
+        format!(
+            "The scope `{scope}` is Cognitive Services', but the endpoint is a {} which accepts only tokens for {AI_AZURE}: it answers 401.",
+            surface.describe()
+        ),
+    )
+    .fix(format!(
+        "Request `{expected}`. azure-ai-projects 1.x and 2.0.0b2 requested the old scope: upgrade to azure-ai-projects >= 2.0.0b3 and use \
+         project.get_openai_client(), or pass get_bearer_token_provider(credential, \"{expected}\") to the OpenAI client."
+    ))
+    .command(format!("aoai-doctor --scope {expected}"))
 }
 
 #[cfg(test)]
@@ -272,7 +343,6 @@ mod tests {
         }
     }
     const SCOPE: &str = "https://cognitiveservices.azure.com/.default";
-    const RES: &str = "https://cognitiveservices.azure.com";
 
     #[test]
     fn entra_failures_are_named_by_aadsts_number() {
@@ -286,7 +356,7 @@ mod tests {
             &cred("environment", "EnvironmentCredential"),
             Err(failure),
             SCOPE,
-            RES,
+            &ScopeRule::classic(Cloud::AzureCloud),
             0,
         );
         assert!(token.is_none());
@@ -303,25 +373,68 @@ mod tests {
             &cred("environment", "EnvironmentCredential"),
             Err(failure),
             SCOPE,
-            RES,
+            &ScopeRule::classic(Cloud::AzureCloud),
             0,
         );
         assert_eq!(j.findings[0].code.id, "aadsts-7000215");
     }
 
+    fn classic() -> ScopeRule {
+        ScopeRule::classic(Cloud::AzureCloud)
+    }
+
+    #[test]
+    fn scopes_follow_the_surface() {
+        let rule = |surface| ScopeRule {
+            surface,
+            cloud: Cloud::AzureCloud,
+        };
+        let ai = "https://ai.azure.com/.default";
+        let project = rule(Surface::Project { project: "p".into() });
+        // Today's documented scope passes everywhere in the public cloud.
+        for r in [&classic(), &rule(Surface::V1), &project] {
+            assert!(scope_findings(ai, r).is_empty());
+        }
+        assert!(classic().note(ai).unwrap().starts_with("unverified"));
+        assert_eq!(rule(Surface::V1).note(ai), None);
+        // The old scope on a project endpoint fails, with the SDK versions that used it.
+        let f = &scope_findings(SCOPE, &project)[0];
+        assert_eq!(f.code.id, "token-scope-wrong-resource");
+        assert!(f.remediation.text.contains("2.0.0b2"), "{}", f.remediation.text);
+        assert_eq!(
+            f.remediation.commands,
+            ["aoai-doctor --scope https://ai.azure.com/.default"]
+        );
+        // Sovereign clouds: only their own audience is documented; ai.azure.com is not failed.
+        let gov = ScopeRule {
+            surface: Surface::V1,
+            cloud: Cloud::AzureUsGovernment,
+        };
+        assert!(scope_findings("https://cognitiveservices.azure.us/.default", &gov).is_empty());
+        assert!(scope_findings(ai, &gov).is_empty() && gov.note(ai).is_some());
+        assert_eq!(
+            scope_findings("https://ai.azure.com", &classic())[0].code.id,
+            "token-scope-not-default"
+        );
+    }
+
     #[test]
     fn scopes() {
-        assert!(scope_findings(SCOPE, RES).is_empty());
+        assert!(scope_findings(SCOPE, &classic()).is_empty());
         assert_eq!(
-            scope_findings("https://cognitiveservices.azure.com", RES)[0].code.id,
+            scope_findings("https://cognitiveservices.azure.com", &classic())[0]
+                .code
+                .id,
             "token-scope-not-default"
         );
         assert_eq!(
-            scope_findings("https://management.azure.com/.default", RES)[0].code.id,
+            scope_findings("https://management.azure.com/.default", &classic())[0]
+                .code
+                .id,
             "token-scope-wrong-resource"
         );
         assert_eq!(
-            scope_findings("https://contoso.openai.azure.com/.default", RES)[0]
+            scope_findings("https://contoso.openai.azure.com/.default", &classic())[0]
                 .code
                 .id,
             "token-scope-wrong-resource"
@@ -334,7 +447,7 @@ mod tests {
             &cred("managed-identity", "ManagedIdentityCredential"),
             Err(AcquireFailure::TimedOut(std::time::Duration::from_secs(1))),
             SCOPE,
-            RES,
+            &ScopeRule::classic(Cloud::AzureCloud),
             0,
         );
         assert_eq!(j.status, Status::Error);
@@ -345,7 +458,7 @@ mod tests {
                 body_excerpt: "<html>".into(),
             }),
             SCOPE,
-            RES,
+            &ScopeRule::classic(Cloud::AzureCloud),
             0,
         );
         assert_eq!(j.findings[0].code.id, "token-not-a-token");
@@ -363,7 +476,7 @@ mod tests {
             &cred("managed-identity", "ManagedIdentityCredential"),
             Err(failure),
             SCOPE,
-            RES,
+            &ScopeRule::classic(Cloud::AzureCloud),
             0,
         );
         assert_eq!(j.findings[0].code.id, "token-mi-identity-not-found");

@@ -1,13 +1,16 @@
 //! `token-claims`: decode the token's payload (never verifying, never showing the token or
 //! its signature) and judge it: audience, expiry against our clock, tenant. A wrong audience
-//! is the classic cause of a 401.
+//! is the classic cause of a 401; which audiences are right depends on the endpoint's surface
+//! (a Foundry project takes only `https://ai.azure.com`, see [`crate::surface`]).
 
 use super::Check;
 use super::Outcome;
+use super::token::ScopeRule;
 use crate::codes;
 use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem, Claims, JwtError};
 use crate::facts::{Fact, Facts};
 use crate::model::{Finding, Judgement, Status};
+use crate::surface::app_id_of;
 use async_trait::async_trait;
 
 pub struct TokenClaimsCheck;
@@ -30,10 +33,9 @@ impl Check for TokenClaimsCheck {
         let Some(token) = &facts.token else {
             return Outcome::new(Judgement::new(Status::Skip, "no token"));
         };
-        let mut expected = ClaimExpectations::azure_openai();
-        expected.audience_resource = ctx.target.cloud.cognitive_resource().to_string();
         let decoded = jwt::decode_claims(token.token.expose());
-        let (mut judgement, claims) = judge(decoded, ctx.now(), &expected);
+        let rule = ScopeRule::of_target(&ctx.target);
+        let (mut judgement, claims) = judge_for(decoded, ctx.now(), &rule, None);
         if let (Some(want), Some(c)) = (&ctx.target.expected_principal, &claims) {
             let found = c.oid.as_deref().unwrap_or("");
             if !found.eq_ignore_ascii_case(want) {
@@ -55,6 +57,62 @@ impl Check for TokenClaimsCheck {
                 ..Default::default()
             },
         )
+    }
+}
+
+/// [`judge`] against what the endpoint's surface accepts (`tenant`: the resource's, when known).
+pub fn judge_for(
+    decoded: Result<Claims, JwtError>,
+    now: i64,
+    rule: &ScopeRule,
+    tenant: Option<String>,
+) -> (Judgement, Option<Claims>) {
+    let mut expected = expectations_for(rule, decoded.as_ref().ok());
+    expected.expected_tenant = tenant;
+    let (mut judgement, claims) = judge(decoded, now, &expected);
+    note_surface(&mut judgement, rule, &expected);
+    (judgement, claims)
+}
+
+/// What a token for the target's surface must carry: the accepted audience the token has
+/// (so `ai.azure.com` and `cognitiveservices` tokens both pass where both are accepted), else
+/// the one to recommend.
+pub fn expectations_for(rule: &ScopeRule, claims: Option<&Claims>) -> ClaimExpectations {
+    let audiences: Vec<String> = claims
+        .and_then(|c| c.aud.as_ref())
+        .map(|a| a.values().into_iter().map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut expected = ClaimExpectations::azure_openai();
+    expected.audience_resource = rule.surface.audience_for(rule.cloud, &audiences).to_string();
+    if let Some(id) = app_id_of(&expected.audience_resource) {
+        expected.audience_app_id = id.to_string();
+    }
+    expected
+}
+
+/// Names the surface where it changes the verdict: "unverified" in the evidence for an
+/// accepted-but-unconfirmed audience; the project's audience rule in a wrong-audience finding.
+fn note_surface(judgement: &mut Judgement, rule: &ScopeRule, expected: &ClaimExpectations) {
+    if let Some(note) = rule.note(&expected.audience_resource)
+        && let Some(evidence) = judgement.evidence.as_object_mut()
+    {
+        evidence.insert("audience_note".into(), serde_json::json!(note));
+    }
+    if !rule.surface.is_project() {
+        return;
+    }
+    for f in judgement
+        .findings
+        .iter_mut()
+        .filter(|f| f.code == &codes::CLAIMS_WRONG_AUDIENCE)
+    {
+        f.message = f.message.replace(
+            ", Azure OpenAI needs ",
+            &format!(", and the {} accepts only ", rule.surface.describe()),
+        );
+        f.remediation.text.push_str(
+            " azure-ai-projects 1.x and 2.0.0b2 requested https://cognitiveservices.azure.com/.default: upgrade to >= 2.0.0b3 and use project.get_openai_client().",
+        );
     }
 }
 
@@ -247,6 +305,48 @@ mod tests {
             "{:?}",
             j.findings[0].message
         );
+    }
+
+    #[test]
+    fn the_audience_follows_the_surface() {
+        use crate::context::Cloud;
+        use crate::surface::Surface;
+        let rule = |surface| ScopeRule {
+            surface,
+            cloud: Cloud::AzureCloud,
+        };
+        let judged = |aud: &str, r: &ScopeRule| {
+            let t = token(json!({"aud": aud, "exp": NOW + 600}));
+            judge_for(jwt::decode_claims(&t), NOW, r, None).0
+        };
+        let project = rule(Surface::Project { project: "p".into() });
+        for aud in ["https://ai.azure.com", "18a66f5f-dbdf-4c17-9dd7-1634712a9cbe"] {
+            assert_eq!(judged(aud, &project).status, Status::Pass, "{aud}");
+            assert_eq!(judged(aud, &rule(Surface::V1)).status, Status::Pass, "{aud}");
+        }
+        let classic = judged("https://ai.azure.com", &rule(Surface::ResourceRoot));
+        assert_eq!(classic.status, Status::Pass);
+        assert!(
+            classic.evidence["audience_note"]
+                .as_str()
+                .unwrap()
+                .starts_with("unverified")
+        );
+        let old = judged("https://cognitiveservices.azure.com", &project);
+        assert_eq!(
+            (old.status, old.findings[0].code.id),
+            (Status::Fail, "claims-wrong-audience")
+        );
+        assert!(
+            old.findings[0].message.contains("accepts only https://ai.azure.com"),
+            "{}",
+            old.findings[0].message
+        );
+        assert_eq!(
+            old.findings[0].remediation.commands,
+            ["aoai-doctor --scope https://ai.azure.com/.default"]
+        );
+        assert!(old.findings[0].remediation.text.contains("2.0.0b2"));
     }
 
     #[test]

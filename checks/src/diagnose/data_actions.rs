@@ -8,6 +8,8 @@
 //! (matching as Azure RBAC does: `*` spans any run, case-insensitive; see [`super::rbac`]).
 
 use super::rbac::pattern_matches;
+use crate::context::ProbeKind;
+use crate::surface::Surface;
 use serde::Serialize;
 
 /// A built-in role that grants data actions, as the doctor recommends it.
@@ -200,6 +202,7 @@ impl Call {
         match probe {
             P::Embeddings => Call::Embeddings,
             P::Models => Call::ListModels,
+            P::Responses => Call::Responses,
             P::Chat | P::None => Call::Chat,
         }
     }
@@ -369,6 +372,68 @@ pub fn short(action: &str) -> &str {
         .unwrap_or(action)
 }
 
+/// The data action a request needs, as the probe reads a denial: one view of the table
+/// above ([`required_data_actions`]), keyed by the endpoint's [`Surface`] and the probe kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeededAction {
+    /// The action a denial is expected to name.
+    pub action: &'static str,
+    /// Another action that is documented to grant the call as well (project routes: which of
+    /// the two the service checks is UNCONFIRMED, so a role must grant one of them).
+    pub or_else: Option<&'static str>,
+    /// Why the mapping is not settled, when it is not.
+    pub unconfirmed: Option<String>,
+}
+
+const PREFIX: &str = "Microsoft.CognitiveServices/accounts/";
+
+impl NeededAction {
+    /// Every action that would let the call through.
+    pub fn any_of(&self) -> Vec<&'static str> {
+        std::iter::once(self.action).chain(self.or_else).collect()
+    }
+    /// Whether a denial naming `action` is about this request's action.
+    pub fn names(&self, action: &str) -> bool {
+        let full = full_data_action(action);
+        self.any_of().iter().any(|a| a.eq_ignore_ascii_case(&full))
+    }
+}
+
+/// What a call of `kind` on `surface` needs; `model_format` is the ARM deployment's model
+/// format (`OpenAI`, `DeepSeek`, …) when known.
+pub fn needed_for(surface: &Surface, kind: ProbeKind, model_format: Option<&str>) -> NeededAction {
+    let request = match surface {
+        Surface::ResourceRoot => RequestSurface::Classic,
+        Surface::V1 => RequestSurface::V1,
+        Surface::Project { project } | Surface::ProjectV1 { project } => RequestSurface::Project(project.clone()),
+        Surface::ModelInference => RequestSurface::Models,
+        Surface::AgentApplication { .. } => {
+            return NeededAction {
+                action: APPLICATION_INVOKE,
+                or_else: None,
+                unconfirmed: None,
+            };
+        }
+    };
+    let r = required_data_actions(&request, Call::of_probe(kind), model_format);
+    NeededAction {
+        action: r.primary(),
+        or_else: r.grants.get(1).or(r.unverified_alternatives.first()).copied(),
+        unconfirmed: (r.certainty != Certainty::Confirmed).then_some(r.note),
+    }
+}
+
+pub const CHAT: &str = OPENAI_CHAT;
+pub const EMBEDDINGS: &str = OPENAI_EMBEDDINGS;
+pub const MODELS_READ: &str = OPENAI_MODELS_READ;
+pub const RESPONSES_WRITE: &str = OPENAI_RESPONSES;
+pub const APPLICATION_INVOKE: &str = "Microsoft.CognitiveServices/accounts/AIServices/applications/invoke/action";
+
+/// `Microsoft.CognitiveServices/accounts/OpenAI/responses/write` → `OpenAI/responses/write`.
+pub fn short_action(action: &str) -> &str {
+    action.strip_prefix(PREFIX).unwrap_or(action)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,5 +556,34 @@ mod tests {
             required_data_actions(&S::Models, Call::Chat, Some("openai")).grants,
             vec![OPENAI_CHAT]
         );
+    }
+
+    #[test]
+    fn the_needed_action_follows_the_surface_and_the_model() {
+        let project = Surface::Project { project: "p".into() };
+        let n = needed_for(&project, ProbeKind::Chat, None);
+        assert_eq!(n.any_of(), vec![AGENTS_WRITE, AI_RESPONSES_WRITE]);
+        assert!(n.unconfirmed.is_some() && n.names("AIServices/responses/write"));
+        // Neither project action is granted by OpenAI User; both by Foundry User.
+        for a in n.any_of() {
+            assert!(!OPENAI_USER.grants(a) && FOUNDRY_USER.grants(a), "{a}");
+        }
+        assert_eq!(
+            needed_for(&Surface::V1, ProbeKind::Responses, None).action,
+            RESPONSES_WRITE
+        );
+        let classic = needed_for(&Surface::ResourceRoot, ProbeKind::Chat, Some("OpenAI"));
+        assert_eq!(
+            (classic.action, classic.or_else, classic.unconfirmed),
+            (CHAT, None, None)
+        );
+        assert!(needed_for(&Surface::V1, ProbeKind::Chat, None).unconfirmed.is_some());
+        let maas = needed_for(&Surface::ModelInference, ProbeKind::Chat, Some("DeepSeek"));
+        assert_eq!((maas.action, maas.unconfirmed), (MAAS_CHAT, None));
+        assert_eq!(smallest(maas.action), Some("Foundry User"));
+        let via_v1 = needed_for(&Surface::V1, ProbeKind::Chat, Some("DeepSeek"));
+        assert_eq!(via_v1.action, MAAS_CHAT);
+        assert!(via_v1.unconfirmed.is_some());
+        assert_eq!(short_action(RESPONSES_WRITE), "OpenAI/responses/write");
     }
 }

@@ -11,7 +11,6 @@ use crate::context::ProbeKind;
 use crate::diagnose::dataplane::{AuthPassedReason, explain_token_rejection};
 use crate::diagnose::jwt::{self, ClaimExpectations, ClaimProblem};
 use crate::diagnose::redact;
-use crate::facts::RoleVerdict;
 use crate::model::{Finding, Judgement, Status};
 use serde_json::json;
 use std::time::Duration;
@@ -187,7 +186,7 @@ fn answered(input: &Input, st: u16, elapsed: Duration, server_date: Option<i64>)
         CallOutcome::OperationNotSupported { message } => operation_not_supported(input, message),
         CallOutcome::RateLimited { retry_after_secs } => rate_limited(input, *retry_after_secs),
         CallOutcome::PermissionDenied { principal_id, data_action } => {
-            permission_denied(input, principal_id.as_deref(), data_action.as_deref())
+            super::denied::permission_denied(input, principal_id.as_deref(), data_action.as_deref())
         }
         CallOutcome::Unauthorized(Unauthorized::TokenRejected) => token_rejected(input, server_date),
         CallOutcome::Unauthorized(Unauthorized::KeyOrWrongEndpoint) => key_or_wrong_endpoint(input, st),
@@ -202,6 +201,9 @@ fn answered(input: &Input, st: u16, elapsed: Duration, server_date: Option<i64>)
         ),
         CallOutcome::NetworkBlocked { policy_id, message } => network_blocked(input, st, policy_id.as_deref(), message),
         CallOutcome::DeploymentNotFound => deployment_not_found(input),
+        CallOutcome::BadPath { message } if input.surface.is_v1() && input.request.url.query().is_some() => {
+            super::denied::api_version_on_v1(input, st, message)
+        }
         CallOutcome::BadPath { message } => Judgement::new(Status::Fail, format!("HTTP {st}: the path or api-version is not accepted")).finding(
             Finding::error(
                 &codes::PROBE_BAD_PATH,
@@ -455,90 +457,22 @@ fn propagated(w: Duration) -> Finding {
     .fix("Nothing to fix. New role assignments take up to about 10 minutes to reach the data plane; a deployment pipeline can run `aoai-doctor --wait-for-propagation 10m` after assigning the role.")
 }
 
-fn permission_denied(input: &Input, principal_from_body: Option<&str>, action_from_body: Option<&str>) -> Judgement {
-    let p = input.principal(principal_from_body);
-    let action = action_from_body
-        .map(str::to_string)
-        .or_else(|| input.roles.map(|r| r.data_action.clone()).filter(|a| !a.is_empty()))
-        .unwrap_or_else(|| default_action(input.kind).to_string());
-    let oid = p.oid.clone().unwrap_or_else(|| "PRINCIPAL-OBJECT-ID".into());
-    let create = format!(
-        "az role assignment create --assignee-object-id {oid} --assignee-principal-type {} --role \"Cognitive Services OpenAI User\" --scope {}",
-        p.kind.unwrap_or("User|ServicePrincipal"),
-        input.resource.scope()
-    );
-    let list = format!("az role assignment list --assignee {oid} --all --include-inherited --include-groups -o table");
-    let head = format!(
-        "HTTP 401 PermissionDenied: {} lacks the data action `{action}`",
-        p.describe
-    );
-    let (summary, message, fix, commands) = match (input.run.role_verdict, input.run.gave_up) {
-        (_, true) => {
-            let waited = short_duration(input.run.waited.unwrap_or(input.wait));
-            (
-                format!("still 401 PermissionDenied after waiting {waited}"),
-                format!("{head}, still after waiting {waited} for a role to propagate."),
-                "Propagation normally finishes within 10 minutes. Check the assignment is on this resource (or a scope above it), for this principal, and is a role with the data action (Cognitive Services OpenAI User); a deny assignment also blocks it.",
-                vec![list, create],
-            )
-        }
-        (Some(RoleVerdict::Propagating), false) => (
-            "401 PermissionDenied: a recent role assignment has not reached the data plane yet".to_string(),
-            format!(
-                "{head}; role-assignment found a recent assignment that grants it, so it is probably still propagating (up to about 10 minutes)."
-            ),
-            "Wait and run again, or let the doctor wait for it.",
-            vec!["aoai-doctor --wait-for-propagation 10m".to_string()],
-        ),
-        (Some(RoleVerdict::Granted), false) => (
-            "401 PermissionDenied although a role seems to grant it".to_string(),
-            format!(
-                "{head}, although role-assignment found an assignment granting it: the token may belong to another principal than the one checked, a deny assignment may apply, or the assignment is on another resource."
-            ),
-            "Compare the token's principal (token-claims) with the assignment's, and look for deny assignments on the resource.",
-            vec![list, create],
-        ),
-        (Some(RoleVerdict::Missing) | None, false) => (
-            format!("401 PermissionDenied: no role grants {} the data action", p.short()),
-            format!(
-                "{head} on this resource: assign a role that has it (Owner and Contributor do not; they grant no data actions)."
-            ),
-            "Assign \"Cognitive Services OpenAI User\" to the principal on the resource; it reaches the data plane within about 10 minutes (then run with --wait-for-propagation 10m).",
-            vec![create],
-        ),
-        (Some(RoleVerdict::Unknown), false) => (
-            "401 PermissionDenied: no role grants the data action (or it has not propagated)".to_string(),
-            format!(
-                "{head} on this resource (the role assignments could not be read to tell a missing role from one still propagating)."
-            ),
-            "Assign \"Cognitive Services OpenAI User\" to the principal on the resource if it has no such role; a new assignment takes up to about 10 minutes.",
-            vec![list, create],
-        ),
-    };
-    Judgement::new(Status::Fail, summary).finding(
-        Finding::error(&codes::PROBE_PERMISSION_DENIED, message)
-            .fix(fix)
-            .commands(commands),
-    )
-}
-
-fn default_action(kind: ProbeKind) -> &'static str {
-    match kind {
-        ProbeKind::Embeddings => "Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action",
-        ProbeKind::Models => "Microsoft.CognitiveServices/accounts/OpenAI/models/read",
-        _ => "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
-    }
-}
-
 fn token_rejected(input: &Input, server_date: Option<i64>) -> Judgement {
     let mut expected = ClaimExpectations::azure_openai();
     expected.audience_resource = input.audience_resource.to_string();
+    if let Some(id) = crate::surface::app_id_of(input.audience_resource) {
+        expected.audience_app_id = id.to_string();
+    }
     expected.expected_tenant = input.roles.and_then(|r| r.resource_tenant.clone());
     expected.server_date_unix = server_date;
     let problems: Vec<ClaimProblem> = match input.decoded {
         Ok(c) => jwt::judge_claims(c, input.now, &expected),
         Err(_) => vec![],
     };
+    let wrong_audience = problems.iter().any(|p| matches!(p, ClaimProblem::WrongAudience { .. }));
+    if wrong_audience && input.surface.is_project() {
+        return super::denied::project_audience(input);
+    }
     let ex = explain_token_rejection(input.decoded, &problems);
     let mut message = format!("HTTP 401: the data plane rejected the token. {}", ex.summary);
     if let Some(d) = &ex.detail
@@ -549,7 +483,7 @@ fn token_rejected(input: &Input, server_date: Option<i64>) -> Judgement {
     let mut f = Finding::error(&codes::PROBE_TOKEN_REJECTED, message)
         .fix(ex.fix.clone())
         .commands(ex.commands.clone());
-    if problems.iter().any(|p| matches!(p, ClaimProblem::WrongAudience { .. })) {
+    if wrong_audience {
         f = f.command(format!("aoai-doctor --scope {}/.default", input.audience_resource));
     }
     let summary = format!("HTTP 401: token rejected — {}", ex.summary.trim_end_matches('.'));
@@ -571,7 +505,7 @@ mod tests {
     use crate::checks::data_plane_probe::gather::ProbeRun;
     use crate::checks::data_plane_probe::outcome::Attempt;
     use crate::diagnose::jwt::JwtError;
-    use crate::facts::RoleFacts;
+    use crate::facts::{RoleFacts, RoleVerdict};
 
     const OID: &str = "0f8e2d4c-6b1a-4c9e-8d7f-3a5b2c1e9f70";
     const ID: &str =
@@ -600,7 +534,14 @@ mod tests {
 
     fn judged(run: &ProbeRun) -> Judgement {
         let base = url::Url::parse("https://contoso-aoai.openai.azure.com/").unwrap();
-        let request = dataplane::request(&base, ProbeKind::Chat, Some("gpt-4o-mini"), "2024-10-21").unwrap();
+        let request = dataplane::request(
+            &base,
+            &crate::surface::Surface::ResourceRoot,
+            ProbeKind::Chat,
+            Some("gpt-4o-mini"),
+            "2024-10-21",
+        )
+        .unwrap();
         let roles = RoleFacts {
             verdict: RoleVerdict::Unknown,
             outcome: crate::facts::RoleOutcomeKind::AssignmentsUnreadable,
@@ -620,6 +561,7 @@ mod tests {
             roles: Some(&roles),
             resource: ResourceNames::from_id(ID),
             audience_resource: "https://cognitiveservices.azure.com",
+            surface: &crate::surface::Surface::ResourceRoot,
             scope: "https://cognitiveservices.azure.com/.default",
             now: 1_767_225_600,
             wait: Duration::from_secs(600),

@@ -23,6 +23,8 @@ pub struct Input<'a> {
     pub roles: Option<&'a RoleFacts>,
     pub resource: ResourceNames,
     pub audience_resource: &'a str,
+    /// The surface the call went to (decides the data action and the role to recommend).
+    pub surface: &'a crate::surface::Surface,
     pub scope: &'a str,
     pub now: i64,
     pub wait: Duration,
@@ -32,6 +34,7 @@ impl Input<'_> {
     pub(super) fn what(&self) -> String {
         match (self.kind, self.deployment) {
             (ProbeKind::Chat, Some(d)) => format!("chat completion on `{d}`"),
+            (ProbeKind::Responses, Some(d)) => format!("response on `{d}`"),
             (ProbeKind::Embeddings, Some(d)) => format!("embeddings on `{d}`"),
             (ProbeKind::Models, _) => "models list".to_string(),
             _ => "call".to_string(),

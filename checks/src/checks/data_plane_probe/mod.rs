@@ -8,6 +8,7 @@
 //! ([`wait`], a loop of its own), [`outcome`] types what the call answered, classified once
 //! per attempt, and [`findings`] turns each outcome into wording, fixes and commands.
 
+mod denied;
 pub mod findings;
 pub mod gather;
 pub mod input;
@@ -29,6 +30,7 @@ use crate::checks::Outcome;
 use crate::context::{ProbeKind, RunContext};
 use crate::diagnose::jwt;
 use crate::facts::{Fact, Facts, TokenInfo};
+use crate::surface::Surface;
 use async_trait::async_trait;
 use outcome::NotSent;
 use std::time::Duration;
@@ -69,6 +71,12 @@ impl Check for DataPlaneProbeCheck {
         let token = &plan.token.token;
         let run = gather::gather(ctx, &plan.request, token, &policy, role_verdict).await;
         let decoded = jwt::decode_claims(token.expose());
+        let token_audiences: Vec<String> = decoded
+            .as_ref()
+            .ok()
+            .and_then(|c| c.aud.as_ref())
+            .map(|a| a.values().into_iter().map(str::to_string).collect())
+            .unwrap_or_default();
         let input = Input {
             request: &plan.request,
             kind: plan.kind,
@@ -77,7 +85,8 @@ impl Check for DataPlaneProbeCheck {
             decoded: decoded.as_ref(),
             roles,
             resource: ResourceNames::find(ctx, facts),
-            audience_resource: ctx.target.cloud.cognitive_resource(),
+            audience_resource: plan.surface.audience_for(ctx.target.cloud, &token_audiences),
+            surface: &plan.surface,
             scope: &ctx.target.scope,
             now: ctx.now(),
             wait: ctx.target.wait_for_propagation,
@@ -91,6 +100,7 @@ struct Plan<'a> {
     token: &'a TokenInfo,
     kind: ProbeKind,
     deployment: Option<&'a str>,
+    surface: Surface,
     request: ProbeRequest,
 }
 
@@ -100,9 +110,11 @@ fn plan<'a>(ctx: &'a RunContext, facts: &'a Facts) -> Result<Plan<'a>, NotSent> 
     if kind == ProbeKind::None {
         return Err(NotSent::Disabled);
     }
-    let base = base_url(ctx, facts).ok_or(NotSent::NoEndpoint)?;
+    let (surface, base) = call_base(ctx, facts).ok_or(NotSent::NoEndpoint)?;
     if base.scheme() != "https" && !is_loopback(&base) {
-        return Err(NotSent::InsecureHttp { base });
+        return Err(NotSent::InsecureHttp {
+            base: crate::surface::resource_root(&base),
+        });
     }
     let deployment = ctx
         .target
@@ -110,24 +122,25 @@ fn plan<'a>(ctx: &'a RunContext, facts: &'a Facts) -> Result<Plan<'a>, NotSent> 
         .as_deref()
         .map(str::trim)
         .filter(|d| !d.is_empty());
-    let request =
-        dataplane::request(&base, kind, deployment, &ctx.target.api_version).ok_or(NotSent::NoDeployment { kind })?;
+    let request = dataplane::request(&base, &surface, kind, deployment, &ctx.target.api_version)
+        .ok_or(NotSent::NoDeployment { kind })?;
     Ok(Plan {
         token,
         kind,
         deployment,
+        surface,
         request,
     })
 }
 
-/// `scheme://host[:port]/` of the endpoint the `endpoint` check understood, else of the target.
-fn base_url(ctx: &RunContext, facts: &Facts) -> Option<url::Url> {
+/// The surface and the URL the call hangs off, as the `endpoint` check understood them, else
+/// read from the target (a path no client uses counts as the resource root, as before).
+fn call_base(ctx: &RunContext, facts: &Facts) -> Option<(Surface, url::Url)> {
     if let Some(e) = &facts.endpoint {
-        return Some(e.base.clone());
+        return Some((e.surface.clone(), e.call_base.clone()));
     }
-    let mut u = ctx.target.endpoint.clone()?;
-    u.set_path("/");
-    u.set_query(None);
-    u.set_fragment(None);
-    Some(u)
+    let url = ctx.target.endpoint.as_ref()?;
+    let surface = Surface::of(url).unwrap_or(Surface::ResourceRoot);
+    let base = surface.call_base(url);
+    Some((surface, base))
 }

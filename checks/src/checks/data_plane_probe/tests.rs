@@ -104,6 +104,10 @@ struct Case {
     roles: Option<RoleFacts>,
     deployments: Option<Vec<crate::azure::dataplane::Deployment>>,
     kind: ProbeKind,
+    /// The endpoint as configured: decides the surface, the URL and the api-version.
+    endpoint: &'static str,
+    /// `--api-version` given explicitly (else the surface's default).
+    api_version: Option<&'static str>,
 }
 
 impl Default for Case {
@@ -113,6 +117,8 @@ impl Default for Case {
             roles: None,
             deployments: None,
             kind: ProbeKind::Chat,
+            endpoint: "https://contoso-aoai.openai.azure.com/",
+            api_version: None,
         }
     }
 }
@@ -123,8 +129,23 @@ fn judge_with(case: Case, mut run: ProbeRun) -> Judgement {
         run.role_verdict = case.roles.as_ref().map(|r| r.verdict);
     }
     run.deployments = case.deployments;
-    let base = url::Url::parse("https://contoso-aoai.openai.azure.com/").unwrap();
-    let request = dataplane::request(&base, case.kind, Some("gpt-4o-mini"), "2024-10-21").unwrap();
+    let endpoint = url::Url::parse(case.endpoint).unwrap();
+    let surface = crate::surface::Surface::of(&endpoint).expect("a surface");
+    let version = surface.api_version(case.api_version, "2024-10-21").unwrap_or_default();
+    let request = dataplane::request(
+        &surface.call_base(&endpoint),
+        &surface,
+        case.kind,
+        Some("gpt-4o-mini"),
+        &version,
+    )
+    .unwrap();
+    let audiences: Vec<String> = case
+        .claims
+        .aud
+        .as_ref()
+        .map(|a| a.values().into_iter().map(str::to_string).collect())
+        .unwrap_or_default();
     let resource = case
         .roles
         .as_ref()
@@ -139,7 +160,8 @@ fn judge_with(case: Case, mut run: ProbeRun) -> Judgement {
         decoded: Ok(&case.claims),
         roles: case.roles.as_ref(),
         resource,
-        audience_resource: "https://cognitiveservices.azure.com",
+        audience_resource: surface.audience_for(crate::context::Cloud::AzureCloud, &audiences),
+        surface: &surface,
         scope: "https://cognitiveservices.azure.com/.default",
         now: NOW,
         wait: Duration::from_secs(600),
@@ -530,7 +552,14 @@ async fn a_propagating_role_is_retried_until_it_works_with_progress_reported() {
     let recorder = Arc::new(Recorder::default());
     let mut ctx = crate::checks::test_support::context();
     ctx.progress = recorder.clone();
-    let req = dataplane::request(&url, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
+    let req = dataplane::request(
+        &url,
+        &crate::surface::Surface::ResourceRoot,
+        ProbeKind::Chat,
+        Some("d"),
+        "2024-10-21",
+    )
+    .unwrap();
     let asked = AtomicU32::new(0);
     let policy = quick(&ctx, Duration::from_secs(20));
     let token = crate::secret::Secret::new("t");
@@ -559,7 +588,14 @@ async fn a_propagating_role_is_retried_until_it_works_with_progress_reported() {
 async fn a_missing_role_is_not_retried_and_the_wait_is_bounded() {
     let (url, seen) = server(vec![(401, DENIED); 100]).await;
     let ctx = crate::checks::test_support::context();
-    let req = dataplane::request(&url, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
+    let req = dataplane::request(
+        &url,
+        &crate::surface::Surface::ResourceRoot,
+        ProbeKind::Chat,
+        Some("d"),
+        "2024-10-21",
+    )
+    .unwrap();
     let token = crate::secret::Secret::new("t");
     let asked = AtomicU32::new(0);
     let policy = quick(&ctx, Duration::from_secs(20));
@@ -583,7 +619,14 @@ async fn the_role_verdict_is_not_asked_for_unless_the_answer_is_permission_denie
     ])
     .await;
     let ctx = crate::checks::test_support::context();
-    let req = dataplane::request(&url, ProbeKind::Chat, Some("d"), "2024-10-21").unwrap();
+    let req = dataplane::request(
+        &url,
+        &crate::surface::Surface::ResourceRoot,
+        ProbeKind::Chat,
+        Some("d"),
+        "2024-10-21",
+    )
+    .unwrap();
     let asked = AtomicU32::new(0);
     let policy = quick(&ctx, Duration::from_secs(20));
     let token = crate::secret::Secret::new("t");
@@ -596,4 +639,137 @@ async fn the_role_verdict_is_not_asked_for_unless_the_answer_is_permission_denie
         model: Some("gpt-4o".into()),
     };
     assert_eq!((run.deployments, *seen.lock().unwrap()), (Some(vec![listed]), 2));
+}
+
+/// Today's surfaces: the denial names the action the surface needs and the role that grants
+/// it; an api-version on /openai/v1 and the old audience on a project are explained.
+mod surfaces {
+    use super::*;
+
+    const PROJECT: &str = "https://contoso.services.ai.azure.com/api/projects/chat-proj";
+    const AGENTS_WRITE: &str = "Microsoft.CognitiveServices/accounts/AIServices/agents/write";
+
+    fn denied(action: Option<&str>) -> ProbeResponse {
+        let message = match action {
+            Some(a) => format!(
+                "The principal `{OID}` lacks the required data action `{a}` to perform `POST /api/projects/{{projectName}}/openai/*` operation."
+            ),
+            None => "Principal does not have access to API/Operation.".to_string(),
+        };
+        let body = json!({"error": {"code": "PermissionDenied", "message": message}});
+        resp(401, vec![], &body.to_string())
+    }
+
+    #[test]
+    fn a_project_denial_blames_the_role_even_when_the_role_check_granted_chat() {
+        let case = Case {
+            endpoint: PROJECT,
+            roles: Some(roles(RoleVerdict::Granted)),
+            ..Case::default()
+        };
+        let j = judge_case(case, denied(Some(AGENTS_WRITE)));
+        let f = &j.findings[0];
+        assert_eq!((j.status, f.code.id), (Status::Fail, "probe-permission-denied"));
+        assert!(f.message.contains(AGENTS_WRITE), "{}", f.message);
+        assert!(
+            f.message
+                .contains("role-assignment checked `OpenAI/deployments/chat/completions/action`"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.remediation.text.contains("Foundry User (formerly Azure AI User)"),
+            "{}",
+            f.remediation.text
+        );
+        let create = &f.remediation.commands[0];
+        assert!(
+            create.contains("--role \"53ca6127-db72-4b80-b1b0-d745d6d5456d\"")
+                && create.ends_with("/accounts/contoso-aoai/projects/chat-proj"),
+            "{create}"
+        );
+    }
+
+    #[test]
+    fn a_project_denial_without_an_action_names_both_candidates_as_unverified() {
+        let case = Case {
+            endpoint: PROJECT,
+            roles: Some(roles(RoleVerdict::Missing)),
+            ..Case::default()
+        };
+        let f = &judge_case(case, denied(None)).findings[0];
+        assert!(
+            f.message.contains(AGENTS_WRITE) && f.message.contains("AIServices/responses/write"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("unverified"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_classic_denial_keeps_openai_user() {
+        let case = Case {
+            roles: Some(roles(RoleVerdict::Missing)),
+            ..Case::default()
+        };
+        let f = &judge_case(
+            case,
+            denied(Some(
+                "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
+            )),
+        )
+        .findings[0];
+        assert!(!f.message.contains("role-assignment checked"), "{}", f.message);
+        assert!(f.remediation.commands[0].contains("--role \"Cognitive Services OpenAI User\""));
+    }
+
+    #[test]
+    fn an_api_version_on_v1_is_explained_and_none_is_sent_by_default() {
+        let bad = resp(
+            400,
+            vec![],
+            r#"{"error":{"code":"BadRequest","message":"API version not supported"}}"#,
+        );
+        let case = Case {
+            endpoint: "https://contoso-aoai.openai.azure.com/openai/v1/",
+            api_version: Some("2024-10-21"),
+            ..Case::default()
+        };
+        let j = judge_case(case, bad.clone());
+        assert_eq!(j.findings[0].code.id, "probe-api-version-on-v1");
+        assert_eq!(
+            j.evidence["request"],
+            "POST /openai/v1/chat/completions?api-version=2024-10-21"
+        );
+        // The same 400 on the classic route stays a bad path.
+        let j = judge_case(Case::default(), bad);
+        assert_eq!(j.findings[0].code.id, "probe-bad-path");
+        let ok = judge_case(
+            Case {
+                endpoint: "https://contoso-aoai.openai.azure.com/openai/v1/",
+                kind: ProbeKind::Responses,
+                ..Case::default()
+            },
+            resp(200, vec![], r#"{"object":"response"}"#),
+        );
+        assert_eq!(ok.evidence["request"], "POST /openai/v1/responses");
+        assert_eq!(ok.status, Status::Pass);
+    }
+
+    #[test]
+    fn the_old_audience_on_a_project_gets_the_new_scope() {
+        let body = json!({"statusCode": 401, "message": "Unauthorized. Access token is missing, invalid, audience is incorrect (https://ai.azure.com), or have expired."});
+        let case = Case {
+            endpoint: PROJECT,
+            ..Case::default()
+        };
+        let j = judge_case(case, resp(401, vec![], &body.to_string()));
+        let f = &j.findings[0];
+        assert_eq!(f.code.id, "probe-project-audience", "{j:?}");
+        assert_eq!(
+            f.remediation.commands[0],
+            "aoai-doctor --scope https://ai.azure.com/.default"
+        );
+        assert!(f.remediation.text.contains("2.0.0b2"));
+    }
 }

@@ -533,7 +533,12 @@ pub(super) fn request_surface(ctx: &RunContext, facts: &Facts) -> RequestSurface
             .and_then(|u| RequestSurface::from_path(u.path()))
             .unwrap_or(RequestSurface::Classic)
     };
-    match facts.endpoint.as_ref().map(|e| e.surface) {
+    match facts.endpoint.as_ref().map(|e| &e.surface) {
+        Some(Surface::V1) => RequestSurface::V1,
+        Some(
+            Surface::Project { project } | Surface::ProjectV1 { project } | Surface::AgentApplication { project, .. },
+        ) => RequestSurface::Project(project.clone()),
+        Some(Surface::ModelInference) => RequestSurface::Models,
         Some(Surface::ResourceRoot) | None => from_path(),
     }
 }

@@ -25,11 +25,11 @@ pub use outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable, asse
 
 use super::Check;
 use crate::azure::arm::{Account, ArmError};
+use crate::checks::Outcome;
 use crate::context::{Cloud, RunContext};
 use crate::diagnose::rbac::{AssignedRole, DenyRule, Permission};
 use crate::facts::{Fact, Facts, RoleFacts};
 use crate::model::Judgement;
-use crate::checks::Outcome;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 

@@ -143,6 +143,8 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         ..defaults
     };
     let http = azure::http::client(roots.as_deref(), &resolves, &timeouts).map_err(UsageError)?;
+    let progress = render::progress::for_stderr(args.quiet);
+    let observer = render::progress::observer(args.verbose, progress.clone());
     let ctx = Arc::new(RunContext {
         target: target.clone(),
         endpoints: Endpoints {
@@ -156,7 +158,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         clock: system_clock(),
         resolves,
         extra_roots_pem: roots,
-        progress: render::progress::for_stderr(args.quiet),
+        progress: progress.clone(),
     });
 
     let started_at = time::OffsetDateTime::now_utc()
@@ -168,7 +170,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     // installed, the run just goes on.
     // The whole run also has a hard ceiling (--deadline).
     let stop = stop_signal(deadline);
-    let (results, facts) = runtime().block_on(runner::run_until(ctx, selected, Arc::new(runner::Silent), stop));
+    let (results, facts) = runtime().block_on(runner::run_until(ctx, selected, observer, stop));
     let report = Report::assemble(
         started_at,
         started.elapsed().as_millis() as u64,
@@ -178,6 +180,10 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         args.strict,
     );
 
+    if args.verbose > 0 {
+        let total = format!("{} ms; {}", report.duration_ms, render::progress::requests_text(&report.requests));
+        progress.done("run", &total);
+    }
     let mut report = report;
     if args.redact {
         render::redact::redact(&mut report);

@@ -138,3 +138,63 @@ pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<(Str
     }
     Ok((String::from_utf8_lossy(&body).into_owned(), too_large))
 }
+
+/// The services a run talks to, as the report counts its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Microsoft Entra ID (token requests to the authority host).
+    Entra,
+    /// The managed-identity endpoint (IMDS, or the App Service / container identity endpoint).
+    ManagedIdentity,
+    /// Azure Resource Manager, Resource Graph included.
+    Arm,
+    /// The Azure OpenAI / Foundry endpoint.
+    DataPlane,
+}
+
+impl Service {
+    const ALL: [Service; 4] = [Service::Entra, Service::ManagedIdentity, Service::Arm, Service::DataPlane];
+    /// The key in the report's `requests` maps.
+    pub fn key(self) -> &'static str {
+        match self {
+            Service::Entra => "entra",
+            Service::ManagedIdentity => "mi",
+            Service::Arm => "arm",
+            Service::DataPlane => "dataplane",
+        }
+    }
+}
+
+/// Requests sent, per service: a check's, while it runs (see [`counting`]).
+#[derive(Debug, Default)]
+pub struct RequestCounts([std::sync::atomic::AtomicU32; 4]);
+
+impl RequestCounts {
+    fn add(&self, s: Service) {
+        self.0[s as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// The services that got at least one request, by their report key.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, u32> {
+        Service::ALL
+            .iter()
+            .map(|s| (s.key().to_string(), self.0[*s as usize].load(std::sync::atomic::Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+tokio::task_local! {
+    /// The running check's counts; set by the runner around each check.
+    static CHECK_REQUESTS: std::sync::Arc<RequestCounts>;
+}
+
+/// Runs `work` (one check) with `counts` collecting every request it sends.
+pub async fn counting<F: std::future::Future>(counts: std::sync::Arc<RequestCounts>, work: F) -> F::Output {
+    CHECK_REQUESTS.scope(counts, work).await
+}
+
+/// Counts one request about to be sent to `service`, for the check that sends it. Outside a
+/// check (a unit test calling the I/O directly) nothing is counted.
+pub fn count(service: Service) {
+    let _ = CHECK_REQUESTS.try_with(|c| c.add(service));
+}

@@ -46,6 +46,7 @@ pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
     let (Some(url), Ok(client)) = (token_url(ctx, resource_of(scope), None), client(ctx, limit)) else {
         return Probe::Absent("the IMDS address is not a valid URL".into());
     };
+    http::count(http::Service::ManagedIdentity);
     match client.get(url).send().await {
         Err(e) => Probe::Absent(http::classify(&e).1),
         Ok(resp) => {
@@ -80,6 +81,7 @@ pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Ac
         .ok_or_else(|| AcquireFailure::Setup("the IMDS address is not a valid URL".into()))?;
     let client = client(ctx, limit).map_err(AcquireFailure::Setup)?;
     let exchange = async {
+        http::count(http::Service::ManagedIdentity);
         let resp = client.get(url).header("Metadata", "true").send().await?;
         let status = resp.status().as_u16();
         Ok::<_, reqwest::Error>((status, read_capped(resp).await))

@@ -11,4 +11,5 @@ pub mod imds;
 pub mod net;
 pub mod process;
 pub mod reachability;
+pub mod resource_graph;
 pub mod transport;

@@ -7,6 +7,8 @@ const DENY_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-con
 const CONDITION_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/conditions-overview";
 const TENANT_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/troubleshoot-multi-tenant";
 const MI_DOCS: &str = "https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-manage-user-assigned-managed-identities";
+const RESOURCE_GRAPH_DOCS: &str = "https://learn.microsoft.com/azure/governance/resource-graph/overview";
+const BUILTIN_ROLES_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/built-in-roles";
 const PERMISSIONS_DOCS: &str = "https://learn.microsoft.com/rest/api/authorization/permissions/list-for-resource";
 
 codes! {
@@ -35,4 +37,8 @@ codes! {
         "ARM's effective-permissions answer for the caller disagrees with what its role assignments add up to.");
     ROLE_ARM_UNREACHABLE = ("role-arm-unreachable", docs::README,
         "Azure Resource Manager could not be reached, or refused the doctor's ARM token, so roles could not be checked.");
+    ROLE_DISCOVERY_SCAN = ("role-discovery-scan", RESOURCE_GRAPH_DOCS,
+        "Resource Graph did not find the account (refused, failed, or its index lags a new account), so the doctor read the accounts of every subscription the identity can list; says how many.");
+    ROLE_DEFINITION_CHANGED = ("role-definition-changed", BUILTIN_ROLES_DOCS,
+        "A built-in role's live definition differs from the copy bundled with the doctor, which decided the verdict; the difference is listed.");
 }

@@ -3,6 +3,9 @@
 use super::{AccountSummary, ArmAccess, Gathered, PrincipalInfo, ResourceState};
 use crate::azure::arm::{Account, ArmClient, ArmError, DenyAssignment, ResourceId, RoleAssignment};
 use crate::azure::credentials;
+use crate::codes;
+use crate::model::Finding;
+use crate::azure::resource_graph;
 use crate::context::RunContext;
 use crate::diagnose::arm::ArmErrorKind;
 use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleDef, RoleReading, data_action_for, is_guid};
@@ -11,9 +14,9 @@ use futures::StreamExt;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// At most this many subscriptions are searched for the account (and 5 for assignments
-/// elsewhere), so a tenant with thousands stays within the check's time limit.
-const MAX_SUBSCRIPTIONS: usize = 200;
+/// Subscriptions whose accounts are read at the same time when Resource Graph does not answer.
+const SCAN_CONCURRENCY: usize = 8;
+/// At most this many subscriptions are searched for assignments elsewhere.
 const MAX_ELSEWHERE_SUBSCRIPTIONS: usize = 5;
 
 fn claim(claims: &Value, key: &str) -> Option<String> {
@@ -346,14 +349,93 @@ async fn find_by_id(arm: &ArmClient, id: &str, g: &mut Gathered) {
     };
 }
 
-/// The account whose endpoint is the endpoint's, searched in every subscription the identity
-/// can list (at most [`MAX_SUBSCRIPTIONS`]).
+/// How the account was looked for by its endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discovery {
+    /// One Resource Graph query found it.
+    ResourceGraph,
+    /// Resource Graph refused, failed or found nothing (its index can lag a new account):
+    /// the accounts of every subscription the identity can list were read, `subscriptions`
+    /// of them.
+    SubscriptionScan { why: String, subscriptions: usize },
+}
+
+/// The info finding when Resource Graph did not find the account and every subscription was
+/// read instead (`None` otherwise).
+pub(super) fn discovery_finding(g: &Gathered) -> Option<Finding> {
+    let Some(Discovery::SubscriptionScan { why, subscriptions }) = &g.discovery else {
+        return None;
+    };
+    let plural = if *subscriptions == 1 { "" } else { "s" };
+    Some(
+        Finding::info(
+            &codes::ROLE_DISCOVERY_SCAN,
+            format!("The account was looked for subscription by subscription ({subscriptions} subscription{plural} searched): {why}."),
+        )
+        .fix("Nothing to fix; `--resource-id` skips the search. If Resource Graph is refused, the identity may lack Reader where the account lives."),
+    )
+}
+
+/// The endpoint as discovery compares it with an account's.
+struct EndpointKey {
+    host: String,
+    port: Option<u16>,
+    subdomain: Option<String>,
+}
+
+impl EndpointKey {
+    fn matches(&self, a: &Account) -> bool {
+        account_matches(a, &self.host, self.port, self.subdomain.as_deref())
+    }
+}
+
+/// The account whose endpoint is the endpoint's: one Resource Graph query, else every
+/// subscription the identity can list, each one's accounts read.
 async fn find_by_endpoint(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut Gathered) {
-    let token_tenant = g.token_tenant.clone();
     let Some((host, port, subdomain)) = endpoint_key(ctx, facts) else {
         g.resource = ResourceState::NoEndpoint;
         return;
     };
+    let key = EndpointKey { host, port, subdomain };
+    let why_scan = match resource_graph::accounts_on_host(arm, &key.host).await {
+        Ok(rows) => match rows.iter().find(|r| key.matches(&r.account)) {
+            Some(row) => {
+                g.discovery = Some(Discovery::ResourceGraph);
+                // As with `--resource-id`: the account's own subscription is the one read.
+                g.subscriptions_searched = 1;
+                let tenant = row.tenant_id.clone().or(g.token_tenant.clone());
+                g.resource = found_by_endpoint(&row.account, tenant, g.token_tenant.as_deref());
+                return;
+            }
+            None => "Resource Graph listed no account with this endpoint (its index can lag a new account by a few minutes)".to_string(),
+        },
+        Err(e) if e.unreachable() => {
+            g.arm = ArmAccess::Unreachable(e.describe());
+            return;
+        }
+        Err(e) => format!("Resource Graph did not answer: {}", e.describe()),
+    };
+    scan_subscriptions(arm, &key, why_scan, g).await;
+}
+
+/// `Found`, or `OtherTenant` when the account's tenant is not the token's.
+fn found_by_endpoint(a: &Account, tenant: Option<String>, token_tenant: Option<&str>) -> ResourceState {
+    match (&tenant, token_tenant) {
+        (Some(t), Some(tt)) if !t.eq_ignore_ascii_case(tt) => ResourceState::OtherTenant {
+            id: Some(a.id.clone()),
+            tenant: Some(t.clone()),
+        },
+        _ => ResourceState::Found {
+            account: AccountSummary::from_account(a),
+            via: "endpoint",
+            tenant,
+        },
+    }
+}
+
+/// The fallback: every subscription the identity can list (all pages, no cap), their
+/// accounts read [`SCAN_CONCURRENCY`] at a time.
+async fn scan_subscriptions(arm: &ArmClient, key: &EndpointKey, why: String, g: &mut Gathered) {
     let subs = match arm.subscriptions().await {
         Ok(s) => s,
         Err(e) => {
@@ -364,23 +446,23 @@ async fn find_by_endpoint(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &
             return;
         }
     };
-    let subs: Vec<_> = subs
-        .into_iter()
-        .filter(|s| !s.subscription_id.is_empty())
-        .take(MAX_SUBSCRIPTIONS)
-        .collect();
+    let subs: Vec<_> = subs.into_iter().filter(|s| !s.subscription_id.is_empty()).collect();
     g.subscriptions_searched = subs.len();
+    g.discovery = Some(Discovery::SubscriptionScan {
+        why,
+        subscriptions: subs.len(),
+    });
     let calls: Vec<_> = subs
         .iter()
-        .map(|s| s.subscription_id.clone())
-        .map(|id| async move {
-            let r = arm.accounts(&id).await;
-            (id, r)
-        })
+        .map(|s| (s.subscription_id.clone(), s.tenant_id.clone()))
+        .map(|(id, tenant)| async move { (tenant, arm.accounts(&id).await) })
         .collect();
-    let lists: Vec<_> = futures::stream::iter(calls).buffered(8).collect().await;
+    let lists: Vec<_> = futures::stream::iter(calls)
+        .buffered(SCAN_CONCURRENCY)
+        .collect()
+        .await;
     let mut unreachable = None;
-    for (sub_id, result) in lists {
+    for (sub_tenant, result) in lists {
         let accounts = match result {
             Ok(accounts) => accounts,
             Err(e) => {
@@ -390,37 +472,19 @@ async fn find_by_endpoint(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &
                 continue;
             }
         };
-        let Some(a) = accounts
-            .iter()
-            .find(|a| account_matches(a, &host, port, subdomain.as_deref()))
-        else {
-            continue;
-        };
-        let tenant = subs
-            .iter()
-            .find(|s| s.subscription_id.eq_ignore_ascii_case(&sub_id))
-            .and_then(|s| s.tenant_id.clone())
-            .or(token_tenant.clone());
-        g.resource = match (&tenant, &token_tenant) {
-            (Some(t), Some(tt)) if !t.eq_ignore_ascii_case(tt) => ResourceState::OtherTenant {
-                id: Some(a.id.clone()),
-                tenant: Some(t.clone()),
-            },
-            _ => ResourceState::Found {
-                account: AccountSummary::from_account(a),
-                via: "endpoint",
-                tenant,
-            },
-        };
-        return;
+        if let Some(a) = accounts.iter().find(|a| key.matches(a)) {
+            let tenant = sub_tenant.or(g.token_tenant.clone());
+            g.resource = found_by_endpoint(a, tenant, g.token_tenant.as_deref());
+            return;
+        }
     }
     if let Some(t) = unreachable {
         g.arm = ArmAccess::Unreachable(t);
         return;
     }
-    let shown = match port {
-        Some(p) if p != 443 => format!("{host}:{p}"),
-        _ => host,
+    let shown = match key.port {
+        Some(p) if p != 443 => format!("{}:{p}", key.host),
+        _ => key.host.clone(),
     };
     g.resource = ResourceState::NotFound {
         host: shown,
@@ -547,7 +611,12 @@ async fn read_at_account(arm: &ArmClient, rid: &str, resource_tenant: Option<&st
         .as_ref()
         .is_ok_and(|list| list.iter().any(|a| a.reading(&g.data_action) == RoleReading::Grants));
     if assignments.is_ok() && !grants_here {
-        g.elsewhere = assignments_elsewhere(arm, rid, resource_tenant, pid, g.subscriptions_searched, &mut cache).await;
+        // Resource Graph searched every subscription without counting them.
+        let searched = match g.discovery {
+            Some(Discovery::ResourceGraph) => usize::MAX,
+            _ => g.subscriptions_searched,
+        };
+        g.elsewhere = assignments_elsewhere(arm, rid, resource_tenant, pid, searched, &mut cache).await;
     }
     g.assignments = Some(assignments);
 }

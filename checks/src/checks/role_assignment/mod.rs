@@ -20,7 +20,7 @@ mod findings;
 mod gather;
 mod outcome;
 
-pub use gather::{account_matches, caller_principal, classify_assignee};
+pub use gather::{Discovery, account_matches, caller_principal, classify_assignee};
 pub use outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable, assess};
 
 use super::Check;
@@ -57,7 +57,9 @@ impl Check for RoleAssignmentCheck {
     }
     async fn run(&self, ctx: &RunContext, facts: &Facts) -> Outcome {
         let g = gather::gather(ctx, facts).await;
-        let (judgement, roles) = judge(&g, ctx.now());
+        let (mut judgement, roles) = judge(&g, ctx.now());
+        // How the account was found changes no verdict; only the slow way is worth a line.
+        judgement.findings.extend(gather::discovery_finding(&g));
         Outcome::with_facts(
             judgement,
             Facts {
@@ -188,6 +190,8 @@ pub struct Gathered {
     pub arm: ArmAccess,
     pub resource: ResourceState,
     pub subscriptions_searched: usize,
+    /// How the account was found by its endpoint (`None` with `--resource-id`).
+    pub discovery: Option<Discovery>,
     /// Assignments at the account (atScope, through groups) with their roles.
     pub assignments: Option<Result<Vec<AssignedRole>, ArmError>>,
     pub denies: Option<Result<Vec<DenyRule>, ArmError>>,

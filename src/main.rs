@@ -181,7 +181,11 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     );
 
     if args.verbose > 0 {
-        let total = format!("{} ms; {}", report.duration_ms, render::progress::requests_text(&report.requests));
+        let total = format!(
+            "{} ms; {}",
+            report.duration_ms,
+            render::progress::requests_text(&report.requests)
+        );
         progress.done("run", &total);
     }
     let mut report = report;

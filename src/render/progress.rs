@@ -8,8 +8,8 @@ use aoai_doctor_checks::context::{NoProgress, Progress};
 use aoai_doctor_checks::model::CheckResult;
 use aoai_doctor_checks::runner::{Observer, Silent};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
-use std::io::{IsTerminal as _, Write as _};
 use std::collections::BTreeMap;
+use std::io::{IsTerminal as _, Write as _};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -69,7 +69,8 @@ struct Timings(Arc<dyn Progress>);
 
 impl Observer for Timings {
     fn finished(&self, r: &CheckResult) {
-        self.0.done(&r.id, &timing_text(r.status.as_str(), r.duration_ms, &r.requests));
+        self.0
+            .done(&r.id, &timing_text(r.status.as_str(), r.duration_ms, &r.requests));
     }
 }
 
@@ -211,7 +212,10 @@ mod tests {
     #[test]
     fn timing_lines_name_each_service_called() {
         let requests: BTreeMap<String, u32> = [("arm".to_string(), 3), ("entra".to_string(), 1)].into();
-        assert_eq!(timing_text("pass", 120, &requests), "pass in 120 ms; requests: arm 3, entra 1");
+        assert_eq!(
+            timing_text("pass", 120, &requests),
+            "pass in 120 ms; requests: arm 3, entra 1"
+        );
         assert_eq!(timing_text("skip", 0, &BTreeMap::new()), "skip in 0 ms; no requests");
     }
 

@@ -153,7 +153,12 @@ pub enum Service {
 }
 
 impl Service {
-    const ALL: [Service; 4] = [Service::Entra, Service::ManagedIdentity, Service::Arm, Service::DataPlane];
+    const ALL: [Service; 4] = [
+        Service::Entra,
+        Service::ManagedIdentity,
+        Service::Arm,
+        Service::DataPlane,
+    ];
     /// The key in the report's `requests` maps.
     pub fn key(self) -> &'static str {
         match self {
@@ -177,7 +182,12 @@ impl RequestCounts {
     pub fn snapshot(&self) -> std::collections::BTreeMap<String, u32> {
         Service::ALL
             .iter()
-            .map(|s| (s.key().to_string(), self.0[*s as usize].load(std::sync::atomic::Ordering::Relaxed)))
+            .map(|s| {
+                (
+                    s.key().to_string(),
+                    self.0[*s as usize].load(std::sync::atomic::Ordering::Relaxed),
+                )
+            })
             .filter(|(_, n)| *n > 0)
             .collect()
     }

@@ -44,10 +44,7 @@ pub struct NotAsked(pub String);
 /// does).
 pub fn query_for_host(host: &str) -> Option<String> {
     let host = host.to_ascii_lowercase();
-    let plain = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let plain = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     plain.then(|| {
         format!(
             "resources | where type =~ 'microsoft.cognitiveservices/accounts' \
@@ -69,9 +66,8 @@ pub fn body(query: &str, skip_token: Option<&str>) -> Value {
 /// Every row Resource Graph returns for the accounts on `host`, across the subscriptions the
 /// token can read (no `subscriptions` in the body: all of them).
 pub async fn accounts_on_host(arm: &ArmClient, host: &str) -> Result<Vec<Row>, QueryError> {
-    let query = query_for_host(host).ok_or_else(|| {
-        QueryError::NotAsked(NotAsked(format!("the host `{host}` is not a plain DNS name")))
-    })?;
+    let query = query_for_host(host)
+        .ok_or_else(|| QueryError::NotAsked(NotAsked(format!("the host `{host}` is not a plain DNS name"))))?;
     let mut rows = Vec::new();
     let mut skip_token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -117,8 +113,14 @@ mod tests {
     #[test]
     fn the_query_names_the_host_and_only_a_plain_host() {
         let q = query_for_host("Contoso.OpenAI.Azure.com").unwrap();
-        assert!(q.contains("properties.endpoint =~ 'https://contoso.openai.azure.com/'"), "{q}");
-        assert!(q.contains("tostring(properties.endpoints) contains 'contoso.openai.azure.com'"), "{q}");
+        assert!(
+            q.contains("properties.endpoint =~ 'https://contoso.openai.azure.com/'"),
+            "{q}"
+        );
+        assert!(
+            q.contains("tostring(properties.endpoints) contains 'contoso.openai.azure.com'"),
+            "{q}"
+        );
         assert!(q.starts_with("resources | where type =~ 'microsoft.cognitiveservices/accounts'"));
         assert_eq!(query_for_host("evil' or 1==1"), None);
         assert_eq!(query_for_host(""), None);
@@ -145,7 +147,13 @@ mod tests {
         .unwrap();
         assert_eq!(page.skip_token.as_deref(), Some("next"));
         let row = &page.data[0];
-        assert_eq!((row.subscription_id.as_deref(), row.tenant_id.as_deref()), (Some("s1"), Some("t1")));
-        assert_eq!(row.account.endpoint_urls(), vec!["https://a.openai.azure.com/".to_string()]);
+        assert_eq!(
+            (row.subscription_id.as_deref(), row.tenant_id.as_deref()),
+            (Some("s1"), Some("t1"))
+        );
+        assert_eq!(
+            row.account.endpoint_urls(),
+            vec!["https://a.openai.azure.com/".to_string()]
+        );
     }
 }

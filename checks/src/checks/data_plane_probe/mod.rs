@@ -125,13 +125,11 @@ impl RoleFactsLater {
 
 /// Answers whose findings are the same whatever the role check learned: a success, or a
 /// refusal that comes only after authorisation. Every other answer's wording may name the
-/// resource, its tenant or the principal, which the role check found.
+/// resource (a 429's quota command does), its tenant or the principal, which the role check
+/// found.
 fn wording_needs_roles(outcome: &outcome::CallOutcome) -> bool {
     use outcome::CallOutcome as C;
-    !matches!(
-        outcome,
-        C::Ok | C::AuthPassed(_) | C::OperationNotSupported { .. } | C::RateLimited { .. }
-    )
+    !matches!(outcome, C::Ok | C::AuthPassed(_) | C::OperationNotSupported { .. })
 }
 
 /// The call to make, once every reason not to make it is ruled out.

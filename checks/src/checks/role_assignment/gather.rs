@@ -3,13 +3,13 @@
 use super::{AccountSummary, ArmAccess, Gathered, PrincipalInfo, ResourceState};
 use crate::azure::arm::{Account, ArmClient, ArmError, DenyAssignment, ResourceId, RoleAssignment};
 use crate::azure::credentials;
-use crate::codes;
-use crate::model::Finding;
 use crate::azure::resource_graph;
+use crate::codes;
 use crate::context::RunContext;
 use crate::diagnose::arm::ArmErrorKind;
 use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleDef, RoleReading, data_action_for, is_guid};
 use crate::facts::Facts;
+use crate::model::Finding;
 use futures::StreamExt;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -407,7 +407,10 @@ async fn find_by_endpoint(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &
                 g.resource = found_by_endpoint(&row.account, tenant, g.token_tenant.as_deref());
                 return;
             }
-            None => "Resource Graph listed no account with this endpoint (its index can lag a new account by a few minutes)".to_string(),
+            None => {
+                "Resource Graph listed no account with this endpoint (its index can lag a new account by a few minutes)"
+                    .to_string()
+            }
         },
         Err(e) if e.unreachable() => {
             g.arm = ArmAccess::Unreachable(e.describe());
@@ -457,10 +460,7 @@ async fn scan_subscriptions(arm: &ArmClient, key: &EndpointKey, why: String, g: 
         .map(|s| (s.subscription_id.clone(), s.tenant_id.clone()))
         .map(|(id, tenant)| async move { (tenant, arm.accounts(&id).await) })
         .collect();
-    let lists: Vec<_> = futures::stream::iter(calls)
-        .buffered(SCAN_CONCURRENCY)
-        .collect()
-        .await;
+    let lists: Vec<_> = futures::stream::iter(calls).buffered(SCAN_CONCURRENCY).collect().await;
     let mut unreachable = None;
     for (sub_tenant, result) in lists {
         let accounts = match result {
@@ -671,3 +671,7 @@ async fn assignments_elsewhere(
     raw.retain(|a| seen.insert(a.id.to_ascii_lowercase()));
     with_roles(arm, &raw, cache).await
 }
+
+#[cfg(test)]
+#[path = "discovery_tests.rs"]
+mod discovery_tests;

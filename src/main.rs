@@ -99,6 +99,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let deadline = args.deadline(target.wait_for_propagation)?;
     let ids = checks::ids();
     let (only, skip) = args.selection(&ids)?;
+    let selected_ids: Vec<&str> = checks::select(&only, &skip).iter().map(|c| c.id()).collect();
     let resolves = args.resolves()?;
     let extra_reports = args.extra_reports()?;
     let cloud = target.cloud;
@@ -159,6 +160,10 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         resolves,
         extra_roots_pem: roots,
         progress: progress.clone(),
+        // The role check is the one that wants an ARM token.
+        az_tokens: azure::az_tokens::AzTokens::new(
+            selected_ids.contains(&"role-assignment").then(|| cloud.arm_scope()),
+        ),
     });
 
     let started_at = time::OffsetDateTime::now_utc()

@@ -354,6 +354,8 @@ pub struct RunContext {
     /// Extra trusted roots (PEM), kept for clients built later (e.g. the no-proxy IMDS client).
     pub extra_roots_pem: Option<Vec<u8>>,
     pub progress: Arc<dyn Progress>,
+    /// `az` token calls started ahead of need (the ARM token beside the data-plane one).
+    pub az_tokens: crate::azure::az_tokens::AzTokens,
 }
 
 impl std::fmt::Debug for RunContext {

@@ -4,6 +4,7 @@
 
 pub mod arm;
 pub mod az;
+pub mod az_tokens;
 pub mod credentials;
 pub mod dataplane;
 pub mod http;

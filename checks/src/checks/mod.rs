@@ -180,6 +180,7 @@ pub(crate) mod test_support {
             resolves: vec![],
             extra_roots_pem: None,
             progress: Arc::new(NoProgress),
+            az_tokens: Default::default(),
         }
     }
 }

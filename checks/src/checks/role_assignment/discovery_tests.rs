@@ -190,3 +190,32 @@ async fn zero_rows_from_resource_graph_fall_back_too() {
     };
     assert!(why.contains("index can lag"), "{why}");
 }
+
+#[test]
+fn a_bundled_built_in_decides_and_a_changed_live_definition_is_reported() {
+    let guid = crate::diagnose::rbac::roles::OPENAI_USER;
+    let bundled = crate::diagnose::rbac::builtin_role(guid).expect("bundled");
+    let mut live = bundled.clone();
+    live.source = "arm";
+    // The same data actions: the live copy (ARM's name and source) is kept, nothing to say.
+    let (role, drift) = decide(guid, Some(bundled.clone()), Some(live.clone()));
+    assert_eq!((role.map(|r| r.source), drift), (Some("arm"), None));
+    // ARM dropped one data action and added another: the bundled copy decides, both listed.
+    live.permissions[0].data_actions = vec!["Microsoft.CognitiveServices/accounts/OpenAI/new/action".into()];
+    let (role, drift) = decide(guid, Some(bundled.clone()), Some(live));
+    assert_eq!(role.unwrap().source, bundled.source);
+    let drift = drift.expect("a drift");
+    assert_eq!(drift.only_live, vec!["microsoft.cognitiveservices/accounts/openai/new/action"]);
+    assert!(!drift.only_bundled.is_empty());
+    let g = Gathered {
+        definition_drift: vec![drift],
+        ..Default::default()
+    };
+    let f = drift_findings(&g);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].code.id, "role-definition-changed");
+    assert!(f[0].message.contains("openai/new/action"), "{}", f[0].message);
+    // Without a live answer the bundled copy stands alone; an unknown role is ARM's.
+    assert_eq!(decide(guid, Some(bundled.clone()), None).0.unwrap().source, bundled.source);
+    assert!(decide("00000000-0000-0000-0000-00000000beef", None, None).0.is_none());
+}

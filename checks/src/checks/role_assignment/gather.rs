@@ -209,50 +209,99 @@ async fn assignments_at(arm: &ArmClient, scope: &str, principal: &str) -> Result
     }
 }
 
-/// Fetches each distinct role definition once; the bundled built-ins are the fallback.
-async fn with_roles(
-    arm: &ArmClient,
-    raw: &[RoleAssignment],
-    cache: &mut HashMap<String, Option<RoleDef>>,
-) -> Vec<AssignedRole> {
+/// A built-in role whose live definition differs from the bundled copy (data actions only:
+/// what the verdict reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDrift {
+    pub guid: String,
+    pub name: String,
+    /// Data actions (and `!`-prefixed not-data-actions) only the live definition has.
+    pub only_live: Vec<String>,
+    /// Those only the bundled copy has.
+    pub only_bundled: Vec<String>,
+}
+
+/// The role definitions read so far, and the built-ins whose live definition has drifted.
+#[derive(Debug, Default)]
+pub(super) struct RoleCache {
+    defs: HashMap<String, Option<RoleDef>>,
+    pub drift: Vec<RoleDrift>,
+}
+
+/// A role's data actions as a set: `action` granted, `!action` excluded; lowercased.
+fn data_action_set(perms: &[crate::diagnose::rbac::Permission]) -> std::collections::BTreeSet<String> {
+    perms
+        .iter()
+        .flat_map(|p| {
+            let granted = p.data_actions.iter().map(|a| a.to_ascii_lowercase());
+            let excluded = p.not_data_actions.iter().map(|a| format!("!{}", a.to_ascii_lowercase()));
+            granted.chain(excluded)
+        })
+        .collect()
+}
+
+/// The role that decides, and any drift: a bundled built-in decides (it needs no request to
+/// be trusted), the live definition is kept when it agrees (its name is ARM's) and compared
+/// when it does not; an unknown role is whatever ARM says.
+fn decide(guid: &str, bundled: Option<RoleDef>, live: Option<RoleDef>) -> (Option<RoleDef>, Option<RoleDrift>) {
+    match (bundled, live) {
+        (Some(b), Some(l)) => {
+            let (bs, ls) = (data_action_set(&b.permissions), data_action_set(&l.permissions));
+            if bs == ls {
+                return (Some(l), None);
+            }
+            let drift = RoleDrift {
+                guid: guid.to_string(),
+                name: l.name.clone(),
+                only_live: ls.difference(&bs).cloned().collect(),
+                only_bundled: bs.difference(&ls).cloned().collect(),
+            };
+            (Some(b), Some(drift))
+        }
+        (b, l) => (b.or(l), None),
+    }
+}
+
+/// Reads each distinct role definition once, all at the same time; the bundled built-ins
+/// decide, and their live definitions are compared with them.
+async fn with_roles(arm: &ArmClient, raw: &[RoleAssignment], cache: &mut RoleCache) -> Vec<AssignedRole> {
     let mut wanted: Vec<String> = vec![];
     for a in raw {
         let guid = rbac::role_guid(&a.properties.role_definition_id);
-        if !cache.contains_key(&guid) && !wanted.iter().any(|w| rbac::role_guid(w) == guid) {
+        if !cache.defs.contains_key(&guid) && !wanted.iter().any(|w| rbac::role_guid(w) == guid) {
             wanted.push(a.properties.role_definition_id.clone());
         }
     }
-    let fetched: Vec<(String, Option<RoleDef>)> = futures::stream::iter(wanted.into_iter().map(|def_id| async move {
-        let guid = rbac::role_guid(&def_id);
-        let live = if def_id.starts_with('/') {
-            arm.role_definition(&def_id).await.ok()
-        } else {
-            None
-        };
-        let role = match live {
-            Some(d) => Some(RoleDef {
-                id: guid.clone(),
-                name: if d.properties.role_name.is_empty() {
-                    guid.clone()
-                } else {
-                    d.properties.role_name
-                },
-                builtin: d
-                    .properties
-                    .role_type
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("BuiltInRole")),
-                permissions: d.properties.permissions,
-                source: "arm",
-            }),
-            None => rbac::builtin_role(&guid),
-        };
-        (guid, role)
-    }))
-    .buffered(6)
-    .collect()
-    .await;
-    cache.extend(fetched);
+    let fetched: Vec<(String, Option<RoleDef>, Option<RoleDrift>)> =
+        futures::future::join_all(wanted.into_iter().map(|def_id| async move {
+            let guid = rbac::role_guid(&def_id);
+            let live = if def_id.starts_with('/') {
+                arm.role_definition(&def_id).await.ok().map(|d| RoleDef {
+                    id: guid.clone(),
+                    name: if d.properties.role_name.is_empty() {
+                        guid.clone()
+                    } else {
+                        d.properties.role_name
+                    },
+                    builtin: d
+                        .properties
+                        .role_type
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("BuiltInRole")),
+                    permissions: d.properties.permissions,
+                    source: "arm",
+                })
+            } else {
+                None
+            };
+            let (role, drift) = decide(&guid, rbac::builtin_role(&guid), live);
+            (guid, role, drift)
+        }))
+        .await;
+    for (guid, role, drift) in fetched {
+        cache.defs.insert(guid, role);
+        cache.drift.extend(drift);
+    }
     raw.iter()
         .map(|a| {
             let p = &a.properties;
@@ -262,7 +311,7 @@ async fn with_roles(
                 scope: p.scope.clone().unwrap_or_else(|| scope_of_assignment_id(&a.id)),
                 principal_id: p.principal_id.to_ascii_lowercase(),
                 principal_type: p.principal_type.clone(),
-                role: cache.get(&guid).cloned().flatten(),
+                role: cache.defs.get(&guid).cloned().flatten(),
                 role_id: guid,
                 condition: p.condition.clone().filter(|c| !c.trim().is_empty()),
                 created_on: p.created_on.as_deref().and_then(crate::azure::arm::parse_timestamp),
@@ -374,6 +423,25 @@ pub(super) fn discovery_finding(g: &Gathered) -> Option<Finding> {
         )
         .fix("Nothing to fix; `--resource-id` skips the search. If Resource Graph is refused, the identity may lack Reader where the account lives."),
     )
+}
+
+/// One info finding per built-in role whose live definition differs from the bundled copy.
+pub(super) fn drift_findings(g: &Gathered) -> Vec<Finding> {
+    g.definition_drift
+        .iter()
+        .map(|d| {
+            let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+            Finding::info(
+                &codes::ROLE_DEFINITION_CHANGED,
+                format!(
+                    "The built-in role `{}` ({}) as ARM defines it today differs from the copy bundled with the doctor, which decided the verdict. Data actions only in the live definition: {}; only in the bundled copy: {} (`!` marks an excluded action).",
+                    d.name, d.guid, list(&d.only_live), list(&d.only_bundled)
+                ),
+            )
+            .fix("Nothing to fix in Azure; update aoai-doctor so its bundled roles match. If the verdict looks wrong, the live definition is the truth.")
+            .command(format!("az role definition list --name {} --query \"[0].permissions\"", d.guid))
+        })
+        .collect()
 }
 
 /// The endpoint as discovery compares it with an account's.
@@ -572,7 +640,7 @@ pub(super) async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
 /// The principal's assignments, the deny assignments and (for the caller) the effective
 /// permissions at the account; then, when nothing grants the action, assignments elsewhere.
 async fn read_at_account(arm: &ArmClient, rid: &str, resource_tenant: Option<&str>, pid: &str, g: &mut Gathered) {
-    let mut cache = HashMap::new();
+    let mut cache = RoleCache::default();
     let is_caller = g.principal.is_caller;
     let (raw, denies, effective) = futures::join!(
         assignments_at(arm, rid, pid),
@@ -619,6 +687,7 @@ async fn read_at_account(arm: &ArmClient, rid: &str, resource_tenant: Option<&st
         g.elsewhere = assignments_elsewhere(arm, rid, resource_tenant, pid, searched, &mut cache).await;
     }
     g.assignments = Some(assignments);
+    g.definition_drift = cache.drift;
 }
 
 /// The principal's assignments in the account's subscription (or, when that is not
@@ -629,7 +698,7 @@ async fn assignments_elsewhere(
     resource_tenant: Option<&str>,
     pid: &str,
     subscriptions_searched: usize,
-    cache: &mut HashMap<String, Option<RoleDef>>,
+    cache: &mut RoleCache,
 ) -> Vec<AssignedRole> {
     let account = account_id(rid);
     let mut subs: Vec<String> = account

@@ -20,7 +20,7 @@ mod findings;
 mod gather;
 mod outcome;
 
-pub use gather::{Discovery, account_matches, caller_principal, classify_assignee};
+pub use gather::{Discovery, RoleDrift, account_matches, caller_principal, classify_assignee};
 pub use outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable, assess};
 
 use super::Check;
@@ -60,6 +60,7 @@ impl Check for RoleAssignmentCheck {
         let (mut judgement, roles) = judge(&g, ctx.now());
         // How the account was found changes no verdict; only the slow way is worth a line.
         judgement.findings.extend(gather::discovery_finding(&g));
+        judgement.findings.extend(gather::drift_findings(&g));
         Outcome::with_facts(
             judgement,
             Facts {
@@ -192,6 +193,8 @@ pub struct Gathered {
     pub subscriptions_searched: usize,
     /// How the account was found by its endpoint (`None` with `--resource-id`).
     pub discovery: Option<Discovery>,
+    /// Built-in roles whose live definition differs from the bundled copy.
+    pub definition_drift: Vec<RoleDrift>,
     /// Assignments at the account (atScope, through groups) with their roles.
     pub assignments: Option<Result<Vec<AssignedRole>, ArmError>>,
     pub denies: Option<Result<Vec<DenyRule>, ArmError>>,

@@ -164,6 +164,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
         az_tokens: azure::az_tokens::AzTokens::new(
             selected_ids.contains(&"role-assignment").then(|| cloud.arm_scope()),
         ),
+        imds_http: Default::default(),
     });
 
     let started_at = time::OffsetDateTime::now_utc()

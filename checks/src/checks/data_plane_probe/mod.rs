@@ -58,6 +58,9 @@ impl Check for DataPlaneProbeCheck {
     fn after(&self) -> &'static [Fact] {
         &[Fact::Endpoint, Fact::Claims]
     }
+    fn awaits(&self) -> &'static [Fact] {
+        &[Fact::Roles]
+    }
     /// The propagation wait comes on top of the usual limit, so the runner does not stop a
     /// probe that is patiently waiting.
     fn timeout(&self, ctx: &RunContext) -> Duration {

@@ -7,7 +7,7 @@ mod render;
 mod tools;
 mod url_secrets;
 
-use aoai_doctor_checks::context::{Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
+use aoai_doctor_checks::context::{Cloud, Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
 use aoai_doctor_checks::model::Report;
 use aoai_doctor_checks::{azure, checks, codes, runner};
 use aoai_doctor_lab as lab;
@@ -103,25 +103,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let resolves = args.resolves()?;
     let extra_reports = args.extra_reports()?;
     let cloud = target.cloud;
-    let authority_host = cli::parse_http_url(
-        "AZURE_AUTHORITY_HOST",
-        args.authority_host.as_deref().unwrap_or(cloud.authority_host()),
-        "https://login.microsoftonline.com/",
-    )?;
-    let arm = cli::parse_http_url(
-        "--arm-endpoint",
-        args.arm_endpoint.as_deref().unwrap_or(cloud.arm_endpoint()),
-        "https://management.azure.com/",
-    )?;
-    // The SDKs' IMDS override; the default is the real link-local address.
-    let imds_raw = std::env::var("AZURE_POD_IDENTITY_AUTHORITY_HOST")
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    let imds = cli::parse_http_url(
-        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-        imds_raw.as_deref().unwrap_or("http://169.254.169.254"),
-        "http://169.254.169.254",
-    )?;
+    let endpoints = endpoints(&args, cloud)?;
     let roots = extra_roots(&args)?;
     let color = render::color_enabled(args.color, args.output.is_some());
     let delivery = render::Delivery {
@@ -148,11 +130,7 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     let observer = render::progress::observer(args.verbose, progress.clone());
     let ctx = Arc::new(RunContext {
         target: target.clone(),
-        endpoints: Endpoints {
-            authority_host,
-            arm,
-            imds,
-        },
+        endpoints,
         timeouts,
         http,
         env: Arc::new(SystemEnvironment),
@@ -200,6 +178,35 @@ fn doctor(args: RunArgs) -> Result<i32, UsageError> {
     }
     render::deliver(&report, &delivery)?;
     Ok(report.verdict.exit_code())
+}
+
+/// Entra, ARM and IMDS: the cloud's, or the overrides (`AZURE_AUTHORITY_HOST`,
+/// `--arm-endpoint`, `AZURE_POD_IDENTITY_AUTHORITY_HOST`).
+fn endpoints(args: &RunArgs, cloud: Cloud) -> Result<Endpoints, UsageError> {
+    let authority_host = cli::parse_http_url(
+        "AZURE_AUTHORITY_HOST",
+        args.authority_host.as_deref().unwrap_or(cloud.authority_host()),
+        "https://login.microsoftonline.com/",
+    )?;
+    let arm = cli::parse_http_url(
+        "--arm-endpoint",
+        args.arm_endpoint.as_deref().unwrap_or(cloud.arm_endpoint()),
+        "https://management.azure.com/",
+    )?;
+    // The SDKs' IMDS override; the default is the real link-local address.
+    let imds_raw = std::env::var("AZURE_POD_IDENTITY_AUTHORITY_HOST")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let imds = cli::parse_http_url(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        imds_raw.as_deref().unwrap_or("http://169.254.169.254"),
+        "http://169.254.169.254",
+    )?;
+    Ok(Endpoints {
+        authority_host,
+        arm,
+        imds,
+    })
 }
 
 /// Completes on Ctrl-C or at the run's deadline, saying which.

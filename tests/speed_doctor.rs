@@ -43,7 +43,12 @@ fn a_healthy_run_finds_the_account_through_resource_graph_and_counts_its_request
     assert_eq!(requests(check(&r, "data-plane-probe"), "dataplane"), 1);
     // The run's totals are the sum of the checks'.
     for service in ["entra", "mi", "arm", "dataplane"] {
-        let sum: u64 = r["checks"].as_array().unwrap().iter().map(|c| requests(c, service)).sum();
+        let sum: u64 = r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| requests(c, service))
+            .sum();
         assert_eq!(r["requests"][service].as_u64().unwrap_or(0), sum, "{service}");
     }
     assert!(r["requests"]["mi"].as_u64().unwrap_or(0) >= 1);
@@ -92,19 +97,29 @@ fn verbose_shows_each_checks_time_and_requests_in_order() {
         .unwrap_or_else(|| panic!("{}", r.stderr));
     assert!(role.contains("requests: arm "), "{role}");
     assert!(
-        lines.iter().any(|l| l.starts_with("aoai-doctor: environment: pass in ") && l.ends_with("no requests")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("aoai-doctor: environment: pass in ") && l.ends_with("no requests")),
         "{}",
         r.stderr
     );
     // The run's total comes last, after every check's line.
     let last = lines.last().unwrap();
-    assert!(last.starts_with("aoai-doctor: run: ") && last.contains("requests: "), "{last}");
+    assert!(
+        last.starts_with("aoai-doctor: run: ") && last.contains("requests: "),
+        "{last}"
+    );
 }
 
 #[test]
 fn the_probe_alone_still_brings_its_inputs_and_the_role_check_it_may_await() {
     let (r, run) = report("healthy-managed-identity", &["--only", "data-plane-probe"]);
-    let ids: Vec<&str> = r["checks"].as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
+    let ids: Vec<&str> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
     assert!(ids.contains(&"token") && ids.contains(&"role-assignment"), "{ids:?}");
     assert_eq!(check(&r, "data-plane-probe")["status"], "pass", "{}", run.stdout);
 }

@@ -163,23 +163,24 @@ pub async fn run_until(
     let results = results
         .into_iter()
         .zip(names)
-        .map(|(r, (id, title))| {
-            r.unwrap_or_else(|| {
-                let why = stopped.clone().unwrap_or_else(Stopped::interrupted);
-                CheckResult {
-                    id,
-                    title,
-                    status: Status::Error,
-                    summary: why.summary,
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    requests: Default::default(),
-                    findings: vec![Finding::error(&codes::RUN_STOPPED, why.message).fix(why.fix)],
-                    evidence: serde_json::Value::Object(Default::default()),
-                }
-            })
-        })
+        .map(|(r, (id, title))| r.unwrap_or_else(|| unfinished(id, title, stopped.clone(), started)))
         .collect();
     (results, facts)
+}
+
+/// The result of a check the run stopped (Ctrl-C, `--deadline`) before it finished.
+fn unfinished(id: String, title: String, stopped: Option<Stopped>, run_started: Instant) -> CheckResult {
+    let why = stopped.unwrap_or_else(Stopped::interrupted);
+    CheckResult {
+        id,
+        title,
+        status: Status::Error,
+        summary: why.summary,
+        duration_ms: run_started.elapsed().as_millis() as u64,
+        requests: Default::default(),
+        findings: vec![Finding::error(&codes::RUN_STOPPED, why.message).fix(why.fix)],
+        evidence: serde_json::Value::Object(Default::default()),
+    }
 }
 
 /// `skip` when an input is missing, naming the check that should have provided it.

@@ -12,13 +12,15 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 type Answer = Result<ProcOutput, ProcError>;
+/// One call under way (or done), awaitable by every check that wants its answer.
+type Call = Shared<BoxFuture<'static, Answer>>;
 
 /// The run's `az` token calls under way, by scope.
 #[derive(Default)]
 pub struct AzTokens {
     /// Start the ARM token early only when a check of this run will want it.
     arm_scope: Option<String>,
-    started: Mutex<HashMap<(PathBuf, String), Shared<BoxFuture<'static, Answer>>>>,
+    started: Mutex<HashMap<(PathBuf, String), Call>>,
 }
 
 impl AzTokens {
@@ -34,7 +36,8 @@ impl AzTokens {
     /// check of this run needs it.
     pub fn start_arm(&self, az: &std::path::Path, limit: Duration) {
         if let Some(scope) = self.arm_scope.clone() {
-            let _ = self.call(az, &scope, limit);
+            // Its task runs on its own; the handle is kept for whoever asks.
+            drop(self.call(az, &scope, limit));
         }
     }
 
@@ -43,7 +46,7 @@ impl AzTokens {
         self.call(az, scope, limit).await
     }
 
-    fn call(&self, az: &std::path::Path, scope: &str, limit: Duration) -> Shared<BoxFuture<'static, Answer>> {
+    fn call(&self, az: &std::path::Path, scope: &str, limit: Duration) -> Call {
         let key = (az.to_path_buf(), scope.to_string());
         let mut started = match self.started.lock() {
             Ok(s) => s,
@@ -99,7 +102,9 @@ mod tests {
         let tokens = AzTokens::new(Some("https://management.azure.com/.default".into()));
         let limit = Duration::from_secs(10);
         tokens.start_arm(&az, limit);
-        let data = tokens.get(&az, "https://cognitiveservices.azure.com/.default", limit).await;
+        let data = tokens
+            .get(&az, "https://cognitiveservices.azure.com/.default", limit)
+            .await;
         let arm = tokens.get(&az, "https://management.azure.com/.default", limit).await;
         assert_eq!(data.unwrap().exit_code, Some(0));
         assert_eq!(arm.unwrap().exit_code, Some(0));

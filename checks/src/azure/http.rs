@@ -15,7 +15,11 @@ pub fn client(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts)
 /// A client that never uses a proxy, for IMDS: proxy variables would otherwise apply to
 /// 169.254.169.254 too, and a proxy answering for IMDS is a classic false positive. Each
 /// request sets its own limit (the probe's is short), which bounds the connect as well.
-pub fn no_proxy_client(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts) -> Result<reqwest::Client, String> {
+pub fn no_proxy_client(
+    extra_roots_pem: Option<&[u8]>,
+    resolves: &Resolves,
+    t: &Timeouts,
+) -> Result<reqwest::Client, String> {
     builder(extra_roots_pem, resolves, t)?
         .no_proxy()
         .build()
@@ -246,7 +250,14 @@ mod tests {
         }
         // A clone (what every check and the SDK transport hold) shares the pool.
         let again = client.clone();
-        again.get(format!("{base}d")).send().await.unwrap().text().await.unwrap();
+        again
+            .get(format!("{base}d"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(connections.load(Ordering::SeqCst), 1);
     }
 

@@ -205,7 +205,10 @@ fn a_bundled_built_in_decides_and_a_changed_live_definition_is_reported() {
     let (role, drift) = decide(guid, Some(bundled.clone()), Some(live));
     assert_eq!(role.unwrap().source, bundled.source);
     let drift = drift.expect("a drift");
-    assert_eq!(drift.only_live, vec!["microsoft.cognitiveservices/accounts/openai/new/action"]);
+    assert_eq!(
+        drift.only_live,
+        vec!["microsoft.cognitiveservices/accounts/openai/new/action"]
+    );
     assert!(!drift.only_bundled.is_empty());
     let g = Gathered {
         definition_drift: vec![drift],
@@ -216,6 +219,9 @@ fn a_bundled_built_in_decides_and_a_changed_live_definition_is_reported() {
     assert_eq!(f[0].code.id, "role-definition-changed");
     assert!(f[0].message.contains("openai/new/action"), "{}", f[0].message);
     // Without a live answer the bundled copy stands alone; an unknown role is ARM's.
-    assert_eq!(decide(guid, Some(bundled.clone()), None).0.unwrap().source, bundled.source);
+    assert_eq!(
+        decide(guid, Some(bundled.clone()), None).0.unwrap().source,
+        bundled.source
+    );
     assert!(decide("00000000-0000-0000-0000-00000000beef", None, None).0.is_none());
 }

@@ -234,7 +234,10 @@ fn data_action_set(perms: &[crate::diagnose::rbac::Permission]) -> std::collecti
         .iter()
         .flat_map(|p| {
             let granted = p.data_actions.iter().map(|a| a.to_ascii_lowercase());
-            let excluded = p.not_data_actions.iter().map(|a| format!("!{}", a.to_ascii_lowercase()));
+            let excluded = p
+                .not_data_actions
+                .iter()
+                .map(|a| format!("!{}", a.to_ascii_lowercase()));
             granted.chain(excluded)
         })
         .collect()

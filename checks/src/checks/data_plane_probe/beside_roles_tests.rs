@@ -167,3 +167,18 @@ async fn without_a_role_check_the_probe_runs_alone() {
     let (results, _) = runner::run(Arc::new(ctx), checks, Arc::new(Silent)).await;
     assert_eq!(results[1].status, Status::Pass, "{results:?}");
 }
+
+#[tokio::test]
+async fn a_role_check_that_never_finishes_does_not_take_the_probe_down() {
+    // The role check is never released; the data plane refuses with a 403 network rule, whose
+    // wording would use the role check's facts.
+    let never = Arc::new(tokio::sync::Notify::new());
+    let blocked = r#"{"error":{"code":"403","message":"Access denied due to Virtual Network/Firewall rules."}}"#;
+    let (url, _) = data_plane(403, blocked, Arc::new(tokio::sync::Notify::new())).await;
+    let mut ctx = crate::checks::test_support::context_with(Default::default(), Some(url.as_str()));
+    ctx.timeouts.check = Duration::from_millis(800);
+    let (results, _) = runner::run(Arc::new(ctx), checks(&never), Arc::new(Silent)).await;
+    // The probe judged without the role facts before its own limit; the role check timed out.
+    assert_eq!(results[2].status, Status::Fail, "{:?}", results[2]);
+    assert_eq!(results[1].status, Status::Error, "{:?}", results[1]);
+}

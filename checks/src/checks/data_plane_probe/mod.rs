@@ -74,7 +74,10 @@ impl Check for DataPlaneProbeCheck {
         // The role check runs beside the probe; its verdict is awaited only on a 401
         // PermissionDenied (wait for propagation, or fail now), and its other facts only when
         // the answer is a refusal whose wording names the resource, its tenant or the principal.
-        let later = RoleFactsLater::new(facts);
+        // Never past most of this check's own limit: a role check that hangs (ARM not
+        // answering) must not take the probe's answer down with it.
+        let deadline = tokio::time::Instant::now() + self.timeout(ctx).mul_f64(0.9);
+        let later = RoleFactsLater::new(facts, deadline);
         let role_verdict = later.verdict();
         let policy = gather::policy(ctx);
         let token = &plan.token.token;
@@ -105,18 +108,20 @@ impl Check for DataPlaneProbeCheck {
 }
 
 /// The role check's facts, once it has finished: at once when it already has (or is not part
-/// of this run), else when it does. Awaited at most once and shared by the verdict and the
-/// wording.
+/// of this run), else when it does, but no later than `deadline` (then none). Awaited at most
+/// once and shared by the verdict and the wording.
 struct RoleFactsLater(Shared<BoxFuture<'static, Option<RoleFacts>>>);
 
 impl RoleFactsLater {
-    fn new(facts: &Facts) -> Self {
+    fn new(facts: &Facts, deadline: tokio::time::Instant) -> Self {
         let facts = facts.clone();
-        RoleFactsLater(
-            async move { facts.await_fact(Fact::Roles).await.roles }
-                .boxed()
-                .shared(),
-        )
+        let roles = async move {
+            tokio::time::timeout_at(deadline, facts.await_fact(Fact::Roles))
+                .await
+                .ok()
+                .and_then(|f| f.roles)
+        };
+        RoleFactsLater(roles.boxed().shared())
     }
     fn verdict(&self) -> impl Future<Output = Option<RoleVerdict>> + Send + 'static {
         self.0.clone().map(|roles| roles.map(|r| r.verdict))

@@ -9,7 +9,7 @@ mod render;
 mod tools;
 mod url_secrets;
 
-use aoai_doctor_checks::context::{Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
+use aoai_doctor_checks::context::{Cloud, Endpoints, RunContext, SystemEnvironment, Timeouts, system_clock};
 use aoai_doctor_checks::model::Report;
 use aoai_doctor_checks::{azure, checks, codes, runner};
 use aoai_doctor_lab as lab;
@@ -113,6 +113,9 @@ pub(crate) struct Prepared {
     pub skip: Vec<String>,
     /// What to render, where (the format, the output file, extra reports, CI annotations).
     pub delivery: render::Delivery,
+    /// Hears each check finish (`-v`: one line per check with its time and requests).
+    pub observer: Arc<dyn runner::Observer>,
+    pub verbose: u8,
 }
 
 /// Everything that can be wrong with the input is found here, before any network call.
@@ -126,28 +129,11 @@ pub(crate) fn prepare(args: &RunArgs, no_wait: bool) -> Result<Prepared, UsageEr
     }
     let ids = checks::ids();
     let (only, skip) = args.selection(&ids)?;
+    let selected_ids: Vec<&str> = checks::select(&only, &skip).iter().map(|c| c.id()).collect();
     let resolves = args.resolves()?;
     let extra_reports = args.extra_reports()?;
     let cloud = target.cloud;
-    let authority_host = cli::parse_http_url(
-        "AZURE_AUTHORITY_HOST",
-        args.authority_host.as_deref().unwrap_or(cloud.authority_host()),
-        "https://login.microsoftonline.com/",
-    )?;
-    let arm = cli::parse_http_url(
-        "--arm-endpoint",
-        args.arm_endpoint.as_deref().unwrap_or(cloud.arm_endpoint()),
-        "https://management.azure.com/",
-    )?;
-    // The SDKs' IMDS override; the default is the real link-local address.
-    let imds_raw = std::env::var("AZURE_POD_IDENTITY_AUTHORITY_HOST")
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    let imds = cli::parse_http_url(
-        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-        imds_raw.as_deref().unwrap_or("http://169.254.169.254"),
-        "http://169.254.169.254",
-    )?;
+    let endpoints = endpoints(args, cloud)?;
     let roots = extra_roots(args)?;
     let color = render::color_enabled(args.color, args.output.is_some());
     let delivery = render::Delivery {
@@ -170,20 +156,23 @@ pub(crate) fn prepare(args: &RunArgs, no_wait: bool) -> Result<Prepared, UsageEr
         ..defaults
     };
     let http = azure::http::client(roots.as_deref(), &resolves, &timeouts).map_err(UsageError)?;
+    let progress = render::progress::for_stderr(args.quiet);
+    let observer = render::progress::observer(args.verbose, progress.clone());
     let ctx = Arc::new(RunContext {
         target,
-        endpoints: Endpoints {
-            authority_host,
-            arm,
-            imds,
-        },
+        endpoints,
         timeouts,
         http,
         env: Arc::new(SystemEnvironment),
         clock: system_clock(),
         resolves,
         extra_roots_pem: roots,
-        progress: render::progress::for_stderr(args.quiet),
+        progress: progress.clone(),
+        // The role check is the one that wants an ARM token.
+        az_tokens: azure::az_tokens::AzTokens::new(
+            selected_ids.contains(&"role-assignment").then(|| cloud.arm_scope()),
+        ),
+        imds_http: Default::default(),
     });
     Ok(Prepared {
         ctx,
@@ -191,6 +180,8 @@ pub(crate) fn prepare(args: &RunArgs, no_wait: bool) -> Result<Prepared, UsageEr
         only,
         skip,
         delivery,
+        observer,
+        verbose: args.verbose,
     })
 }
 
@@ -209,7 +200,7 @@ pub(crate) async fn check_run(p: &Prepared, strict: bool) -> (Report, aoai_docto
     // Ctrl-C ends the run early and still prints the report so far; if the handler cannot be
     // installed, the run just goes on. The whole run also has a hard ceiling (--deadline).
     let stop = stop_signal(p.deadline);
-    let (results, facts) = runner::run_until(p.ctx.clone(), selected, Arc::new(runner::Silent), stop).await;
+    let (results, facts) = runner::run_until(p.ctx.clone(), selected, p.observer.clone(), stop).await;
     let report = Report::assemble(
         started_at,
         started.elapsed().as_millis() as u64,
@@ -218,7 +209,44 @@ pub(crate) async fn check_run(p: &Prepared, strict: bool) -> (Report, aoai_docto
         results,
         strict,
     );
+    if p.verbose > 0 {
+        let total = format!(
+            "{} ms; {}",
+            report.duration_ms,
+            render::progress::requests_text(&report.requests)
+        );
+        p.ctx.progress.done("run", &total);
+    }
     (report, facts)
+}
+
+/// Entra, ARM and IMDS: the cloud's, or the overrides (`AZURE_AUTHORITY_HOST`,
+/// `--arm-endpoint`, `AZURE_POD_IDENTITY_AUTHORITY_HOST`).
+fn endpoints(args: &RunArgs, cloud: Cloud) -> Result<Endpoints, UsageError> {
+    let authority_host = cli::parse_http_url(
+        "AZURE_AUTHORITY_HOST",
+        args.authority_host.as_deref().unwrap_or(cloud.authority_host()),
+        "https://login.microsoftonline.com/",
+    )?;
+    let arm = cli::parse_http_url(
+        "--arm-endpoint",
+        args.arm_endpoint.as_deref().unwrap_or(cloud.arm_endpoint()),
+        "https://management.azure.com/",
+    )?;
+    // The SDKs' IMDS override; the default is the real link-local address.
+    let imds_raw = std::env::var("AZURE_POD_IDENTITY_AUTHORITY_HOST")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let imds = cli::parse_http_url(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        imds_raw.as_deref().unwrap_or("http://169.254.169.254"),
+        "http://169.254.169.254",
+    )?;
+    Ok(Endpoints {
+        authority_host,
+        arm,
+        imds,
+    })
 }
 
 /// Completes on Ctrl-C or at the run's deadline, saying which.

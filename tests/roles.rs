@@ -165,7 +165,9 @@ fn no_role_at_all_is_missing_with_or_without_the_resource_id() {
     // Nothing visible in the tenant: the caller holds no role anywhere in it.
     let r = roles("missing-role", &[]);
     assert_eq!(status_of(&r, "role-assignment"), "fail");
-    assert_eq!(role_codes(&r), vec!["role-missing"]);
+    // Resource Graph shows nothing to a caller without a role, so the search fell back to
+    // the subscription scan, and says so (info).
+    assert_eq!(role_codes(&r), vec!["role-missing", "role-discovery-scan"]);
     // With the id, the assignment read is forbidden, but the caller's effective permissions
     // settle it: no data action.
     let r = roles("missing-role", &["--resource-id", ACCOUNT]);
@@ -265,7 +267,7 @@ fn cannot_verify_is_not_missing() {
     // A data-only identity cannot read the account, so the endpoint search finds nothing.
     let r = roles("arm-read-forbidden", &[]);
     assert_eq!(status_of(&r, "role-assignment"), "warn", "{}", role_check(&r));
-    assert_eq!(role_codes(&r), vec!["role-resource-not-found"]);
+    assert_eq!(role_codes(&r), vec!["role-resource-not-found", "role-discovery-scan"]);
     // Given the id: the role-assignment read is forbidden (a warning naming the role needed),
     // while its effective permissions show the call is allowed.
     let r = roles("arm-read-forbidden", &["--resource-id", ACCOUNT]);

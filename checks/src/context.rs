@@ -365,6 +365,11 @@ pub struct RunContext {
     /// Extra trusted roots (PEM), kept for clients built later (e.g. the no-proxy IMDS client).
     pub extra_roots_pem: Option<Vec<u8>>,
     pub progress: Arc<dyn Progress>,
+    /// `az` token calls started ahead of need (the ARM token beside the data-plane one).
+    pub az_tokens: crate::azure::az_tokens::AzTokens,
+    /// The no-proxy client for IMDS, built on first use and shared by the probe and every
+    /// token request, so they reuse one connection.
+    pub imds_http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl std::fmt::Debug for RunContext {

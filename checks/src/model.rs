@@ -4,6 +4,7 @@
 use crate::codes::Code;
 use schemars::JsonSchema;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Bump when a field is removed or changes meaning; adding fields keeps the version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -169,6 +170,8 @@ pub struct CheckResult {
     /// One line for the table.
     pub summary: String,
     pub duration_ms: u64,
+    /// Requests this check sent, per service (`entra`, `mi`, `arm`, `dataplane`); a service it did not call is left out.
+    pub requests: BTreeMap<String, u32>,
     pub findings: Vec<Finding>,
     /// What the check saw (never a token or secret).
     pub evidence: serde_json::Value,
@@ -190,6 +193,8 @@ pub struct Report {
     /// Every request id a service returned during the run: what a support engineer asks for
     /// first (`apim-request-id`, `x-ms-request-id`, `x-request-id`, Entra `trace_id` / `correlation_id`).
     pub request_ids: Vec<RequestId>,
+    /// Requests the whole run sent, per service (the sum of the checks' `requests`).
+    pub requests: BTreeMap<String, u32>,
     pub verdict: Verdict,
     /// What `aoai-doctor fix` changed in Azure (absent when nothing was changed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -316,6 +321,7 @@ mod tests {
             status,
             summary: String::new(),
             duration_ms: 0,
+            requests: Default::default(),
             findings: vec![],
             evidence: serde_json::Value::Null,
         }
@@ -355,8 +361,12 @@ impl Report {
         let identity = crate::facts::identity_json(facts);
         let verdict = Verdict::of(&checks, strict);
         let mut request_ids = Vec::new();
+        let mut requests = BTreeMap::new();
         for c in &checks {
             collect_request_ids(&c.id, &c.evidence, &mut request_ids);
+            for (service, n) in &c.requests {
+                *requests.entry(service.clone()).or_insert(0) += n;
+            }
         }
         Report {
             schema_version: SCHEMA_VERSION,
@@ -371,6 +381,7 @@ impl Report {
             identity,
             checks,
             request_ids,
+            requests,
             verdict,
             changes: Vec::new(),
         }

@@ -51,6 +51,7 @@ mod tests {
             status,
             summary: "s".into(),
             duration_ms: 0,
+            requests: Default::default(),
             findings,
             evidence: serde_json::Value::Null,
         }

@@ -2,6 +2,7 @@
 //! inputs have finished, so independent checks overlap. A check gets a time limit, and a
 //! panic or timeout becomes `error` for that check while the run goes on.
 
+use crate::azure::http::{RequestCounts, counting};
 use crate::checks::{Check, ProducedBy};
 use crate::codes;
 use crate::context::RunContext;
@@ -120,9 +121,10 @@ pub async fn run_until(
             snapshot.pending = pending;
             observer.started(check.id());
             let started = Instant::now();
+            let requests = Arc::new(RequestCounts::default());
             let (judgement, learned) = match missing_input(check.as_ref(), &snapshot) {
                 Some(j) => (j, Facts::default()),
-                None => run_isolated(check.clone(), ctx, snapshot).await,
+                None => run_isolated(check.clone(), ctx, snapshot, requests.clone()).await,
             };
             if let Ok(mut f) = facts.lock() {
                 f.merge(learned);
@@ -133,6 +135,7 @@ pub async fn run_until(
                 status: judgement.status,
                 summary: judgement.summary,
                 duration_ms: started.elapsed().as_millis() as u64,
+                requests: requests.snapshot(),
                 findings: judgement.findings,
                 evidence: judgement.evidence,
             };
@@ -160,22 +163,24 @@ pub async fn run_until(
     let results = results
         .into_iter()
         .zip(names)
-        .map(|(r, (id, title))| {
-            r.unwrap_or_else(|| {
-                let why = stopped.clone().unwrap_or_else(Stopped::interrupted);
-                CheckResult {
-                    id,
-                    title,
-                    status: Status::Error,
-                    summary: why.summary,
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    findings: vec![Finding::error(&codes::RUN_STOPPED, why.message).fix(why.fix)],
-                    evidence: serde_json::Value::Object(Default::default()),
-                }
-            })
-        })
+        .map(|(r, (id, title))| r.unwrap_or_else(|| unfinished(id, title, stopped.clone(), started)))
         .collect();
     (results, facts)
+}
+
+/// The result of a check the run stopped (Ctrl-C, `--deadline`) before it finished.
+fn unfinished(id: String, title: String, stopped: Option<Stopped>, run_started: Instant) -> CheckResult {
+    let why = stopped.unwrap_or_else(Stopped::interrupted);
+    CheckResult {
+        id,
+        title,
+        status: Status::Error,
+        summary: why.summary,
+        duration_ms: run_started.elapsed().as_millis() as u64,
+        requests: Default::default(),
+        findings: vec![Finding::error(&codes::RUN_STOPPED, why.message).fix(why.fix)],
+        evidence: serde_json::Value::Object(Default::default()),
+    }
 }
 
 /// `skip` when an input is missing, naming the check that should have provided it.
@@ -197,10 +202,16 @@ fn missing_input(check: &dyn Check, facts: &Facts) -> Option<Judgement> {
 }
 
 /// Runs one check on its own task with its time limit; a panic or timeout becomes `error`.
-async fn run_isolated(check: Arc<dyn Check>, ctx: Arc<RunContext>, facts: Facts) -> (Judgement, Facts) {
+/// Every request the check sends is counted in `requests`.
+async fn run_isolated(
+    check: Arc<dyn Check>,
+    ctx: Arc<RunContext>,
+    facts: Facts,
+    requests: Arc<RequestCounts>,
+) -> (Judgement, Facts) {
     let limit = check.timeout(&ctx);
     let c = check.clone();
-    let handle = tokio::spawn(async move { c.run(&ctx, &facts).await });
+    let handle = tokio::spawn(counting(requests, async move { c.run(&ctx, &facts).await }));
     let abort = handle.abort_handle();
     // If the run is stopped (Ctrl-C), this future is dropped: stop the check's task too.
     let _cancel = AbortOnDrop(handle.abort_handle());

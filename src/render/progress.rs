@@ -5,7 +5,10 @@
 
 use aoai_doctor_checks::checks::data_plane_probe::short_duration;
 use aoai_doctor_checks::context::{NoProgress, Progress};
+use aoai_doctor_checks::model::CheckResult;
+use aoai_doctor_checks::runner::{Observer, Silent};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +39,39 @@ pub fn waiting_line(check: &str, message: &str, elapsed: Duration, next: Option<
 
 pub fn done_line(check: &str, message: &str) -> String {
     format!("aoai-doctor: {check}: {message}")
+}
+
+/// `pass in 120 ms; requests: arm 3, entra 1`: a finished check's line with `-v`.
+pub fn timing_text(status: &str, duration_ms: u64, requests: &BTreeMap<String, u32>) -> String {
+    format!("{status} in {duration_ms} ms; {}", requests_text(requests))
+}
+
+/// `requests: arm 3, entra 1`, or `no requests`.
+pub fn requests_text(requests: &BTreeMap<String, u32>) -> String {
+    if requests.is_empty() {
+        return "no requests".into();
+    }
+    let per_service: Vec<String> = requests.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    format!("requests: {}", per_service.join(", "))
+}
+
+/// With `-v`, one line per check as it finishes (its status, time and requests per service),
+/// written through the run's progress reporter so lines never interleave with a wait's.
+pub fn observer(verbose: u8, progress: Arc<dyn Progress>) -> Arc<dyn Observer> {
+    if verbose == 0 {
+        Arc::new(Silent)
+    } else {
+        Arc::new(Timings(progress))
+    }
+}
+
+struct Timings(Arc<dyn Progress>);
+
+impl Observer for Timings {
+    fn finished(&self, r: &CheckResult) {
+        self.0
+            .done(&r.id, &timing_text(r.status.as_str(), r.duration_ms, &r.requests));
+    }
 }
 
 fn to_stderr(line: &str) {
@@ -171,6 +207,16 @@ mod tests {
             done_line("data-plane-probe", "answered HTTP 200 after 3m12s"),
             "aoai-doctor: data-plane-probe: answered HTTP 200 after 3m12s"
         );
+    }
+
+    #[test]
+    fn timing_lines_name_each_service_called() {
+        let requests: BTreeMap<String, u32> = [("arm".to_string(), 3), ("entra".to_string(), 1)].into();
+        assert_eq!(
+            timing_text("pass", 120, &requests),
+            "pass in 120 ms; requests: arm 3, entra 1"
+        );
+        assert_eq!(timing_text("skip", 0, &BTreeMap::new()), "skip in 0 ms; no requests");
     }
 
     #[test]

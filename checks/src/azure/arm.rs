@@ -404,11 +404,12 @@ impl ArmClient {
         Some(want)
     }
 
-    /// One GET, retried after 429 (at most [`MAX_RETRIES`] times, within the budget).
-    async fn send(&self, url: &Url) -> Result<(u16, String), ArmError> {
+    /// One GET (or, with a body, a JSON POST), retried after 429 (at most [`MAX_RETRIES`]
+    /// times, within the budget).
+    async fn send(&self, url: &Url, body: Option<&str>) -> Result<(u16, String), ArmError> {
         let mut attempt = 0;
         loop {
-            let (status, headers, body) = self.get_once(url).await?;
+            let (status, headers, body) = self.exchange_once(url, body).await?;
             if status == 429 && attempt < MAX_RETRIES {
                 let wait = retry_after(&headers).unwrap_or(DEFAULT_RETRY_AFTER);
                 if let Some(wait) = self.take_budget(wait) {
@@ -425,13 +426,25 @@ impl ArmClient {
         }
     }
 
-    /// One GET: status, headers and the capped body, each step within the request timeout.
-    async fn get_once(&self, url: &Url) -> Result<(u16, Vec<(String, String)>, String), ArmError> {
-        let req = self
-            .http
-            .get(url.clone())
+    /// One GET (a POST of `body` as JSON, when given): status, headers and the capped body,
+    /// each step within the request timeout.
+    async fn exchange_once(
+        &self,
+        url: &Url,
+        body: Option<&str>,
+    ) -> Result<(u16, Vec<(String, String)>, String), ArmError> {
+        let req = match body {
+            None => self.http.get(url.clone()),
+            Some(b) => self
+                .http
+                .post(url.clone())
+                .header("content-type", "application/json")
+                .body(b.to_string()),
+        };
+        let req = req
             .bearer_auth(self.token.expose())
             .header("accept", "application/json");
+        http::count(http::Service::Arm);
         let resp = match tokio::time::timeout(self.request_timeout, req.send()).await {
             Err(_) => return Err(ArmError::TimedOut(self.request_timeout)),
             Ok(Err(e)) => {
@@ -480,8 +493,20 @@ impl ArmClient {
         query: &[(&str, &str)],
     ) -> Result<T, ArmError> {
         let url = self.url(path, api_version, query);
-        let (status, body) = self.send(&url).await?;
+        let (status, body) = self.send(&url, None).await?;
         parse(status, &body)
+    }
+
+    /// POST `body` (JSON) and parse the answer: a query such as Resource Graph's.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ArmError> {
+        let url = self.url(path, api_version, &[]);
+        let (status, answer) = self.send(&url, Some(&body.to_string())).await?;
+        parse(status, &answer)
     }
 
     /// GET a list, following `nextLink` (same origin only, at most [`MAX_PAGES`] pages).
@@ -494,7 +519,7 @@ impl ArmClient {
         let mut url = self.url(path, api_version, query);
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
-            let (status, body) = self.send(&url).await?;
+            let (status, body) = self.send(&url, None).await?;
             let page: Page<T> = parse(status, &body)?;
             out.extend(page.value);
             match page.next_link.filter(|l| !l.trim().is_empty()) {

@@ -353,7 +353,8 @@ async fn azure_cli(ctx: &RunContext, scope: &str) -> Acquired {
     let Some(path) = az::locate(ctx.env.as_ref(), "az") else {
         return Err(AcquireFailure::Setup("az is not on PATH".into()));
     };
-    match az::get_access_token(&path, scope, None, ctx.timeouts.subprocess).await {
+    // The call may be under way already (the ARM token starts beside the data-plane one).
+    match ctx.az_tokens.get(&path, scope, ctx.timeouts.subprocess).await {
         Err(e) => Err(e.into()),
         Ok(out) if out.exit_code == Some(0) => match crate::diagnose::cli::parse_get_access_token(&out.stdout) {
             Ok(t) => Ok(TokenInfo {

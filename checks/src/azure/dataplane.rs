@@ -258,6 +258,7 @@ pub async fn call(
         builder = builder.header("content-type", "application/json").body(body.clone());
     }
     let exchange = async {
+        super::http::count(super::http::Service::DataPlane);
         let resp = builder.send().await?;
         let status = resp.status().as_u16();
         let headers = super::http::headers_of(&resp);

@@ -2,7 +2,6 @@
 //! limits are decided in one place.
 
 use crate::context::{Resolves, Timeouts};
-use std::time::Duration;
 
 /// Builds the shared client. `extra_roots_pem` (from `--ca-cert`) is added to the platform
 /// roots, which on Linux come from `SSL_CERT_FILE`/`SSL_CERT_DIR` when those are set.
@@ -13,18 +12,16 @@ pub fn client(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts)
         .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
 }
 
-/// A client that never uses a proxy, for the IMDS probe: proxy variables would otherwise
-/// apply to 169.254.169.254 too, and a proxy answering for IMDS is a classic false positive.
+/// A client that never uses a proxy, for IMDS: proxy variables would otherwise apply to
+/// 169.254.169.254 too, and a proxy answering for IMDS is a classic false positive. Each
+/// request sets its own limit (the probe's is short), which bounds the connect as well.
 pub fn no_proxy_client(
     extra_roots_pem: Option<&[u8]>,
     resolves: &Resolves,
     t: &Timeouts,
-    timeout: Duration,
 ) -> Result<reqwest::Client, String> {
     builder(extra_roots_pem, resolves, t)?
         .no_proxy()
-        .connect_timeout(timeout)
-        .timeout(timeout)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
 }
@@ -137,4 +134,144 @@ pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<(Str
         }
     }
     Ok((String::from_utf8_lossy(&body).into_owned(), too_large))
+}
+
+/// The services a run talks to, as the report counts its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Microsoft Entra ID (token requests to the authority host).
+    Entra,
+    /// The managed-identity endpoint (IMDS, or the App Service / container identity endpoint).
+    ManagedIdentity,
+    /// Azure Resource Manager, Resource Graph included.
+    Arm,
+    /// The Azure OpenAI / Foundry endpoint.
+    DataPlane,
+}
+
+impl Service {
+    const ALL: [Service; 4] = [
+        Service::Entra,
+        Service::ManagedIdentity,
+        Service::Arm,
+        Service::DataPlane,
+    ];
+    /// The key in the report's `requests` maps.
+    pub fn key(self) -> &'static str {
+        match self {
+            Service::Entra => "entra",
+            Service::ManagedIdentity => "mi",
+            Service::Arm => "arm",
+            Service::DataPlane => "dataplane",
+        }
+    }
+}
+
+/// Requests sent, per service: a check's, while it runs (see [`counting`]).
+#[derive(Debug, Default)]
+pub struct RequestCounts([std::sync::atomic::AtomicU32; 4]);
+
+impl RequestCounts {
+    fn add(&self, s: Service) {
+        self.0[s as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// The services that got at least one request, by their report key.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, u32> {
+        Service::ALL
+            .iter()
+            .map(|s| {
+                (
+                    s.key().to_string(),
+                    self.0[*s as usize].load(std::sync::atomic::Ordering::Relaxed),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+tokio::task_local! {
+    /// The running check's counts; set by the runner around each check.
+    static CHECK_REQUESTS: std::sync::Arc<RequestCounts>;
+}
+
+/// Runs `work` (one check) with `counts` collecting every request it sends.
+pub async fn counting<F: std::future::Future>(counts: std::sync::Arc<RequestCounts>, work: F) -> F::Output {
+    CHECK_REQUESTS.scope(counts, work).await
+}
+
+/// Counts one request about to be sent to `service`, for the check that sends it. Outside a
+/// check (a unit test calling the I/O directly) nothing is counted.
+pub fn count(service: Service) {
+    let _ = CHECK_REQUESTS.try_with(|c| c.add(service));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A keep-alive HTTP/1.1 server on loopback that counts the connections it accepts.
+    async fn keep_alive_server() -> (String, Arc<AtomicU32>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicU32::new(0));
+        let counter = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    // One answer per request head; the connection stays open for the next.
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        let reply = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        if s.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (base, connections)
+    }
+
+    #[tokio::test]
+    async fn the_shared_client_reuses_one_connection_per_host() {
+        let (base, connections) = keep_alive_server().await;
+        let client = client(None, &vec![], &Timeouts::default()).unwrap();
+        for path in ["a", "b", "c"] {
+            let r = client.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(r.text().await.unwrap(), "{}");
+        }
+        // A clone (what every check and the SDK transport hold) shares the pool.
+        let again = client.clone();
+        again
+            .get(format!("{base}d"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(connections.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn requests_are_counted_per_service_for_the_running_check_only() {
+        let counts = std::sync::Arc::new(RequestCounts::default());
+        counting(counts.clone(), async {
+            count(Service::Arm);
+            count(Service::Arm);
+            count(Service::ManagedIdentity);
+        })
+        .await;
+        count(Service::DataPlane); // outside any check: not counted
+        let seen: Vec<(String, u32)> = counts.snapshot().into_iter().collect();
+        assert_eq!(seen, vec![("arm".to_string(), 2), ("mi".to_string(), 1)]);
+    }
 }

@@ -7,7 +7,6 @@ use super::http;
 use crate::context::RunContext;
 use crate::facts::TokenInfo;
 use crate::secret::Secret;
-use std::time::Duration;
 
 /// What answered at the IMDS address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,17 +35,24 @@ pub fn resource_of(scope: &str) -> &str {
     scope.strip_suffix("/.default").unwrap_or(scope)
 }
 
-fn client(ctx: &RunContext, limit: Duration) -> Result<reqwest::Client, String> {
-    http::no_proxy_client(ctx.extra_roots_pem.as_deref(), &ctx.resolves, &ctx.timeouts, limit)
+/// The run's one IMDS client (each request sets its own limit), so the probe and the token
+/// requests share a connection.
+fn client(ctx: &RunContext) -> Result<reqwest::Client, String> {
+    if let Some(c) = ctx.imds_http.get() {
+        return Ok(c.clone());
+    }
+    let built = http::no_proxy_client(ctx.extra_roots_pem.as_deref(), &ctx.resolves, &ctx.timeouts)?;
+    Ok(ctx.imds_http.get_or_init(|| built).clone())
 }
 
 /// The chain's probe: one short request without the `Metadata` header.
 pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
     let limit = ctx.timeouts.imds_probe;
-    let (Some(url), Ok(client)) = (token_url(ctx, resource_of(scope), None), client(ctx, limit)) else {
+    let (Some(url), Ok(client)) = (token_url(ctx, resource_of(scope), None), client(ctx)) else {
         return Probe::Absent("the IMDS address is not a valid URL".into());
     };
-    match client.get(url).send().await {
+    http::count(http::Service::ManagedIdentity);
+    match client.get(url).timeout(limit).send().await {
         Err(e) => Probe::Absent(http::classify(&e).1),
         Ok(resp) => {
             let status = resp.status().as_u16();
@@ -78,9 +84,10 @@ pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Ac
     let limit = super::credentials::http_limit(ctx);
     let url = token_url(ctx, resource_of(scope), client_id)
         .ok_or_else(|| AcquireFailure::Setup("the IMDS address is not a valid URL".into()))?;
-    let client = client(ctx, limit).map_err(AcquireFailure::Setup)?;
+    let client = client(ctx).map_err(AcquireFailure::Setup)?;
     let exchange = async {
-        let resp = client.get(url).header("Metadata", "true").send().await?;
+        http::count(http::Service::ManagedIdentity);
+        let resp = client.get(url).header("Metadata", "true").timeout(limit).send().await?;
         let status = resp.status().as_u16();
         Ok::<_, reqwest::Error>((status, read_capped(resp).await))
     };

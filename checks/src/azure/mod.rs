@@ -5,6 +5,7 @@
 pub mod arm;
 pub mod arm_write;
 pub mod az;
+pub mod az_tokens;
 pub mod credentials;
 pub mod dataplane;
 pub mod http;
@@ -12,4 +13,5 @@ pub mod imds;
 pub mod net;
 pub mod process;
 pub mod reachability;
+pub mod resource_graph;
 pub mod transport;

@@ -40,6 +40,7 @@ pub async fn reach(
     if dns.is_err() {
         return Reachability { dns, root: None };
     }
+    super::http::count(super::http::Service::DataPlane);
     let root = match client.get(base.clone()).timeout(http_limit).send().await {
         Ok(resp) => RootAnswer::Status(resp.status().as_u16()),
         Err(e) => {

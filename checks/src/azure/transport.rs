@@ -81,6 +81,17 @@ impl CapturingTransport {
     }
 }
 
+/// Which service a credential's request goes to: a managed-identity endpoint (IMDS, App
+/// Service, Arc, Cloud Shell) or Microsoft Entra ID.
+fn service_of(request: &Request, redirected: bool) -> http::Service {
+    let path = request.url().path().to_ascii_lowercase();
+    if redirected || path.starts_with("/metadata/identity") || path.contains("msi") {
+        http::Service::ManagedIdentity
+    } else {
+        http::Service::Entra
+    }
+}
+
 /// Classifies an SDK transport error by the reqwest error inside it, if any.
 fn failure_of(e: &azure_core::Error, what: &str) -> TransportFailure {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -116,6 +127,7 @@ impl HttpClient for CapturingTransport {
             let _ = url.set_host(base.host_str());
             let _ = url.set_port(base.port_or_known_default());
         }
+        http::count(service_of(&req, self.redirect_to.is_some()));
         let response = match self.inner.execute_request(&req).await {
             Ok(r) => r,
             Err(e) => {

@@ -32,7 +32,7 @@ impl Check for AzureCliCheck {
         let located = az::locate(ctx.env.as_ref(), "az");
         let gathered = match &located {
             None => Gathered::NotInstalled,
-            Some(path) => match az::get_access_token(path, &ctx.target.scope, None, ctx.timeouts.subprocess).await {
+            Some(path) => match start_beside_arm(ctx, path).await {
                 Ok(out) => Gathered::Ran(out),
                 Err(ProcError::TimedOut(d)) => Gathered::TimedOut(d),
                 Err(ProcError::Spawn(why)) => Gathered::SpawnFailed(why),
@@ -58,6 +58,18 @@ impl Check for AzureCliCheck {
             },
         )
     }
+}
+
+/// The data-plane token call, with the ARM token's started beside it when the chain may use
+/// the CLI (the role check takes that one instead of calling `az` again, later).
+async fn start_beside_arm(
+    ctx: &RunContext,
+    az: &std::path::Path,
+) -> Result<crate::azure::process::ProcOutput, ProcError> {
+    if !matches!(depends_on_cli(ctx), Dependence::NotUsed(_)) {
+        ctx.az_tokens.start_arm(az, ctx.timeouts.subprocess);
+    }
+    ctx.az_tokens.get(az, &ctx.target.scope, ctx.timeouts.subprocess).await
 }
 
 /// What running `az` gave.

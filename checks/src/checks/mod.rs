@@ -59,6 +59,11 @@ pub trait Check: Send + Sync {
     fn after(&self) -> &'static [Fact] {
         &[]
     }
+    /// Facts it awaits on some paths only (`Facts::await_fact`), while their checks run beside
+    /// it: `--only` brings those checks along, but the runner does not hold this one back.
+    fn awaits(&self) -> &'static [Fact] {
+        &[]
+    }
     /// Its time limit; the probe asks for more while it waits for role propagation.
     fn timeout(&self, ctx: &RunContext) -> Duration {
         ctx.timeouts.check
@@ -121,7 +126,7 @@ pub fn select(only: &[String], skip: &[String]) -> Vec<Arc<dyn Check>> {
         let before = wanted.len();
         for c in &every {
             if wanted.contains(&c.id()) {
-                for f in c.needs().iter().chain(c.after()) {
+                for f in c.needs().iter().chain(c.after()).chain(c.awaits()) {
                     let producers = every.iter().filter(|p| p.provides().contains(f));
                     for p in producers {
                         if !wanted.contains(&p.id()) {
@@ -181,6 +186,8 @@ pub(crate) mod test_support {
             resolves: vec![],
             extra_roots_pem: None,
             progress: Arc::new(NoProgress),
+            az_tokens: Default::default(),
+            imds_http: Default::default(),
         }
     }
 }

@@ -8,6 +8,8 @@ const CONDITION_DOCS: &str = "https://learn.microsoft.com/azure/role-based-acces
 const TENANT_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/troubleshoot-multi-tenant";
 const MI_DOCS: &str = "https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-manage-user-assigned-managed-identities";
 const FOUNDRY_RBAC_DOCS: &str = "https://learn.microsoft.com/azure/ai-foundry/concepts/rbac-azure-ai-foundry";
+const RESOURCE_GRAPH_DOCS: &str = "https://learn.microsoft.com/azure/governance/resource-graph/overview";
+const BUILTIN_ROLES_DOCS: &str = "https://learn.microsoft.com/azure/role-based-access-control/built-in-roles";
 const PERMISSIONS_DOCS: &str = "https://learn.microsoft.com/rest/api/authorization/permissions/list-for-resource";
 
 codes! {
@@ -40,4 +42,8 @@ codes! {
         "No role grants the data action the sources name for this call, but one grants an alternative no source rules out (a non-OpenAI model through /openai/v1): the live call decides.");
     ROLE_ARM_UNREACHABLE = ("role-arm-unreachable", docs::README,
         "Azure Resource Manager could not be reached, or refused the doctor's ARM token, so roles could not be checked.");
+    ROLE_DISCOVERY_SCAN = ("role-discovery-scan", RESOURCE_GRAPH_DOCS,
+        "Resource Graph did not find the account (refused, failed, or its index lags a new account), so the doctor read the accounts of every subscription the identity can list; says how many.");
+    ROLE_DEFINITION_CHANGED = ("role-definition-changed", BUILTIN_ROLES_DOCS,
+        "A built-in role's live definition differs from the copy bundled with the doctor, which decided the verdict; the difference is listed.");
 }

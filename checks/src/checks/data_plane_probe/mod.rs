@@ -16,6 +16,8 @@ pub mod outcome;
 pub mod wait;
 
 #[cfg(test)]
+mod beside_roles_tests;
+#[cfg(test)]
 mod tests;
 
 pub use findings::judge;
@@ -29,10 +31,13 @@ use crate::azure::net::is_loopback;
 use crate::checks::Outcome;
 use crate::context::{ProbeKind, RunContext};
 use crate::diagnose::jwt;
-use crate::facts::{Fact, Facts, TokenInfo};
+use crate::facts::{Fact, Facts, RoleFacts, RoleVerdict, TokenInfo};
 use crate::surface::Surface;
 use async_trait::async_trait;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use outcome::NotSent;
+use std::future::Future;
 use std::time::Duration;
 
 pub struct DataPlaneProbeCheck;
@@ -50,8 +55,13 @@ impl Check for DataPlaneProbeCheck {
     fn needs(&self) -> &'static [Fact] {
         &[Fact::AccessToken]
     }
+    /// Not the role check: the probe runs beside it and awaits its facts only when an answer
+    /// needs them (see [`RoleFactsLater`]).
     fn after(&self) -> &'static [Fact] {
-        &[Fact::Endpoint, Fact::Roles, Fact::Claims]
+        &[Fact::Endpoint, Fact::Claims]
+    }
+    fn awaits(&self) -> &'static [Fact] {
+        &[Fact::Roles]
     }
     /// The propagation wait comes on top of the usual limit, so the runner does not stop a
     /// probe that is patiently waiting.
@@ -63,13 +73,24 @@ impl Check for DataPlaneProbeCheck {
             Ok(plan) => plan,
             Err(why) => return Outcome::new(findings::not_sent(&why)),
         };
-        // Today the runner has finished the role check before the probe starts; the verdict
-        // is still only awaited on a 401 PermissionDenied, so the two can run side by side.
-        let roles = facts.roles.as_ref();
-        let role_verdict = async move { roles.map(|r| r.verdict) };
+        // The role check runs beside the probe; its verdict is awaited only on a 401
+        // PermissionDenied (wait for propagation, or fail now), and its other facts only when
+        // the answer is a refusal whose wording names the resource, its tenant or the principal.
+        // Never past most of this check's own limit: a role check that hangs (ARM not
+        // answering) must not take the probe's answer down with it.
+        let deadline = tokio::time::Instant::now() + self.timeout(ctx).mul_f64(0.9);
+        let later = RoleFactsLater::new(facts, deadline);
+        let role_verdict = later.verdict();
         let policy = gather::policy(ctx);
         let token = &plan.token.token;
         let run = gather::gather(ctx, &plan.request, token, &policy, role_verdict).await;
+        let role_facts = if run.role_verdict.is_some() || wording_needs_roles(&run.attempt.outcome) {
+            later.facts().await
+        } else {
+            None
+        };
+        let mut with_roles = facts.clone();
+        with_roles.roles = role_facts;
         let decoded = jwt::decode_claims(token.expose());
         let token_audiences: Vec<String> = decoded
             .as_ref()
@@ -83,8 +104,8 @@ impl Check for DataPlaneProbeCheck {
             deployment: plan.deployment,
             run: &run,
             decoded: decoded.as_ref(),
-            roles,
-            resource: ResourceNames::find(ctx, facts),
+            roles: with_roles.roles.as_ref(),
+            resource: ResourceNames::find(ctx, &with_roles),
             audience_resource: plan.surface.audience_for(ctx.target.cloud, &token_audiences),
             surface: &plan.surface,
             scope: &ctx.target.scope,
@@ -93,6 +114,39 @@ impl Check for DataPlaneProbeCheck {
         };
         Outcome::new(judge(&input))
     }
+}
+
+/// The role check's facts, once it has finished: at once when it already has (or is not part
+/// of this run), else when it does, but no later than `deadline` (then none). Awaited at most
+/// once and shared by the verdict and the wording.
+struct RoleFactsLater(Shared<BoxFuture<'static, Option<RoleFacts>>>);
+
+impl RoleFactsLater {
+    fn new(facts: &Facts, deadline: tokio::time::Instant) -> Self {
+        let facts = facts.clone();
+        let roles = async move {
+            tokio::time::timeout_at(deadline, facts.await_fact(Fact::Roles))
+                .await
+                .ok()
+                .and_then(|f| f.roles)
+        };
+        RoleFactsLater(roles.boxed().shared())
+    }
+    fn verdict(&self) -> impl Future<Output = Option<RoleVerdict>> + Send + 'static {
+        self.0.clone().map(|roles| roles.map(|r| r.verdict))
+    }
+    fn facts(&self) -> Shared<BoxFuture<'static, Option<RoleFacts>>> {
+        self.0.clone()
+    }
+}
+
+/// Answers whose findings are the same whatever the role check learned: a success, or a
+/// refusal that comes only after authorisation. Every other answer's wording may name the
+/// resource (a 429's quota command does), its tenant or the principal, which the role check
+/// found.
+fn wording_needs_roles(outcome: &outcome::CallOutcome) -> bool {
+    use outcome::CallOutcome as C;
+    !matches!(outcome, C::Ok | C::AuthPassed(_) | C::OperationNotSupported { .. })
 }
 
 /// The call to make, once every reason not to make it is ruled out.

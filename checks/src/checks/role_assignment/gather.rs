@@ -3,18 +3,21 @@
 use super::{AccountSummary, ArmAccess, Gathered, PrincipalInfo, ProjectState, ResourceState};
 use crate::azure::arm::{Account, ArmClient, ArmError, DenyAssignment, ResourceId, RoleAssignment};
 use crate::azure::credentials;
+use crate::azure::resource_graph;
+use crate::codes;
 use crate::context::RunContext;
 use crate::diagnose::arm::ArmErrorKind;
 use crate::diagnose::data_actions::{Call, RequestSurface, required_data_actions};
 use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleDef, RoleReading, is_guid};
 use crate::facts::{Facts, Surface};
+use crate::model::Finding;
 use futures::StreamExt;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// At most this many subscriptions are searched for the account (and 5 for assignments
-/// elsewhere), so a tenant with thousands stays within the check's time limit.
-const MAX_SUBSCRIPTIONS: usize = 200;
+/// Subscriptions whose accounts are read at the same time when Resource Graph does not answer.
+const SCAN_CONCURRENCY: usize = 8;
+/// At most this many subscriptions are searched for assignments elsewhere.
 const MAX_ELSEWHERE_SUBSCRIPTIONS: usize = 5;
 
 fn claim(claims: &Value, key: &str) -> Option<String> {
@@ -207,50 +210,102 @@ async fn assignments_at(arm: &ArmClient, scope: &str, principal: &str) -> Result
     }
 }
 
-/// Fetches each distinct role definition once; the bundled built-ins are the fallback.
-async fn with_roles(
-    arm: &ArmClient,
-    raw: &[RoleAssignment],
-    cache: &mut HashMap<String, Option<RoleDef>>,
-) -> Vec<AssignedRole> {
+/// A built-in role whose live definition differs from the bundled copy (data actions only:
+/// what the verdict reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDrift {
+    pub guid: String,
+    pub name: String,
+    /// Data actions (and `!`-prefixed not-data-actions) only the live definition has.
+    pub only_live: Vec<String>,
+    /// Those only the bundled copy has.
+    pub only_bundled: Vec<String>,
+}
+
+/// The role definitions read so far, and the built-ins whose live definition has drifted.
+#[derive(Debug, Default)]
+pub(super) struct RoleCache {
+    defs: HashMap<String, Option<RoleDef>>,
+    pub drift: Vec<RoleDrift>,
+}
+
+/// A role's data actions as a set: `action` granted, `!action` excluded; lowercased.
+fn data_action_set(perms: &[crate::diagnose::rbac::Permission]) -> std::collections::BTreeSet<String> {
+    perms
+        .iter()
+        .flat_map(|p| {
+            let granted = p.data_actions.iter().map(|a| a.to_ascii_lowercase());
+            let excluded = p
+                .not_data_actions
+                .iter()
+                .map(|a| format!("!{}", a.to_ascii_lowercase()));
+            granted.chain(excluded)
+        })
+        .collect()
+}
+
+/// The role that decides, and any drift: a bundled built-in decides (it needs no request to
+/// be trusted), the live definition is kept when it agrees (its name is ARM's) and compared
+/// when it does not; an unknown role is whatever ARM says.
+fn decide(guid: &str, bundled: Option<RoleDef>, live: Option<RoleDef>) -> (Option<RoleDef>, Option<RoleDrift>) {
+    match (bundled, live) {
+        (Some(b), Some(l)) => {
+            let (bs, ls) = (data_action_set(&b.permissions), data_action_set(&l.permissions));
+            if bs == ls {
+                return (Some(l), None);
+            }
+            let drift = RoleDrift {
+                guid: guid.to_string(),
+                name: l.name.clone(),
+                only_live: ls.difference(&bs).cloned().collect(),
+                only_bundled: bs.difference(&ls).cloned().collect(),
+            };
+            (Some(b), Some(drift))
+        }
+        (b, l) => (b.or(l), None),
+    }
+}
+
+/// Reads each distinct role definition once, all at the same time; the bundled built-ins
+/// decide, and their live definitions are compared with them.
+async fn with_roles(arm: &ArmClient, raw: &[RoleAssignment], cache: &mut RoleCache) -> Vec<AssignedRole> {
     let mut wanted: Vec<String> = vec![];
     for a in raw {
         let guid = rbac::role_guid(&a.properties.role_definition_id);
-        if !cache.contains_key(&guid) && !wanted.iter().any(|w| rbac::role_guid(w) == guid) {
+        if !cache.defs.contains_key(&guid) && !wanted.iter().any(|w| rbac::role_guid(w) == guid) {
             wanted.push(a.properties.role_definition_id.clone());
         }
     }
-    let fetched: Vec<(String, Option<RoleDef>)> = futures::stream::iter(wanted.into_iter().map(|def_id| async move {
-        let guid = rbac::role_guid(&def_id);
-        let live = if def_id.starts_with('/') {
-            arm.role_definition(&def_id).await.ok()
-        } else {
-            None
-        };
-        let role = match live {
-            Some(d) => Some(RoleDef {
-                id: guid.clone(),
-                name: if d.properties.role_name.is_empty() {
-                    guid.clone()
-                } else {
-                    d.properties.role_name
-                },
-                builtin: d
-                    .properties
-                    .role_type
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("BuiltInRole")),
-                permissions: d.properties.permissions,
-                source: "arm",
-            }),
-            None => rbac::builtin_role(&guid),
-        };
-        (guid, role)
-    }))
-    .buffered(6)
-    .collect()
-    .await;
-    cache.extend(fetched);
+    let fetched: Vec<(String, Option<RoleDef>, Option<RoleDrift>)> =
+        futures::future::join_all(wanted.into_iter().map(|def_id| async move {
+            let guid = rbac::role_guid(&def_id);
+            let live = if def_id.starts_with('/') {
+                arm.role_definition(&def_id).await.ok().map(|d| RoleDef {
+                    id: guid.clone(),
+                    name: if d.properties.role_name.is_empty() {
+                        guid.clone()
+                    } else {
+                        d.properties.role_name
+                    },
+                    builtin: d
+                        .properties
+                        .role_type
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("BuiltInRole")),
+                    permissions: d.properties.permissions,
+                    source: "arm",
+                })
+            } else {
+                None
+            };
+            let (role, drift) = decide(&guid, rbac::builtin_role(&guid), live);
+            (guid, role, drift)
+        }))
+        .await;
+    for (guid, role, drift) in fetched {
+        cache.defs.insert(guid, role);
+        cache.drift.extend(drift);
+    }
     raw.iter()
         .map(|a| {
             let p = &a.properties;
@@ -260,7 +315,7 @@ async fn with_roles(
                 scope: p.scope.clone().unwrap_or_else(|| scope_of_assignment_id(&a.id)),
                 principal_id: p.principal_id.to_ascii_lowercase(),
                 principal_type: p.principal_type.clone(),
-                role: cache.get(&guid).cloned().flatten(),
+                role: cache.defs.get(&guid).cloned().flatten(),
                 role_id: guid,
                 condition: p.condition.clone().filter(|c| !c.trim().is_empty()),
                 created_on: p.created_on.as_deref().and_then(crate::azure::arm::parse_timestamp),
@@ -347,14 +402,115 @@ async fn find_by_id(arm: &ArmClient, id: &str, g: &mut Gathered) {
     };
 }
 
-/// The account whose endpoint is the endpoint's, searched in every subscription the identity
-/// can list (at most [`MAX_SUBSCRIPTIONS`]).
+/// How the account was looked for by its endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discovery {
+    /// One Resource Graph query found it.
+    ResourceGraph,
+    /// Resource Graph refused, failed or found nothing (its index can lag a new account):
+    /// the accounts of every subscription the identity can list were read, `subscriptions`
+    /// of them.
+    SubscriptionScan { why: String, subscriptions: usize },
+}
+
+/// The info finding when Resource Graph did not find the account and every subscription was
+/// read instead (`None` otherwise).
+pub(super) fn discovery_finding(g: &Gathered) -> Option<Finding> {
+    let Some(Discovery::SubscriptionScan { why, subscriptions }) = &g.discovery else {
+        return None;
+    };
+    let plural = if *subscriptions == 1 { "" } else { "s" };
+    Some(
+        Finding::info(
+            &codes::ROLE_DISCOVERY_SCAN,
+            format!("The account was looked for subscription by subscription ({subscriptions} subscription{plural} searched): {why}."),
+        )
+        .fix("Nothing to fix; `--resource-id` skips the search. If Resource Graph is refused, the identity may lack Reader where the account lives."),
+    )
+}
+
+/// One info finding per built-in role whose live definition differs from the bundled copy.
+pub(super) fn drift_findings(g: &Gathered) -> Vec<Finding> {
+    g.definition_drift
+        .iter()
+        .map(|d| {
+            let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+            Finding::info(
+                &codes::ROLE_DEFINITION_CHANGED,
+                format!(
+                    "The built-in role `{}` ({}) as ARM defines it today differs from the copy bundled with the doctor, which decided the verdict. Data actions only in the live definition: {}; only in the bundled copy: {} (`!` marks an excluded action).",
+                    d.name, d.guid, list(&d.only_live), list(&d.only_bundled)
+                ),
+            )
+            .fix("Nothing to fix in Azure; update aoai-doctor so its bundled roles match. If the verdict looks wrong, the live definition is the truth.")
+            .command(format!("az role definition list --name {} --query \"[0].permissions\"", d.guid))
+        })
+        .collect()
+}
+
+/// The endpoint as discovery compares it with an account's.
+struct EndpointKey {
+    host: String,
+    port: Option<u16>,
+    subdomain: Option<String>,
+}
+
+impl EndpointKey {
+    fn matches(&self, a: &Account) -> bool {
+        account_matches(a, &self.host, self.port, self.subdomain.as_deref())
+    }
+}
+
+/// The account whose endpoint is the endpoint's: one Resource Graph query, else every
+/// subscription the identity can list, each one's accounts read.
 async fn find_by_endpoint(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &mut Gathered) {
-    let token_tenant = g.token_tenant.clone();
     let Some((host, port, subdomain)) = endpoint_key(ctx, facts) else {
         g.resource = ResourceState::NoEndpoint;
         return;
     };
+    let key = EndpointKey { host, port, subdomain };
+    let why_scan = match resource_graph::accounts_on_host(arm, &key.host).await {
+        Ok(rows) => match rows.iter().find(|r| key.matches(&r.account)) {
+            Some(row) => {
+                g.discovery = Some(Discovery::ResourceGraph);
+                // As with `--resource-id`: the account's own subscription is the one read.
+                g.subscriptions_searched = 1;
+                let tenant = row.tenant_id.clone().or(g.token_tenant.clone());
+                g.resource = found_by_endpoint(&row.account, tenant, g.token_tenant.as_deref());
+                return;
+            }
+            None => {
+                "Resource Graph listed no account with this endpoint (its index can lag a new account by a few minutes)"
+                    .to_string()
+            }
+        },
+        Err(e) if e.unreachable() => {
+            g.arm = ArmAccess::Unreachable(e.describe());
+            return;
+        }
+        Err(e) => format!("Resource Graph did not answer: {}", e.describe()),
+    };
+    scan_subscriptions(arm, &key, why_scan, g).await;
+}
+
+/// `Found`, or `OtherTenant` when the account's tenant is not the token's.
+fn found_by_endpoint(a: &Account, tenant: Option<String>, token_tenant: Option<&str>) -> ResourceState {
+    match (&tenant, token_tenant) {
+        (Some(t), Some(tt)) if !t.eq_ignore_ascii_case(tt) => ResourceState::OtherTenant {
+            id: Some(a.id.clone()),
+            tenant: Some(t.clone()),
+        },
+        _ => ResourceState::Found {
+            account: AccountSummary::from_account(a),
+            via: "endpoint",
+            tenant,
+        },
+    }
+}
+
+/// The fallback: every subscription the identity can list (all pages, no cap), their
+/// accounts read [`SCAN_CONCURRENCY`] at a time.
+async fn scan_subscriptions(arm: &ArmClient, key: &EndpointKey, why: String, g: &mut Gathered) {
     let subs = match arm.subscriptions().await {
         Ok(s) => s,
         Err(e) => {
@@ -365,23 +521,20 @@ async fn find_by_endpoint(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &
             return;
         }
     };
-    let subs: Vec<_> = subs
-        .into_iter()
-        .filter(|s| !s.subscription_id.is_empty())
-        .take(MAX_SUBSCRIPTIONS)
-        .collect();
+    let subs: Vec<_> = subs.into_iter().filter(|s| !s.subscription_id.is_empty()).collect();
     g.subscriptions_searched = subs.len();
+    g.discovery = Some(Discovery::SubscriptionScan {
+        why,
+        subscriptions: subs.len(),
+    });
     let calls: Vec<_> = subs
         .iter()
-        .map(|s| s.subscription_id.clone())
-        .map(|id| async move {
-            let r = arm.accounts(&id).await;
-            (id, r)
-        })
+        .map(|s| (s.subscription_id.clone(), s.tenant_id.clone()))
+        .map(|(id, tenant)| async move { (tenant, arm.accounts(&id).await) })
         .collect();
-    let lists: Vec<_> = futures::stream::iter(calls).buffered(8).collect().await;
+    let lists: Vec<_> = futures::stream::iter(calls).buffered(SCAN_CONCURRENCY).collect().await;
     let mut unreachable = None;
-    for (sub_id, result) in lists {
+    for (sub_tenant, result) in lists {
         let accounts = match result {
             Ok(accounts) => accounts,
             Err(e) => {
@@ -391,37 +544,19 @@ async fn find_by_endpoint(ctx: &RunContext, facts: &Facts, arm: &ArmClient, g: &
                 continue;
             }
         };
-        let Some(a) = accounts
-            .iter()
-            .find(|a| account_matches(a, &host, port, subdomain.as_deref()))
-        else {
-            continue;
-        };
-        let tenant = subs
-            .iter()
-            .find(|s| s.subscription_id.eq_ignore_ascii_case(&sub_id))
-            .and_then(|s| s.tenant_id.clone())
-            .or(token_tenant.clone());
-        g.resource = match (&tenant, &token_tenant) {
-            (Some(t), Some(tt)) if !t.eq_ignore_ascii_case(tt) => ResourceState::OtherTenant {
-                id: Some(a.id.clone()),
-                tenant: Some(t.clone()),
-            },
-            _ => ResourceState::Found {
-                account: AccountSummary::from_account(a),
-                via: "endpoint",
-                tenant,
-            },
-        };
-        return;
+        if let Some(a) = accounts.iter().find(|a| key.matches(a)) {
+            let tenant = sub_tenant.or(g.token_tenant.clone());
+            g.resource = found_by_endpoint(a, tenant, g.token_tenant.as_deref());
+            return;
+        }
     }
     if let Some(t) = unreachable {
         g.arm = ArmAccess::Unreachable(t);
         return;
     }
-    let shown = match port {
-        Some(p) if p != 443 => format!("{host}:{p}"),
-        _ => host,
+    let shown = match key.port {
+        Some(p) if p != 443 => format!("{}:{p}", key.host),
+        _ => key.host.clone(),
     };
     g.resource = ResourceState::NotFound {
         host: shown,
@@ -617,7 +752,7 @@ async fn find_project(arm: &ArmClient, account_id: &str, name: &str, g: &mut Gat
 /// The principal's assignments, the deny assignments and (for the caller) the effective
 /// permissions at the account; then, when nothing grants the action, assignments elsewhere.
 async fn read_at_account(arm: &ArmClient, rid: &str, resource_tenant: Option<&str>, pid: &str, g: &mut Gathered) {
-    let mut cache = HashMap::new();
+    let mut cache = RoleCache::default();
     let is_caller = g.principal.is_caller;
     let (raw, denies, effective) = futures::join!(
         assignments_at(arm, rid, pid),
@@ -657,9 +792,15 @@ async fn read_at_account(arm: &ArmClient, rid: &str, resource_tenant: Option<&st
             .any(|a| g.requirement.grants.iter().any(|d| a.reading(d) == RoleReading::Grants))
     });
     if assignments.is_ok() && !grants_here {
-        g.elsewhere = assignments_elsewhere(arm, rid, resource_tenant, pid, g.subscriptions_searched, &mut cache).await;
+        // Resource Graph searched every subscription without counting them.
+        let searched = match g.discovery {
+            Some(Discovery::ResourceGraph) => usize::MAX,
+            _ => g.subscriptions_searched,
+        };
+        g.elsewhere = assignments_elsewhere(arm, rid, resource_tenant, pid, searched, &mut cache).await;
     }
     g.assignments = Some(assignments);
+    g.definition_drift = cache.drift;
 }
 
 /// The principal's assignments in the account's subscription (or, when that is not
@@ -670,7 +811,7 @@ async fn assignments_elsewhere(
     resource_tenant: Option<&str>,
     pid: &str,
     subscriptions_searched: usize,
-    cache: &mut HashMap<String, Option<RoleDef>>,
+    cache: &mut RoleCache,
 ) -> Vec<AssignedRole> {
     // `rid` is the account or one of its projects.
     let mut subs: Vec<String> = ResourceId::parse(rid)
@@ -711,3 +852,7 @@ async fn assignments_elsewhere(
     raw.retain(|a| seen.insert(a.id.to_ascii_lowercase()));
     with_roles(arm, &raw, cache).await
 }
+
+#[cfg(test)]
+#[path = "discovery_tests.rs"]
+mod discovery_tests;

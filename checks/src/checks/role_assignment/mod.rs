@@ -26,7 +26,7 @@ mod findings;
 mod gather;
 mod outcome;
 
-pub use gather::{account_matches, caller_principal, classify_assignee};
+pub use gather::{Discovery, RoleDrift, account_matches, caller_principal, classify_assignee};
 pub use outcome::{Assessment, NotGranted, RoleOutcome, Subject, Unreadable, assess};
 
 use super::Check;
@@ -65,7 +65,10 @@ impl Check for RoleAssignmentCheck {
     }
     async fn run(&self, ctx: &RunContext, facts: &Facts) -> Outcome {
         let g = gather::gather(ctx, facts).await;
-        let (judgement, roles) = judge(&g, ctx.now());
+        let (mut judgement, roles) = judge(&g, ctx.now());
+        // How the account was found changes no verdict; only the slow way is worth a line.
+        judgement.findings.extend(gather::discovery_finding(&g));
+        judgement.findings.extend(gather::drift_findings(&g));
         Outcome::with_facts(
             judgement,
             Facts {
@@ -230,6 +233,10 @@ pub struct Gathered {
     pub arm: ArmAccess,
     pub resource: ResourceState,
     pub subscriptions_searched: usize,
+    /// How the account was found by its endpoint (`None` with `--resource-id`).
+    pub discovery: Option<Discovery>,
+    /// Built-in roles whose live definition differs from the bundled copy.
+    pub definition_drift: Vec<RoleDrift>,
     /// Assignments at the account (atScope, through groups) with their roles.
     pub assignments: Option<Result<Vec<AssignedRole>, ArmError>>,
     pub denies: Option<Result<Vec<DenyRule>, ArmError>>,

@@ -123,6 +123,15 @@ pub fn builtin_roles() -> Result<Vec<RoleDefinition>> {
 impl Rbac {
     pub fn build(s: &Scenario, started_unix: i64) -> Result<Rbac> {
         let mut roles = builtin_roles()?;
+        for (name, added) in &s.arm.builtin_added_data_actions {
+            let role = roles
+                .iter_mut()
+                .find(|r| r.builtin && r.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| anyhow::anyhow!("arm.builtin_added_data_actions: no built-in role {name}"))?;
+            if let Some(p) = role.permissions.first_mut() {
+                p.data_actions.extend(added.iter().cloned());
+            }
+        }
         for c in &s.custom_roles {
             roles.push(RoleDefinition {
                 id: c.id.to_ascii_lowercase(),

@@ -428,6 +428,11 @@ pub struct Arm {
     /// are not in that answer yet, though the assignment list already shows them.
     #[serde(default)]
     pub permissions_lag_seconds: u64,
+    /// Built-in roles as Microsoft changed them after the doctor's bundled copy was made:
+    /// role name → data actions the live definition adds (built-in roles changed several
+    /// times in 2025–2026). ARM and the data plane both use the changed role.
+    #[serde(default)]
+    pub builtin_added_data_actions: BTreeMap<String, Vec<String>>,
     /// How ARM answers role-assignment writes (`aoai-doctor fix`); see `arm_write.rs`.
     #[serde(default)]
     pub role_assignment_write: WriteAnswer,

@@ -21,6 +21,7 @@ pub const SCENARIO_FILES: &[(&str, &str)] = scenario_files![
     "propagating-role",
     "role-propagates",
     "permissions-cache-lag",
+    "builtin-role-changed",
     "wrong-tenant",
     "container-without-credentials",
     "deployment-not-found",

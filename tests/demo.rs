@@ -68,7 +68,7 @@ fn role_propagates_shows_each_attempt_before_the_report_and_then_works() {
     let answered = at("aoai-doctor: data-plane-probe: answered HTTP 200 after");
     let table = at("┌");
     let waited = at("info[probe-propagation-waited]");
-    let verdict = at("✓ role-propagates: warn, as the scenario expects");
+    let verdict = at("✓ role-propagates: pass, as the scenario expects");
     assert!(
         waiting < answered && answered < table && table < waited && waited < verdict,
         "out of order:\n{text}"

@@ -182,7 +182,7 @@ async fn pages_with_top_skip_and_skip_token() {
 async fn a_query_outside_the_subset_is_refused_not_ignored() {
     let lab = LabProc::start("healthy-cli", &[]);
     let token = lab.az_token(MGMT);
-    let (status, v) = graph(&lab, &token, json!({"query": "resources | project name, properties"})).await;
+    let (status, v) = graph(&lab, &token, json!({"query": "resources | summarize count() by type"})).await;
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["error"]["code"], "BadRequest");
     assert_eq!(v["error"]["details"][0]["code"], "InvalidQuery");

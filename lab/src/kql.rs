@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! query   := ("resources" | "Resources") ("|" stage)*
-//! stage   := "where" expr | ("take" | "limit") NUMBER
+//! stage   := "where" expr | ("take" | "limit") NUMBER | "project" NAME ("," NAME)*   (project last)
 //! expr    := and ("or" and)*
 //! and     := atom ("and" atom)*
 //! atom    := "(" expr ")" | "not" "(" expr ")" | value OP STRING | value ("in" | "in~") "(" STRING ("," STRING)* ")"
@@ -43,6 +43,8 @@ pub enum Operand {
 pub struct Query {
     pub filters: Vec<Expr>,
     pub take: Option<usize>,
+    /// `project a, b`: the top-level columns each row keeps (all when `None`).
+    pub project: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +151,21 @@ impl Parser {
         match self.next() {
             Some(Tok::Sym(x)) if x == s => Ok(()),
             other => bail!("expected '{s}', found {}", describe(other.as_ref())),
+        }
+    }
+
+    /// `a, b, c` after `project`: plain column names.
+    fn columns(&mut self) -> Result<Vec<String>> {
+        let mut cols = vec![];
+        loop {
+            match self.next() {
+                Some(Tok::Word(w)) => cols.push(w),
+                other => bail!("'project' needs column names, found {}", describe(other.as_ref())),
+            }
+            if !matches!(self.peek(), Some(Tok::Sym(x)) if x == ",") {
+                return Ok(cols);
+            }
+            self.pos += 1;
         }
     }
 
@@ -276,19 +293,37 @@ pub fn parse(q: &str) -> Result<Query> {
     let mut out = Query::default();
     while p.peek().is_some() {
         p.expect_sym("|")?;
+        if out.project.is_some() {
+            bail!("the lab's Resource Graph takes `project` only as the last stage");
+        }
         match p.next() {
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("project") => out.project = Some(p.columns()?),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("where") => out.filters.push(p.expr()?),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("take") || w.eq_ignore_ascii_case("limit") => match p.next() {
                 Some(Tok::Num(n)) => out.take = Some(out.take.map_or(n, |t| t.min(n))),
                 other => bail!("'{w}' needs a number, found {}", describe(other.as_ref())),
             },
             other => bail!(
-                "operator {} is not supported by the lab's Resource Graph (where, take, limit)",
+                "operator {} is not supported by the lab's Resource Graph (where, take, limit, project)",
                 describe(other.as_ref())
             ),
         }
     }
     Ok(out)
+}
+
+/// The row with only the `columns` a `project` stage keeps (a missing column is null).
+pub fn project(row: Value, columns: &[String]) -> Value {
+    let kept: serde_json::Map<String, Value> = columns
+        .iter()
+        .map(|c| {
+            (
+                c.clone(),
+                lookup(&row, std::slice::from_ref(c)).cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    Value::Object(kept)
 }
 
 fn lookup<'a>(row: &'a Value, path: &[String]) -> Option<&'a Value> {
@@ -421,7 +456,7 @@ mod tests {
     #[test]
     fn what_is_outside_the_subset_is_refused() {
         for q in [
-            "resources | project name",
+            "resources | project name, | where name == 'x'",
             "resourcecontainers",
             "resources | where name matches regex 'x'",
             "resources | where name == 'unterminated",
@@ -431,5 +466,21 @@ mod tests {
         ] {
             assert!(parse(q).is_err(), "{q}");
         }
+    }
+
+    #[test]
+    fn project_keeps_the_named_columns_last() {
+        let q = parse("resources | where type =~ 'x' | project id, name, properties").unwrap();
+        assert_eq!(
+            q.project.as_deref(),
+            Some(&["id".to_string(), "name".into(), "properties".into()][..])
+        );
+        let row = serde_json::json!({"id": "i", "Name": "n", "type": "x", "properties": {"a": 1}});
+        assert_eq!(
+            project(row, q.project.as_ref().unwrap()),
+            serde_json::json!({"id": "i", "name": "n", "properties": {"a": 1}})
+        );
+        assert!(parse("resources | project id | where id == 'i'").is_err());
+        assert!(parse("resources | project").is_err());
     }
 }

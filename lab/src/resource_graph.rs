@@ -121,7 +121,15 @@ pub fn resources(st: &LabState, c: &Caller, body: &[u8]) -> Resp {
         matched.truncate(n);
     }
     let total = matched.len();
-    let page: Vec<Value> = matched.into_iter().skip(skip).take(top).collect();
+    let page: Vec<Value> = matched
+        .into_iter()
+        .skip(skip)
+        .take(top)
+        .map(|r| match &query.project {
+            Some(cols) => super::kql::project(r, cols),
+            None => r,
+        })
+        .collect();
     let mut answer = json!({
         "totalRecords": total,
         "count": page.len(),

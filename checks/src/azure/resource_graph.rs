@@ -41,14 +41,15 @@ pub struct NotAsked(pub String);
 
 /// The query for the accounts whose endpoint (or one of whose endpoints) is on `host`; `None`
 /// when the host holds a character that would need quoting in KQL (a real Azure host never
-/// does).
+/// does). A `contains` match, not equality: an endpoint may carry a port (a proxy, the lab), and
+/// the doctor compares the host and port of each row itself.
 pub fn query_for_host(host: &str) -> Option<String> {
     let host = host.to_ascii_lowercase();
     let plain = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     plain.then(|| {
         format!(
             "resources | where type =~ 'microsoft.cognitiveservices/accounts' \
-             | where properties.endpoint =~ 'https://{host}/' or tostring(properties.endpoints) contains '{host}' \
+             | where properties.endpoint contains 'https://{host}' or tostring(properties.endpoints) contains '{host}' \
              | project id, name, type, location, kind, tenantId, subscriptionId, resourceGroup, properties"
         )
     })
@@ -114,7 +115,7 @@ mod tests {
     fn the_query_names_the_host_and_only_a_plain_host() {
         let q = query_for_host("Contoso.OpenAI.Azure.com").unwrap();
         assert!(
-            q.contains("properties.endpoint =~ 'https://contoso.openai.azure.com/'"),
+            q.contains("properties.endpoint contains 'https://contoso.openai.azure.com'"),
             "{q}"
         );
         assert!(

@@ -87,6 +87,12 @@ pub fn plan(
                 .contains("/providers/microsoft.cognitiveservices/accounts/")
         })
         .ok_or(PlanError::NoAccount)?;
+    // The role check names the project's id when the endpoint is a project: the account is
+    // its parent.
+    let account = match account.to_ascii_lowercase().find("/projects/") {
+        Some(i) => &account[..i],
+        None => account,
+    };
     let subscription = subscription_of(account).ok_or(PlanError::NoAccount)?;
     let principal = principal.map_err(PlanError::NoPrincipal)?;
     let role: &'static BuiltinDataRole = match project {

@@ -75,7 +75,7 @@ pub async fn azd_access_token(env: &dyn Environment, scope: &str, limit: Duratio
 }
 
 /// `azd auth token --output json`: `{"token": "…", "expiresOn": "2026-01-01T00:00:00Z"}`.
-fn parse_azd_token(stdout: &str) -> Acquired {
+pub(crate) fn parse_azd_token(stdout: &str) -> Acquired {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct AzdToken {

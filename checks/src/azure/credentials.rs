@@ -257,17 +257,10 @@ pub async fn azure_developer_cli(ctx: &RunContext, scope: &str) -> AzdAnswer {
         return AzdAnswer::NotInstalled;
     };
     match az::azd_token(&path, scope, ctx.timeouts.subprocess).await {
-        Ok(out) if out.exit_code == Some(0) => {
-            let v: Option<serde_json::Value> = serde_json::from_str(&out.stdout).ok();
-            match v.as_ref().and_then(|v| v.get("token")).and_then(|t| t.as_str()) {
-                Some(t) => AzdAnswer::Token(TokenInfo {
-                    token: Secret::new(t),
-                    expires_on: None,
-                    source: "AzureDeveloperCliCredential".into(),
-                }),
-                None => AzdAnswer::NoToken,
-            }
-        }
+        Ok(out) if out.exit_code == Some(0) => match az::parse_azd_token(&out.stdout) {
+            Ok(t) => AzdAnswer::Token(t),
+            Err(_) => AzdAnswer::NoToken,
+        },
         Ok(out) => AzdAnswer::Failed {
             stderr: out.stderr,
             exit_code: out.exit_code,
@@ -332,16 +325,9 @@ pub async fn acquire(ctx: &RunContext, config: &CredentialConfig, scope: &str) -
             ))),
         },
         CredentialConfig::AzureCli => azure_cli(ctx, scope).await,
-        CredentialConfig::AzureDeveloperCli => match azure_developer_cli(ctx, scope).await {
-            AzdAnswer::Token(t) => Ok(t),
-            AzdAnswer::NotInstalled => Err(AcquireFailure::Setup("azd is not on PATH".into())),
-            AzdAnswer::NoToken => Err(AcquireFailure::NotAToken {
-                status: 0,
-                body_excerpt: "azd printed no token".into(),
-            }),
-            AzdAnswer::Failed { stderr, exit_code } => Err(AcquireFailure::Cli { stderr, exit_code }),
-            AzdAnswer::DidNotAnswer(e) => Err(e.into()),
-        },
+        CredentialConfig::AzureDeveloperCli => {
+            az::azd_access_token(ctx.env.as_ref(), scope, ctx.timeouts.subprocess).await
+        }
         CredentialConfig::NotExamined => Err(AcquireFailure::Setup(
             "no token can be obtained from a link the doctor does not examine".into(),
         )),

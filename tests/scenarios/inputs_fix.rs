@@ -32,12 +32,20 @@ pub fn all() -> Vec<Input> {
         (
             OWNER,
             FAST.to_vec(),
-            [JSON_NO_WAIT, &["--assignee", GHOST, "--assignee-type", "service-principal"]].concat(),
+            [
+                JSON_NO_WAIT,
+                &["--assignee", GHOST, "--assignee-type", "service-principal"],
+            ]
+            .concat(),
         ),
         (
             OWNER,
             FAST.to_vec(),
-            [JSON_NO_WAIT, &["--assignee", CHAT_API, "--assignee-type", "service-principal"]].concat(),
+            [
+                JSON_NO_WAIT,
+                &["--assignee", CHAT_API, "--assignee-type", "service-principal"],
+            ]
+            .concat(),
         ),
         // Assigned moments ago, 10 minutes to propagate, 1 s of patience: not done yet.
         (
@@ -45,11 +53,20 @@ pub fn all() -> Vec<Input> {
             vec![],
             vec!["--yes", "--format", "json", "--wait-for-propagation", "1s"],
         ),
-        // The role gets written, but the deployment the app names does not exist.
+        // The role gets written and propagates, but the deployment the app names does not
+        // exist: the live call still fails, for another reason.
         (
             OWNER,
             FAST.to_vec(),
-            [JSON_NO_WAIT, &["--deployment", "no-such-deployment"]].concat(),
+            vec![
+                "--yes",
+                "--format",
+                "json",
+                "--wait-for-propagation",
+                "10s",
+                "--deployment",
+                "no-such-deployment",
+            ],
         ),
     ];
     let mut v: Vec<Input> = simple
@@ -115,8 +132,10 @@ fn fix_produced(lab: &Lab, label: &str, extra: &[&str], endpoint: Option<&str>) 
 /// owner-at-subscription plus `extra` TOML, written to a temporary scenario file.
 fn owner_with(name: &str, extra: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let base = std::fs::read_to_string(crate::run::manifest_path("fixtures/scenarios/owner-at-subscription.toml"))
-        .expect("owner-at-subscription.toml");
+    let base = std::fs::read_to_string(crate::run::manifest_path(
+        "fixtures/scenarios/owner-at-subscription.toml",
+    ))
+    .expect("owner-at-subscription.toml");
     let path = dir.path().join(format!("owner-{name}.toml"));
     std::fs::write(&path, format!("{base}\n{extra}")).unwrap();
     let path = path.to_string_lossy().into_owned();
@@ -142,7 +161,12 @@ fn apply_then_rerun() -> Produced {
 fn foundry_owner_on_the_openai_path() -> Produced {
     let lab = Lab::start("foundry-account-owner-only", FAST);
     let bare = lab.var("AZURE_OPENAI_ENDPOINT").expect("endpoint").to_string();
-    fix_produced(&lab, "foundry-account-owner-only at the account", JSON_NO_WAIT, Some(&bare))
+    fix_produced(
+        &lab,
+        "foundry-account-owner-only at the account",
+        JSON_NO_WAIT,
+        Some(&bare),
+    )
 }
 
 /// Owner, but a deny assignment on role-assignment writes: the effective permissions (which
@@ -176,7 +200,9 @@ fn the_planned_name_is_taken() -> Produced {
     };
     let (_dir, scenario) = owner_with(
         "name-taken",
-        &format!("[[role_assignments]]\nprincipal = \"alice\"\nrole = \"Reader\"\nscope = \"account\"\nname = \"{name}\"\n"),
+        &format!(
+            "[[role_assignments]]\nprincipal = \"alice\"\nrole = \"Reader\"\nscope = \"account\"\nname = \"{name}\"\n"
+        ),
     );
     let lab = Lab::start(&scenario, FAST);
     fix_produced(&lab, "planned name taken", JSON_NO_WAIT, None)

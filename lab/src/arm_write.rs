@@ -147,6 +147,16 @@ fn scripted_answer(answer: WriteAnswer) -> Option<Resp> {
                 "The access token is missing the multi-factor authentication claim required by a Conditional Access policy for this operation.",
             )
         }
+        WriteAnswer::RoleDefinitionMissing => (
+            404,
+            "RoleDefinitionDoesNotExist",
+            "The specified role definition does not exist.",
+        ),
+        WriteAnswer::Unavailable => (
+            503,
+            "ServiceUnavailable",
+            "The service is currently unavailable. Please try again later.",
+        ),
     };
     let body = format!(
         "{{\"error\":{{\"code\":{},\"message\":{}}}}}",

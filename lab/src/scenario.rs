@@ -448,6 +448,11 @@ pub enum WriteAnswer {
     Throttled,
     /// A claims challenge: a Conditional Access policy wants MFA for the write.
     MfaRequired,
+    /// 404 RoleDefinitionDoesNotExist: the planned role is not defined in this cloud (a
+    /// sovereign cloud without a newer built-in role).
+    RoleDefinitionMissing,
+    /// 503 ServiceUnavailable: ARM has no usable answer for the write.
+    Unavailable,
 }
 
 #[derive(Debug, Clone, Deserialize)]

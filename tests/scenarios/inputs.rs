@@ -6,6 +6,8 @@ use crate::codes_exercised::{Produced, canned_server, http_answer, lab_doctor, l
 use crate::common::{BIN, Lab};
 use crate::run::run_limited;
 use std::process::Command;
+#[path = "inputs_fix.rs"]
+mod inputs_fix;
 
 pub type Input = Box<dyn FnOnce() -> Produced + Send>;
 /// Variables set for one run.
@@ -32,6 +34,7 @@ pub fn all(catalogue: &[String]) -> Vec<Input> {
     v.extend(token_inputs());
     v.extend(canned_probe_inputs());
     v.extend(explain_inputs());
+    v.extend(inputs_fix::all());
     v.push(boxed(insecure_http_sends_no_token));
     v.push(boxed(role_with_condition));
     v.push(boxed(a_crashing_check_takes_nothing_else_down));

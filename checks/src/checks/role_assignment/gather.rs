@@ -137,14 +137,9 @@ async fn resolve_assignee(arm: &ArmClient, assignee: &str) -> PrincipalInfo {
 }
 
 /// Host, port and custom subdomain of the endpoint.
-fn endpoint_key(ctx: &RunContext, facts: &Facts) -> Option<(String, Option<u16>, Option<String>)> {
-    if let Some(e) = &facts.endpoint {
-        return Some((
-            e.host.to_ascii_lowercase(),
-            e.base.port_or_known_default(),
-            e.subdomain.clone(),
-        ));
-    }
+/// Read from the endpoint the user gave, not the endpoint check's fact: the role check does
+/// not wait for that check's network round trip.
+fn endpoint_key(ctx: &RunContext, _facts: &Facts) -> Option<(String, Option<u16>, Option<String>)> {
     let u = ctx.target.endpoint.as_ref()?;
     let host = u.host_str()?.to_ascii_lowercase();
     let sub = ctx
@@ -656,25 +651,24 @@ pub(super) async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
     g
 }
 
-/// The surface the call goes to. `facts.endpoint.surface` says only `ResourceRoot` today (and
-/// the endpoint fact is missing when the endpoint has a path), so the path of the endpoint
-/// the user gave decides; this is the one place to read a richer surface from once the
-/// endpoint check provides it.
-pub(super) fn request_surface(ctx: &RunContext, facts: &Facts) -> RequestSurface {
-    let from_path = || {
-        ctx.target
-            .endpoint
-            .as_ref()
-            .and_then(|u| RequestSurface::from_path(u.path()))
-            .unwrap_or(RequestSurface::Classic)
-    };
-    match facts.endpoint.as_ref().map(|e| &e.surface) {
+/// The surface the call goes to, classified from the endpoint the user gave (the same pure
+/// classification the endpoint check reports), so the role check never waits for the endpoint
+/// check's network round trip. A path the doctor does not know reads as the classic root (the
+/// endpoint check reports it).
+pub(super) fn request_surface(ctx: &RunContext, _facts: &Facts) -> RequestSurface {
+    match ctx.target.endpoint.as_ref().and_then(Surface::of) {
         Some(Surface::V1) => RequestSurface::V1,
         Some(
             Surface::Project { project } | Surface::ProjectV1 { project } | Surface::AgentApplication { project, .. },
-        ) => RequestSurface::Project(project.clone()),
+        ) => RequestSurface::Project(project),
         Some(Surface::ModelInference) => RequestSurface::Models,
-        Some(Surface::ResourceRoot) | None => from_path(),
+        Some(Surface::ResourceRoot) => RequestSurface::Classic,
+        None => ctx
+            .target
+            .endpoint
+            .as_ref()
+            .and_then(|u| RequestSurface::from_path(u.path()))
+            .unwrap_or(RequestSurface::Classic),
     }
 }
 

@@ -60,9 +60,6 @@ impl Check for RoleAssignmentCheck {
     fn needs(&self) -> &'static [Fact] {
         &[Fact::Claims, Fact::Credential]
     }
-    fn after(&self) -> &'static [Fact] {
-        &[Fact::Endpoint]
-    }
     async fn run(&self, ctx: &RunContext, facts: &Facts) -> Outcome {
         let g = gather::gather(ctx, facts).await;
         let (mut judgement, roles) = judge(&g, ctx.now());

@@ -113,8 +113,8 @@ fn healthy_cli_is_granted_and_shows_the_account() {
     assert_eq!(e["principal"]["object_id"], ALICE);
     assert_eq!(e["role_assignments"][0]["role"], "Cognitive Services OpenAI User");
     assert_eq!(
-        e["role_assignments"][0]["role_source"], "arm",
-        "definitions are read live"
+        e["role_assignments"][0]["role_source"], "offline",
+        "the bundled built-in, confirmed by the effective permissions read beside the assignments: no live read"
     );
     assert_eq!(e["effective_permissions"]["grants"], true);
     assert!(

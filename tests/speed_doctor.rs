@@ -36,10 +36,11 @@ fn a_healthy_run_finds_the_account_through_resource_graph_and_counts_its_request
         !codes(&r).iter().any(|c| c.ends_with("role-discovery-scan")),
         "Resource Graph answered: no fallback scan"
     );
-    // One Resource Graph query, the assignments, deny assignments and effective permissions
-    // read together, and the assigned role's live definition: five. A per-subscription scan
-    // would add the subscription list and an account list per subscription.
-    assert_eq!(requests(roles, "arm"), 5, "{roles}");
+    // One Resource Graph query, then the assignments, deny assignments and effective
+    // permissions read together: four. The assigned built-in role's live definition is not
+    // read, since the effective permissions show it unchanged. A per-subscription scan would
+    // add the subscription list and an account list per subscription.
+    assert_eq!(requests(roles, "arm"), 4, "{roles}");
     assert_eq!(requests(check(&r, "data-plane-probe"), "dataplane"), 1);
     // The run's totals are the sum of the checks'.
     for service in ["entra", "mi", "arm", "dataplane"] {
@@ -78,10 +79,10 @@ fn resource_id_skips_discovery() {
     let with_id = json_run(&["--resource-id", &id]);
     let roles = check(&with_id, "role-assignment");
     assert_eq!(roles["status"], "pass", "{roles}");
-    // The subscription and the account are read instead of the query (6 = 2 + the same 4
-    // reads as with discovery's 1 + 4): Resource Graph would make it 7.
-    assert_eq!(requests(roles, "arm"), 6, "{roles}");
-    assert_eq!(requests(check(&found, "role-assignment"), "arm"), 5);
+    // The subscription and the account are read instead of the query (5 = 2 + the same 3
+    // reads as with discovery's 1 + 3): Resource Graph would make it 6.
+    assert_eq!(requests(roles, "arm"), 5, "{roles}");
+    assert_eq!(requests(check(&found, "role-assignment"), "arm"), 4);
 }
 
 #[test]

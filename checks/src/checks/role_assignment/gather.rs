@@ -222,6 +222,30 @@ pub struct RoleDrift {
 pub(super) struct RoleCache {
     defs: HashMap<String, Option<RoleDef>>,
     pub drift: Vec<RoleDrift>,
+    /// The data-action sets of the permission blocks ARM's effective permissions listed (read
+    /// in the same round trip as the assignments): a bundled built-in role whose set is one of
+    /// them is the role ARM applies today, so its live definition need not be read.
+    confirmed: Vec<std::collections::BTreeSet<String>>,
+}
+
+impl RoleCache {
+    /// Remembers what ARM's effective-permissions answer confirms.
+    fn confirm_from(&mut self, effective: Option<&Result<Vec<crate::diagnose::rbac::Permission>, ArmError>>) {
+        if let Some(Ok(blocks)) = effective {
+            self.confirmed = blocks
+                .iter()
+                .map(|b| data_action_set(std::slice::from_ref(b)))
+                .collect();
+        }
+    }
+
+    /// The bundled copy of a built-in role ARM's effective permissions already show unchanged
+    /// (a role with no data actions is never taken as confirmed: any block would match it).
+    fn confirmed_builtin(&self, guid: &str) -> Option<RoleDef> {
+        let b = rbac::builtin_role(guid)?;
+        let set = data_action_set(&b.permissions);
+        (!set.is_empty() && self.confirmed.contains(&set)).then_some(b)
+    }
 }
 
 /// A role's data actions as a set: `action` granted, `!action` excluded; lowercased.
@@ -267,6 +291,13 @@ async fn with_roles(arm: &ArmClient, raw: &[RoleAssignment], cache: &mut RoleCac
     let mut wanted: Vec<String> = vec![];
     for a in raw {
         let guid = rbac::role_guid(&a.properties.role_definition_id);
+        if !cache.defs.contains_key(&guid)
+            && let Some(b) = cache.confirmed_builtin(&guid)
+        {
+            // Confirmed by the effective permissions read beside the assignments: no extra
+            // round trip for its live definition.
+            cache.defs.insert(guid.clone(), Some(b));
+        }
         if !cache.defs.contains_key(&guid) && !wanted.iter().any(|w| rbac::role_guid(w) == guid) {
             wanted.push(a.properties.role_definition_id.clone());
         }
@@ -766,6 +797,7 @@ async fn read_at_account(arm: &ArmClient, rid: &str, resource_tenant: Option<&st
         return;
     }
     g.denies = Some(denies.map(|list| list.into_iter().map(deny_rule).collect()));
+    cache.confirm_from(effective.as_ref());
     g.effective = effective;
     let assignments = match raw {
         Ok(raw) => Ok(with_roles(arm, &raw, &mut cache).await),

@@ -106,26 +106,8 @@ fn handle(st: &LabState, method: &Method, path: &str, raw_query: &str, h: &Heade
             "The api-version query parameter (?api-version=) is required for all requests.",
         );
     };
-    if let Some(sid) = sub_in_path {
-        let Some(sub) = find_subscription(st, sid) else {
-            return error(
-                404,
-                "SubscriptionNotFound",
-                &format!("The subscription '{sid}' could not be found."),
-            );
-        };
-        let owner = st.tenant_id_of(&sub.tenant);
-        if !owner.eq_ignore_ascii_case(&caller.tid) {
-            // arm-401-wrong-tenant-evolved-sts-wording
-            return error(
-                401,
-                "InvalidAuthenticationTokenTenant",
-                &format!(
-                    "The 'EvolvedSecurityTokenService' access token is from the wrong issuer 'https://sts.windows.net/{}/'. It must match the tenant 'https://sts.windows.net/{owner}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{owner}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.",
-                    caller.tid
-                ),
-            );
-        }
+    if let Some(r) = sub_in_path.and_then(|sid| refuse_subscription(st, sid, &caller.tid)) {
+        return r;
     }
     if let Some(i) = find_ci(path, "/providers/Microsoft.Authorization/") {
         let scope = if i == 0 { "/" } else { &path[..i] };
@@ -188,6 +170,31 @@ fn handle(st: &LabState, method: &Method, path: &str, raw_query: &str, h: &Heade
             &format!("The resource type could not be found in the namespace for api version '{api_version}'."),
         ),
     }
+}
+
+/// ARM's answer when the subscription in the path is unknown or belongs to another tenant
+/// than the caller's token; `None` when the caller may go on.
+fn refuse_subscription(st: &LabState, sid: &str, caller_tid: &str) -> Option<Resp> {
+    let Some(sub) = find_subscription(st, sid) else {
+        return Some(error(
+            404,
+            "SubscriptionNotFound",
+            &format!("The subscription '{sid}' could not be found."),
+        ));
+    };
+    let owner = st.tenant_id_of(&sub.tenant);
+    if !owner.eq_ignore_ascii_case(caller_tid) {
+        // arm-401-wrong-tenant-evolved-sts-wording
+        return Some(error(
+            401,
+            "InvalidAuthenticationTokenTenant",
+            &format!(
+                "The 'EvolvedSecurityTokenService' access token is from the wrong issuer 'https://sts.windows.net/{}/'. It must match the tenant 'https://sts.windows.net/{owner}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{owner}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.",
+                caller_tid
+            ),
+        ));
+    }
+    None
 }
 
 /// Byte index of `needle` in `hay`, ASCII case-insensitively (last occurrence).

@@ -18,6 +18,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 
 use super::cli::{DemoArgs, DemoColor, DemoFormat};
+use super::scenario::Verdict;
 use super::{Invocation, Options, Scenario, scenario, scenarios, start_with};
 
 /// A doctor run that takes longer than this is killed (with its `az` children).
@@ -47,7 +48,7 @@ impl Outcome {
         Outcome {
             name: s.name.clone(),
             expected: s.expected_verdict.as_str().to_string(),
-            actual: "error".into(),
+            actual: Verdict::Error.as_str().into(),
             missing_codes: vec![],
             key_code: None,
             elapsed: Duration::ZERO,
@@ -65,9 +66,9 @@ impl Outcome {
         self.actual = match report.and_then(|r| r.get("verdict")).and_then(Value::as_str) {
             Some(v) => v.to_string(),
             None => match exit_code {
-                0 => "pass".into(),
-                1 => "fail".into(),
-                _ => "error".into(),
+                0 => Verdict::Pass.as_str().into(),
+                1 => Verdict::Fail.as_str().into(),
+                _ => Verdict::Error.as_str().into(),
             },
         };
         let findings = findings(report);

@@ -36,6 +36,7 @@ pub mod tls;
 pub mod tokens;
 pub mod util;
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -93,39 +94,8 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, &tls.ca_pem).context("writing the lab CA")?;
 
-    let bind = || -> Result<TcpListener> {
-        let l = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
-        l.set_nonblocking(true)?;
-        Ok(l)
-    };
     let faults = faults::table(&scenario.faults)?;
-    let (entra_l, arm_l, aoai_l, mi_l) = (bind()?, bind()?, bind()?, bind()?);
-    let port = |l: &TcpListener| l.local_addr().map(|a| a.port());
-    let mi = format!("http://127.0.0.1:{}", port(&mi_l)?);
-    // IMDS gets its own listener (so a fault can hit it and not the identity endpoint) on
-    // hosts that have one, or when a fault is put on it.
-    let imds_l = if scenario.host.kind.has_imds() || faults.contains_key(&Service::Imds) {
-        Some(bind()?)
-    } else {
-        None
-    };
-    let imds = match &imds_l {
-        Some(l) => format!("http://127.0.0.1:{}", port(l)?),
-        None => {
-            // Nothing answers on the IMDS address off Azure: a port that refuses connections.
-            let refused = bind()?;
-            let p = port(&refused)?;
-            drop(refused);
-            format!("http://127.0.0.1:{p}")
-        }
-    };
-    let urls = Urls {
-        entra: format!("https://127.0.0.1:{}", port(&entra_l)?),
-        arm: format!("https://127.0.0.1:{}", port(&arm_l)?),
-        aoai: format!("https://127.0.0.1:{}", port(&aoai_l)?),
-        mi,
-        imds,
-    };
+    let (listeners, urls) = bind_listeners(scenario, &faults)?;
     let mut state = LabState::new(scenario.clone(), urls, options.log)?;
     state.stats = Arc::new(stats::Stats::new(options.stats_file.as_deref())?);
     let state = Arc::new(state);
@@ -139,84 +109,29 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
 
     let mut tasks = vec![];
     let federated_token_file = if scenario.app.credential == AppCredential::WorkloadIdentity {
-        let path = dir.path().join("workload-identity").join("azure-identity-token");
-        if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p)?;
-        }
-        write_projected_token(&state, &path)?;
-        // kubelet rotates the projected token; so does the lab, well before it expires.
-        let (st, p) = (state.clone(), path.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(30 * 60)).await;
-                let _ = write_projected_token(&st, &p);
-            }
-        }));
-        Some(path)
+        Some(start_projected_token(dir.path(), &state, &mut tasks)?)
     } else {
         None
     };
 
-    let rustls = RustlsConfig::from_pem(tls.cert_pem.into_bytes(), tls.key_pem.into_bytes())
-        .await
-        .context("loading the lab's TLS certificate")?;
-    let untrusted = if faults.values().any(|f| *f == Fault::UntrustedCert) {
-        let (cert, key) = faults::untrusted_pems()?;
-        Some(
-            RustlsConfig::from_pem(cert.into_bytes(), key.into_bytes())
-                .await
-                .context("loading the untrusted certificate")?,
-        )
-    } else {
-        None
-    };
+    let certs = ServerCerts::load(tls, &faults).await?;
     let mut handles = vec![];
-    let mut services = vec![
-        (Service::Entra, entra_l, entra::router(state.clone())),
-        (Service::Arm, arm_l, arm::router(state.clone())),
-        (Service::Aoai, aoai_l, dataplane::router(state.clone())),
-        (Service::Identity, mi_l, managed_identity::router(state.clone())),
-    ];
-    if let Some(l) = imds_l {
-        services.push((Service::Imds, l, managed_identity::router(state.clone())));
-    }
-    for (service, listener, router) in services {
+    for (service, listener, router) in listeners.into_services(&state) {
         let fault = faults.get(&service).copied();
         if let Some(f) = fault.filter(|f| f.is_connection()) {
             tasks.push(faults::serve_connection_fault(listener, f, service, state.clone())?);
             continue;
         }
-        let router: Router = match fault {
-            Some(f) if f != Fault::UntrustedCert => faults::wrap(router, f, service, state.clone()),
-            _ => router,
-        };
-        let model = &scenario.latency;
-        let router = latency::layer(router, service, model.clone(), state.stats.clone());
-        // Counts the connection and charges its round trips (it also sets TCP_NODELAY).
-        let accept = latency::LatencyAcceptor::new(service, model, state.stats.clone());
-        let tls = match (service.is_tls(), fault, &untrusted) {
-            (false, _, _) => None,
-            (true, Some(Fault::UntrustedCert), Some(u)) => Some(u.clone()),
-            (true, _, _) => Some(rustls.clone()),
-        };
         let handle = Handle::new();
-        match tls {
-            Some(tls) => {
-                let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(accept);
-                let server = axum_server::from_tcp(listener)?
-                    .acceptor(acceptor)
-                    .handle(handle.clone());
-                tasks.push(tokio::spawn(async move {
-                    let _ = server.serve(router.into_make_service()).await;
-                }));
-            }
-            None => {
-                let server = axum_server::from_tcp(listener)?.acceptor(accept).handle(handle.clone());
-                tasks.push(tokio::spawn(async move {
-                    let _ = server.serve(router.into_make_service()).await;
-                }));
-            }
-        }
+        tasks.push(serve_service(
+            scenario,
+            &state,
+            &certs,
+            (service, fault),
+            listener,
+            router,
+            &handle,
+        )?);
         handles.push(handle);
     }
 
@@ -230,6 +145,167 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
         handles,
         tasks,
     })
+}
+
+/// The lab's loopback listeners, bound before the state exists (it needs their URLs).
+struct Listeners {
+    entra: TcpListener,
+    arm: TcpListener,
+    aoai: TcpListener,
+    mi: TcpListener,
+    /// Only on hosts that have IMDS, or when a fault is put on it.
+    imds: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Each listener with the service it stands for and that service's router.
+    fn into_services(self, state: &Arc<LabState>) -> Vec<(Service, TcpListener, Router)> {
+        let mut services = vec![
+            (Service::Entra, self.entra, entra::router(state.clone())),
+            (Service::Arm, self.arm, arm::router(state.clone())),
+            (Service::Aoai, self.aoai, dataplane::router(state.clone())),
+            (Service::Identity, self.mi, managed_identity::router(state.clone())),
+        ];
+        if let Some(l) = self.imds {
+            services.push((Service::Imds, l, managed_identity::router(state.clone())));
+        }
+        services
+    }
+}
+
+fn bind_loopback() -> Result<TcpListener> {
+    let l = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+/// Binds every service's listener and says where each one answers.
+fn bind_listeners(scenario: &Scenario, faults: &BTreeMap<Service, Fault>) -> Result<(Listeners, Urls)> {
+    let (entra_l, arm_l, aoai_l, mi_l) = (bind_loopback()?, bind_loopback()?, bind_loopback()?, bind_loopback()?);
+    let port = |l: &TcpListener| l.local_addr().map(|a| a.port());
+    let mi = format!("http://127.0.0.1:{}", port(&mi_l)?);
+    // IMDS gets its own listener (so a fault can hit it and not the identity endpoint) on
+    // hosts that have one, or when a fault is put on it.
+    let imds_l = if scenario.host.kind.has_imds() || faults.contains_key(&Service::Imds) {
+        Some(bind_loopback()?)
+    } else {
+        None
+    };
+    let imds = match &imds_l {
+        Some(l) => format!("http://127.0.0.1:{}", port(l)?),
+        None => {
+            // Nothing answers on the IMDS address off Azure: a port that refuses connections.
+            let refused = bind_loopback()?;
+            let p = port(&refused)?;
+            drop(refused);
+            format!("http://127.0.0.1:{p}")
+        }
+    };
+    let urls = Urls {
+        entra: format!("https://127.0.0.1:{}", port(&entra_l)?),
+        arm: format!("https://127.0.0.1:{}", port(&arm_l)?),
+        aoai: format!("https://127.0.0.1:{}", port(&aoai_l)?),
+        mi,
+        imds,
+    };
+    let listeners = Listeners {
+        entra: entra_l,
+        arm: arm_l,
+        aoai: aoai_l,
+        mi: mi_l,
+        imds: imds_l,
+    };
+    Ok((listeners, urls))
+}
+
+/// Writes the workload-identity token file and keeps rewriting it; returns its path.
+fn start_projected_token(dir: &Path, state: &Arc<LabState>, tasks: &mut Vec<JoinHandle<()>>) -> Result<PathBuf> {
+    let path = dir.join("workload-identity").join("azure-identity-token");
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    write_projected_token(state, &path)?;
+    // kubelet rotates the projected token; so does the lab, well before it expires.
+    let (st, p) = (state.clone(), path.clone());
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(30 * 60)).await;
+            let _ = write_projected_token(&st, &p);
+        }
+    }));
+    Ok(path)
+}
+
+/// The lab's TLS certificate, and the untrusted one when a fault serves it.
+struct ServerCerts {
+    trusted: RustlsConfig,
+    untrusted: Option<RustlsConfig>,
+}
+
+impl ServerCerts {
+    async fn load(tls: tls::LabTls, faults: &BTreeMap<Service, Fault>) -> Result<Self> {
+        let trusted = RustlsConfig::from_pem(tls.cert_pem.into_bytes(), tls.key_pem.into_bytes())
+            .await
+            .context("loading the lab's TLS certificate")?;
+        let untrusted = if faults.values().any(|f| *f == Fault::UntrustedCert) {
+            let (cert, key) = faults::untrusted_pems()?;
+            Some(
+                RustlsConfig::from_pem(cert.into_bytes(), key.into_bytes())
+                    .await
+                    .context("loading the untrusted certificate")?,
+            )
+        } else {
+            None
+        };
+        Ok(ServerCerts { trusted, untrusted })
+    }
+
+    /// What `service` serves: nothing for plain HTTP, the untrusted certificate under that fault.
+    fn for_service(&self, service: Service, fault: Option<Fault>) -> Option<RustlsConfig> {
+        match (service.is_tls(), fault, &self.untrusted) {
+            (false, _, _) => None,
+            (true, Some(Fault::UntrustedCert), Some(u)) => Some(u.clone()),
+            (true, _, _) => Some(self.trusted.clone()),
+        }
+    }
+}
+
+/// Serves one service on its listener, behind its fault (if any) and the scenario's latency.
+fn serve_service(
+    scenario: &Scenario,
+    state: &Arc<LabState>,
+    certs: &ServerCerts,
+    (service, fault): (Service, Option<Fault>),
+    listener: TcpListener,
+    router: Router,
+    handle: &Handle<SocketAddr>,
+) -> Result<JoinHandle<()>> {
+    let router: Router = match fault {
+        Some(f) if f != Fault::UntrustedCert => faults::wrap(router, f, service, state.clone()),
+        _ => router,
+    };
+    let model = &scenario.latency;
+    let router = latency::layer(router, service, model.clone(), state.stats.clone());
+    // Counts the connection and charges its round trips (it also sets TCP_NODELAY).
+    let accept = latency::LatencyAcceptor::new(service, model, state.stats.clone());
+    let task = match certs.for_service(service, fault) {
+        Some(tls) => {
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(accept);
+            let server = axum_server::from_tcp(listener)?
+                .acceptor(acceptor)
+                .handle(handle.clone());
+            tokio::spawn(async move {
+                let _ = server.serve(router.into_make_service()).await;
+            })
+        }
+        None => {
+            let server = axum_server::from_tcp(listener)?.acceptor(accept).handle(handle.clone());
+            tokio::spawn(async move {
+                let _ = server.serve(router.into_make_service()).await;
+            })
+        }
+    };
+    Ok(task)
 }
 
 /// A temporary directory that records its owner's pid, so a later lab can remove it if

@@ -120,56 +120,75 @@ pub fn builtin_roles() -> Result<Vec<RoleDefinition>> {
         .collect())
 }
 
+/// The built-in roles (with any data actions the scenario adds to them) and its custom roles.
+fn scenario_roles(s: &Scenario) -> Result<Vec<RoleDefinition>> {
+    let mut roles = builtin_roles()?;
+    for (name, added) in &s.arm.builtin_added_data_actions {
+        let role = roles
+            .iter_mut()
+            .find(|r| r.builtin && r.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| anyhow::anyhow!("arm.builtin_added_data_actions: no built-in role {name}"))?;
+        if let Some(p) = role.permissions.first_mut() {
+            p.data_actions.extend(added.iter().cloned());
+        }
+    }
+    for c in &s.custom_roles {
+        roles.push(RoleDefinition {
+            id: c.id.to_ascii_lowercase(),
+            name: c.name.clone(),
+            aliases: vec![],
+            builtin: false,
+            description: c.description.clone(),
+            permissions: vec![Permission {
+                actions: c.actions.clone(),
+                not_actions: c.not_actions.clone(),
+                data_actions: c.data_actions.clone(),
+                not_data_actions: c.not_data_actions.clone(),
+                condition: None,
+                condition_version: None,
+            }],
+            assignable_scopes: c.assignable_scopes.iter().map(|x| s.scope(x)).collect::<Result<_>>()?,
+        });
+    }
+    Ok(roles)
+}
+
+/// Each group's member object ids, by the group's object id (all lowercase).
+fn group_members(s: &Scenario) -> Result<HashMap<String, Vec<String>>> {
+    let mut groups = HashMap::new();
+    for p in s.principals.values() {
+        if p.kind == PrincipalKind::Group {
+            let members = p
+                .members
+                .iter()
+                .map(|m| s.principal(m).map(|m| m.object_id.to_ascii_lowercase()))
+                .collect::<Result<Vec<_>>>()?;
+            groups.insert(p.object_id.to_ascii_lowercase(), members);
+        }
+    }
+    Ok(groups)
+}
+
 impl Rbac {
     pub fn build(s: &Scenario, started_unix: i64) -> Result<Rbac> {
-        let mut roles = builtin_roles()?;
-        for (name, added) in &s.arm.builtin_added_data_actions {
-            let role = roles
-                .iter_mut()
-                .find(|r| r.builtin && r.name.eq_ignore_ascii_case(name))
-                .ok_or_else(|| anyhow::anyhow!("arm.builtin_added_data_actions: no built-in role {name}"))?;
-            if let Some(p) = role.permissions.first_mut() {
-                p.data_actions.extend(added.iter().cloned());
-            }
-        }
-        for c in &s.custom_roles {
-            roles.push(RoleDefinition {
-                id: c.id.to_ascii_lowercase(),
-                name: c.name.clone(),
-                aliases: vec![],
-                builtin: false,
-                description: c.description.clone(),
-                permissions: vec![Permission {
-                    actions: c.actions.clone(),
-                    not_actions: c.not_actions.clone(),
-                    data_actions: c.data_actions.clone(),
-                    not_data_actions: c.not_data_actions.clone(),
-                    condition: None,
-                    condition_version: None,
-                }],
-                assignable_scopes: c.assignable_scopes.iter().map(|x| s.scope(x)).collect::<Result<_>>()?,
-            });
-        }
-        let mut groups = HashMap::new();
-        for p in s.principals.values() {
-            if p.kind == PrincipalKind::Group {
-                let members = p
-                    .members
-                    .iter()
-                    .map(|m| s.principal(m).map(|m| m.object_id.to_ascii_lowercase()))
-                    .collect::<Result<Vec<_>>>()?;
-                groups.insert(p.object_id.to_ascii_lowercase(), members);
-            }
-        }
+        let roles = scenario_roles(s)?;
+        let groups = group_members(s)?;
         let mut rbac = Rbac {
             roles,
             assignments: vec![],
             denies: vec![],
             groups,
         };
+        rbac.add_assignments(s, started_unix)?;
+        rbac.add_denies(s)?;
+        Ok(rbac)
+    }
+
+    /// The scenario's role assignments, each against a role this RBAC already knows.
+    fn add_assignments(&mut self, s: &Scenario, started_unix: i64) -> Result<()> {
         for ra in &s.role_assignments {
             let p = s.principal(&ra.principal)?;
-            let role = rbac
+            let role = self
                 .role(&ra.role)
                 .ok_or_else(|| anyhow!("role_assignments: unknown role '{}'", ra.role))?
                 .id
@@ -180,7 +199,7 @@ impl Rbac {
                 Some(n) => bail!("role_assignments: name '{n}' is not a GUID"),
                 None => stable_guid(&format!("{}|{}|{}", p.object_id, role, scope)),
             };
-            rbac.assignments.push(Assignment {
+            self.assignments.push(Assignment {
                 name,
                 principal_id: p.object_id.to_ascii_lowercase(),
                 principal_type: principal_type(p.kind),
@@ -193,6 +212,11 @@ impl Rbac {
                 created_at: None,
             });
         }
+        Ok(())
+    }
+
+    /// The scenario's deny assignments ("everyone" stands for every principal).
+    fn add_denies(&mut self, s: &Scenario) -> Result<()> {
         for d in &s.deny_assignments {
             let oids = |handles: &[String]| -> Result<Vec<String>> {
                 handles
@@ -201,7 +225,7 @@ impl Rbac {
                     .map(|h| s.principal(h).map(|p| p.object_id.to_ascii_lowercase()))
                     .collect()
             };
-            rbac.denies.push(Deny {
+            self.denies.push(Deny {
                 id: d.id.to_ascii_lowercase(),
                 name: d.name.clone(),
                 description: d.description.clone(),
@@ -222,7 +246,7 @@ impl Rbac {
                 scope: s.scope(&d.scope)?,
             });
         }
-        Ok(rbac)
+        Ok(())
     }
 
     /// A role by GUID, name or alias (case-insensitive).

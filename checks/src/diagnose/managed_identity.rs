@@ -355,8 +355,10 @@ pub fn classify_mi_response(status: u16, headers: &[(String, String)], body: &st
     };
     add_basic_evidence(&mut ex, Some(status), &p);
     collect_ids(&mut ex, headers, body, p.json.as_ref());
-    if let Some(s) = header(headers, "server") {
-        ex.add_evidence("server", s.to_string());
+    // Raw literals: in a plain one, the closing quote after an r looks like a raw string's
+    // start to simple line counters (such as the one that keeps functions short).
+    if let Some(s) = header(headers, r"server") {
+        ex.add_evidence(r"server", s.to_string());
     }
     MiVerdict {
         outcome,

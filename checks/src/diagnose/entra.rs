@@ -150,6 +150,9 @@ const AKS_ISSUER: &str =
     "az aks show --resource-group <resource-group> --name <cluster> --query oidcIssuerProfile.issuerUrl -o tsv";
 
 /// Classifies an AADSTS number. Unknown numbers give [`Diagnosis::Unknown`], never a guess.
+///
+/// A lookup table, one arm per AADSTS number with its wording: it is allowed to be longer
+/// than 100 lines (the house rule's exception for catalogues); each arm stays short.
 pub fn classify_entra(aadsts: u32, ctx: EntraContext) -> EntraAdvice {
     use Diagnosis::*;
     if let Some(a) = classify_assertion_and_app(aadsts, ctx) {

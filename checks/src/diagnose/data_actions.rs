@@ -280,8 +280,8 @@ pub fn required_data_actions(surface: &RequestSurface, call: Call, model_format:
                 format!(
                     "a {} model outside /models: whether the service checks {} or {} here is unverified (no live 401 found); Cognitive Services OpenAI User \"grants only access to OpenAI models\"",
                     model_format.unwrap_or_default(),
-                    short(maas),
-                    short(openai)
+                    short_action(maas),
+                    short_action(openai)
                 ),
             )
         }
@@ -311,7 +311,7 @@ fn project_requirement(call: Call) -> Row {
         Certainty::EitherUnverified,
         format!(
             "a Foundry project route: observed {} (a live 401 for POST /api/projects/{{projectName}}/openai/*), documented AIServices/responses/* — which one the service checks is unverified, so either counts; Cognitive Services OpenAI User and Azure AI Developer grant neither",
-            short(observed)
+            short_action(observed)
         ),
     )
 }
@@ -362,14 +362,12 @@ fn openai_requirement(surface: &RequestSurface, call: Call) -> Row {
     } else {
         (Certainty::Assumed, "assumed: no live 401 found for this route")
     };
-    (vec![action], vec![], certainty, format!("{} ({how})", short(action)))
-}
-
-/// `OpenAI/responses/write` for `Microsoft.CognitiveServices/accounts/OpenAI/responses/write`.
-pub fn short(action: &str) -> &str {
-    action
-        .strip_prefix("Microsoft.CognitiveServices/accounts/")
-        .unwrap_or(action)
+    (
+        vec![action],
+        vec![],
+        certainty,
+        format!("{} ({how})", short_action(action)),
+    )
 }
 
 /// The data action a request needs, as the probe reads a denial: one view of the table
@@ -423,10 +421,7 @@ pub fn needed_for(surface: &Surface, kind: ProbeKind, model_format: Option<&str>
     }
 }
 
-pub const CHAT: &str = OPENAI_CHAT;
-pub const EMBEDDINGS: &str = OPENAI_EMBEDDINGS;
-pub const MODELS_READ: &str = OPENAI_MODELS_READ;
-pub const RESPONSES_WRITE: &str = OPENAI_RESPONSES;
+/// `…/api/projects/<p>/applications/<app>/protocols/openai` (hosted-agent-permissions.md).
 pub const APPLICATION_INVOKE: &str = "Microsoft.CognitiveServices/accounts/AIServices/applications/invoke/action";
 
 /// `Microsoft.CognitiveServices/accounts/OpenAI/responses/write` → `OpenAI/responses/write`.
@@ -570,12 +565,12 @@ mod tests {
         }
         assert_eq!(
             needed_for(&Surface::V1, ProbeKind::Responses, None).action,
-            RESPONSES_WRITE
+            OPENAI_RESPONSES
         );
         let classic = needed_for(&Surface::ResourceRoot, ProbeKind::Chat, Some("OpenAI"));
         assert_eq!(
             (classic.action, classic.or_else, classic.unconfirmed),
-            (CHAT, None, None)
+            (OPENAI_CHAT, None, None)
         );
         assert!(needed_for(&Surface::V1, ProbeKind::Chat, None).unconfirmed.is_some());
         let maas = needed_for(&Surface::ModelInference, ProbeKind::Chat, Some("DeepSeek"));
@@ -584,6 +579,6 @@ mod tests {
         let via_v1 = needed_for(&Surface::V1, ProbeKind::Chat, Some("DeepSeek"));
         assert_eq!(via_v1.action, MAAS_CHAT);
         assert!(via_v1.unconfirmed.is_some());
-        assert_eq!(short_action(RESPONSES_WRITE), "OpenAI/responses/write");
+        assert_eq!(short_action(OPENAI_RESPONSES), "OpenAI/responses/write");
     }
 }

@@ -16,13 +16,11 @@ use crate::facts::RoleVerdict;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
-/// `POST /openai/deployments/{d}/chat/completions`.
-pub const CHAT_COMPLETIONS_ACTION: &str =
-    "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action";
-/// `POST /openai/deployments/{d}/embeddings`.
-pub const EMBEDDINGS_ACTION: &str = "Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action";
-/// `GET /openai/models` (covered by `…/OpenAI/*/read`).
-pub const MODELS_READ_ACTION: &str = "Microsoft.CognitiveServices/accounts/OpenAI/models/read";
+// The data actions themselves live in `data_actions.rs` (the one table).
+pub use super::data_actions::{
+    OPENAI_CHAT as CHAT_COMPLETIONS_ACTION, OPENAI_EMBEDDINGS as EMBEDDINGS_ACTION,
+    OPENAI_MODELS_READ as MODELS_READ_ACTION,
+};
 /// What listing role assignments needs.
 pub const ROLE_ASSIGNMENTS_READ: &str = "Microsoft.Authorization/roleAssignments/read";
 /// The principal id deny assignments use for "everyone".

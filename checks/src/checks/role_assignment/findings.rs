@@ -80,7 +80,7 @@ fn end(text: &str) -> &str {
 fn short_action(action: &str) -> &str {
     action
         .strip_prefix("Microsoft.CognitiveServices/accounts/OpenAI/")
-        .unwrap_or_else(|| data_actions::short(action))
+        .unwrap_or_else(|| data_actions::short_action(action))
 }
 
 /// What the call needs, in a sentence: one action, or the alternatives the sources leave
@@ -608,7 +608,7 @@ fn families(a: &AssignedRole) -> Vec<String> {
         .flat_map(|r| r.permissions.iter())
         .flat_map(|p| p.data_actions.iter());
     for d in actions {
-        let short = data_actions::short(d);
+        let short = data_actions::short_action(d);
         let family = match short.split_once('/') {
             Some((f, _)) => format!("{f}/*"),
             None => short.to_string(),

@@ -8,9 +8,10 @@
 //! prints them for AIServices accounts ("AI Foundry API", "OpenAI Language Model Instance
 //! API", "Azure AI Model Inference API", ...).
 //!
-//! The account's `properties.endpoint` stays the lab's own URL (what the doctor is pointed
-//! at); the endpoints map carries the public host names a real account has, so a client that
-//! is given `*.services.ai.azure.com` (through a resolver override) can find the account.
+//! The account's `properties.endpoint` is the lab's own URL on loopback (what the doctor is
+//! pointed at) and `https://{a}.cognitiveservices.azure.com/` under real names, as Azure
+//! reports it for AIServices (`LabState::account_endpoint`); the endpoints map always carries
+//! the public host names a real account has, so a client given any of them finds the account.
 
 use serde_json::{Value, json};
 

@@ -51,7 +51,9 @@ pub fn write(dir: &Path, st: &LabState, program: &Path, ca_file: &Path) -> Resul
     };
     let state = AzState {
         state: state_name(cli.state).to_string(),
-        authority: st.urls.entra.clone(),
+        // The loopback listener itself: the stand-in never uses a proxy, so under real names
+        // it must not look login.microsoftonline.com up.
+        authority: st.urls.local.entra.clone(),
         ca_file: ca_file.display().to_string(),
         user_name: user_name.clone(),
         user_type: user_type.to_string(),

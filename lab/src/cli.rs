@@ -53,6 +53,11 @@ pub struct ServeArgs {
     /// Append every request, connection and az call to FILE as JSON lines (for scripts/bench)
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
+    /// Answer as the real host names (NAME.openai.azure.com, login.microsoftonline.com,
+    /// management.azure.com) through a CONNECT proxy on 127.0.0.1; the env file sets
+    /// HTTPS_PROXY, so unmodified apps and SDKs reach the lab (and only the lab)
+    #[arg(long)]
+    pub real_names: bool,
 }
 
 #[derive(Args, Debug)]
@@ -77,6 +82,10 @@ pub struct DemoArgs {
     /// Color for the doctor's table reports
     #[arg(long, value_enum, default_value_t = DemoColor::Auto)]
     pub color: DemoColor,
+    /// Point the doctor at the lab's loopback URLs instead of the real host names (which it
+    /// reaches through the lab's CONNECT proxy on 127.0.0.1)
+    #[arg(long)]
+    pub loopback: bool,
 }
 
 impl DemoArgs {

@@ -7,6 +7,12 @@
 //! verdict, the key finding, the time). With names it shows each report in full, the doctor
 //! writing straight to this terminal so its progress (the propagation spinner, or one line
 //! per attempt) appears live and before the report, as in a real run.
+//!
+//! The doctor is given the real host names (`NAME.openai.azure.com`,
+//! `login.microsoftonline.com`, `management.azure.com`) and `HTTPS_PROXY` pointing at the
+//! lab's CONNECT proxy, which routes them to the lab and refuses every other host, so a
+//! report reads like one from Azure and no lab token can leave the machine (`--loopback`
+//! gives it the loopback URLs instead).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -144,7 +150,7 @@ pub async fn run(args: DemoArgs) -> Result<i32> {
     let pin_dir = super::owned_tempdir("aoai-doctor-demo-")?;
     let exe = super::pin_program(pin_dir.path())?;
     let all_ok = if chosen == "all" {
-        summary(&exe, &list, args.format).await?
+        summary(&exe, &list, args.format, !args.loopback).await?
     } else {
         let color = match args.color {
             DemoColor::Auto if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() => {
@@ -155,7 +161,7 @@ pub async fn run(args: DemoArgs) -> Result<i32> {
         };
         let mut all_ok = true;
         for s in &list {
-            all_ok &= show_one(&exe, s, args.format, color, pin_dir.path()).await?;
+            all_ok &= show_one(&exe, s, (args.format, color), pin_dir.path(), !args.loopback).await?;
         }
         all_ok
     };
@@ -164,7 +170,7 @@ pub async fn run(args: DemoArgs) -> Result<i32> {
 
 /// Every scenario, a few at a time, the ones that wait first; then one line each in the
 /// listing's order. True when all matched.
-async fn summary(exe: &Path, list: &[Scenario], format: DemoFormat) -> Result<bool> {
+async fn summary(exe: &Path, list: &[Scenario], format: DemoFormat, real_names: bool) -> Result<bool> {
     let started = Instant::now();
     let mut order: Vec<usize> = (0..list.len()).collect();
     // Stable: waiting scenarios first, the rest in listing order.
@@ -175,7 +181,7 @@ async fn summary(exe: &Path, list: &[Scenario], format: DemoFormat) -> Result<bo
         let (exe, s) = (exe.to_path_buf(), list[i].clone());
         async move {
             let fallback = Outcome::new(&s);
-            let o = tokio::spawn(async move { summarize_one(&exe, &s).await })
+            let o = tokio::spawn(async move { summarize_one(&exe, &s, real_names).await })
                 .await
                 .unwrap_or_else(|e| Outcome {
                     problem: Some(format!("the scenario's task failed: {e}")),
@@ -246,9 +252,9 @@ fn row(o: &Outcome, width: usize) -> String {
     )
 }
 
-async fn summarize_one(exe: &Path, s: &Scenario) -> Outcome {
+async fn summarize_one(exe: &Path, s: &Scenario, real_names: bool) -> Outcome {
     let mut o = Outcome::new(s);
-    let lab = match lab_for(exe, s).await {
+    let lab = match lab_for(exe, s, real_names).await {
         Ok(l) => l,
         Err(e) => {
             o.problem = Some(format!("the lab did not start: {e:#}"));
@@ -278,13 +284,19 @@ async fn summarize_one(exe: &Path, s: &Scenario) -> Outcome {
 /// One scenario in full: the doctor writes its progress and report straight to this
 /// process's stdout and stderr, and its JSON report to a file for the comparison. True when
 /// the verdict matched.
-async fn show_one(exe: &Path, s: &Scenario, format: DemoFormat, color: DemoColor, tmp: &Path) -> Result<bool> {
+async fn show_one(
+    exe: &Path,
+    s: &Scenario,
+    (format, color): (DemoFormat, DemoColor),
+    tmp: &Path,
+    real_names: bool,
+) -> Result<bool> {
     let table = format == DemoFormat::Table;
     if table {
         println!("── {} — {} ──", s.name, s.description);
     }
     let mut o = Outcome::new(s);
-    let lab = lab_for(exe, s).await.context("the lab did not start")?;
+    let lab = lab_for(exe, s, real_names).await.context("the lab did not start")?;
     let json_file = tmp.join(format!("{}.json", s.name));
     let _ = std::fs::remove_file(&json_file);
     let mut cmd = doctor_command(exe, &lab.invocation());
@@ -336,9 +348,12 @@ fn verdict_line(o: &Outcome) -> String {
     }
 }
 
-async fn lab_for(exe: &Path, s: &Scenario) -> Result<super::Lab> {
+/// The scenario's lab; `real_names`: the doctor is given the public host names and the
+/// lab's proxy (`proxy.rs`), so its report reads like one from Azure.
+async fn lab_for(exe: &Path, s: &Scenario, real_names: bool) -> Result<super::Lab> {
     let options = Options {
         az_program: Some(exe.to_path_buf()),
+        real_names,
         ..Options::default()
     };
     start_with(s, options).await

@@ -24,6 +24,7 @@ pub mod jwt;
 pub mod kql;
 pub mod latency;
 pub mod managed_identity;
+pub mod proxy;
 pub mod rbac;
 pub mod resource_graph;
 pub mod responses;
@@ -74,6 +75,10 @@ pub struct Options {
     pub log: bool,
     /// Append every request, connection and `az` call to this file (`stats.rs`).
     pub stats_file: Option<PathBuf>,
+    /// Give clients the public host names (`NAME.openai.azure.com`, `login.microsoftonline.com`,
+    /// `management.azure.com`) and `HTTPS_PROXY` pointing at the lab's CONNECT proxy
+    /// (`proxy.rs`), instead of the loopback URLs.
+    pub real_names: bool,
 }
 
 pub struct Lab {
@@ -95,7 +100,7 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
     std::fs::write(&ca_file, &tls.ca_pem).context("writing the lab CA")?;
 
     let faults = faults::table(&scenario.faults)?;
-    let (listeners, urls) = bind_listeners(scenario, &faults)?;
+    let (mut listeners, urls) = bind_listeners(scenario, &faults, options.real_names)?;
     let mut state = LabState::new(scenario.clone(), urls, options.log)?;
     state.stats = Arc::new(stats::Stats::new(options.stats_file.as_deref())?);
     let state = Arc::new(state);
@@ -115,6 +120,9 @@ pub async fn start_with(scenario: &Scenario, options: Options) -> Result<Lab> {
     };
 
     let certs = ServerCerts::load(tls, &faults).await?;
+    if let Some((listener, routes)) = listeners.proxy()? {
+        tasks.push(proxy::serve(listener, routes, options.log)?);
+    }
     let mut handles = vec![];
     for (service, listener, router) in listeners.into_services(&state) {
         let fault = faults.get(&service).copied();
@@ -155,9 +163,24 @@ struct Listeners {
     mi: TcpListener,
     /// Only on hosts that have IMDS, or when a fault is put on it.
     imds: Option<TcpListener>,
+    /// The CONNECT proxy's, under real names.
+    proxy: Option<TcpListener>,
 }
 
 impl Listeners {
+    /// The proxy's listener and where it routes each public name, under real names.
+    fn proxy(&mut self) -> Result<Option<(TcpListener, proxy::Routes)>> {
+        let Some(listener) = self.proxy.take() else {
+            return Ok(None);
+        };
+        let routes = proxy::Routes {
+            data_plane: self.aoai.local_addr()?,
+            entra: self.entra.local_addr()?,
+            arm: self.arm.local_addr()?,
+        };
+        Ok(Some((listener, routes)))
+    }
+
     /// Each listener with the service it stands for and that service's router.
     fn into_services(self, state: &Arc<LabState>) -> Vec<(Service, TcpListener, Router)> {
         let mut services = vec![
@@ -179,8 +202,13 @@ fn bind_loopback() -> Result<TcpListener> {
     Ok(l)
 }
 
-/// Binds every service's listener and says where each one answers.
-fn bind_listeners(scenario: &Scenario, faults: &BTreeMap<Service, Fault>) -> Result<(Listeners, Urls)> {
+/// Binds every service's listener (and the proxy's, under real names) and says where each
+/// one answers.
+fn bind_listeners(
+    scenario: &Scenario,
+    faults: &BTreeMap<Service, Fault>,
+    real_names: bool,
+) -> Result<(Listeners, Urls)> {
     let (entra_l, arm_l, aoai_l, mi_l) = (bind_loopback()?, bind_loopback()?, bind_loopback()?, bind_loopback()?);
     let port = |l: &TcpListener| l.local_addr().map(|a| a.port());
     let mi = format!("http://127.0.0.1:{}", port(&mi_l)?);
@@ -201,12 +229,19 @@ fn bind_listeners(scenario: &Scenario, faults: &BTreeMap<Service, Fault>) -> Res
             format!("http://127.0.0.1:{p}")
         }
     };
-    let urls = Urls {
+    let local = state::LocalUrls {
         entra: format!("https://127.0.0.1:{}", port(&entra_l)?),
         arm: format!("https://127.0.0.1:{}", port(&arm_l)?),
         aoai: format!("https://127.0.0.1:{}", port(&aoai_l)?),
-        mi,
-        imds,
+    };
+    let proxy_l = if real_names {
+        Some(proxy::bind().context("binding the lab's proxy on 127.0.0.1")?)
+    } else {
+        None
+    };
+    let urls = match &proxy_l {
+        Some(l) => Urls::real_names(scenario, local, mi, imds, format!("http://127.0.0.1:{}", port(l)?)),
+        None => Urls::loopback(local, mi, imds),
     };
     let listeners = Listeners {
         entra: entra_l,
@@ -214,6 +249,7 @@ fn bind_listeners(scenario: &Scenario, faults: &BTreeMap<Service, Fault>) -> Res
         aoai: aoai_l,
         mi: mi_l,
         imds: imds_l,
+        proxy: proxy_l,
     };
     Ok((listeners, urls))
 }
@@ -488,6 +524,11 @@ impl Lab {
             ("AZURE_POD_IDENTITY_AUTHORITY_HOST".into(), u.imds.clone()),
         ];
         let mut set = |k: &str, v: String| env.push((k.to_string(), v));
+        if let Some(p) = &u.proxy {
+            // The public names are reached through the lab's proxy; managed identity stays
+            // plain-HTTP loopback, which clients never send through an HTTPS proxy.
+            set("HTTPS_PROXY", p.clone());
+        }
         match s.host.kind {
             HostKind::AppService => {
                 set("WEBSITE_SITE_NAME", "chat-app".into());
@@ -580,6 +621,13 @@ impl Lab {
             ));
         }
         lines.extend(self.client_env());
+        if let Some(p) = &u.proxy {
+            // Lower case too: curl and Python's urllib prefer it when both are set, and a
+            // corporate proxy in a user's shell must not take the lab's names. Other proxy
+            // settings go: NO_PROXY could send a lab name (and a lab token) to the real host.
+            out.push_str("unset NO_PROXY no_proxy ALL_PROXY all_proxy HTTP_PROXY http_proxy\n");
+            lines.push(("https_proxy".into(), p.clone()));
+        }
         for (k, v) in lines {
             out.push_str(&format!("export {k}={}\n", q(&v)));
         }

@@ -35,6 +35,7 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
         Options {
             log: a.log,
             stats_file: a.stats.clone(),
+            real_names: a.real_names,
             ..Options::default()
         },
     )
@@ -50,7 +51,7 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
     let u = lab.urls();
     writeln!(
         out,
-        "{READY} scenario={} entra={}/ arm={}/ aoai={}/ identity={} imds={} ca={}{}{}",
+        "{READY} scenario={} entra={}/ arm={}/ aoai={}/ identity={} imds={} ca={}{}{}{}",
         lab.scenario().name,
         u.entra,
         u.arm,
@@ -58,6 +59,7 @@ pub async fn serve(a: ServeArgs) -> Result<i32> {
         u.app_service_endpoint(),
         u.imds,
         lab.ca_file().display(),
+        u.proxy.as_ref().map(|p| format!(" proxy={p}")).unwrap_or_default(),
         a.env_file
             .as_ref()
             .map(|p| format!(" env-file={}", p.display()))

@@ -14,17 +14,71 @@ use super::util::{now_unix, random_chars};
 /// Base URLs without a trailing slash.
 #[derive(Debug, Clone)]
 pub struct Urls {
+    /// Entra, ARM and the data plane as clients are given them: the loopback listeners, or
+    /// under `Options::real_names` the public names the proxy routes (`proxy.rs`).
     pub entra: String,
     pub arm: String,
     pub aoai: String,
-    /// Plain-HTTP managed identity listener (App Service `/msi/token`, IMDS path).
+    /// Plain-HTTP managed identity listener (App Service `/msi/token`, IMDS path). Loopback
+    /// in both modes: real App Service identity endpoints are loopback too, and clients
+    /// never send IMDS through a proxy.
     pub mi: String,
     /// What AZURE_POD_IDENTITY_AUTHORITY_HOST points at: `mi` on hosts with IMDS, a refused
     /// port elsewhere.
     pub imds: String,
+    /// Where the HTTPS services listen, always loopback: for the lab's own clients (the `az`
+    /// stand-in) and the `lab serve` ready line.
+    pub local: LocalUrls,
+    /// `http://127.0.0.1:PORT` of the CONNECT proxy, under real names.
+    pub proxy: Option<String>,
+}
+
+/// The HTTPS services' loopback base URLs (`https://127.0.0.1:PORT`).
+#[derive(Debug, Clone)]
+pub struct LocalUrls {
+    pub entra: String,
+    pub arm: String,
+    pub aoai: String,
 }
 
 impl Urls {
+    /// Clients are given the loopback listeners themselves.
+    pub fn loopback(local: LocalUrls, mi: String, imds: String) -> Self {
+        Urls {
+            entra: local.entra.clone(),
+            arm: local.arm.clone(),
+            aoai: local.aoai.clone(),
+            mi,
+            imds,
+            local,
+            proxy: None,
+        }
+    }
+
+    /// Clients are given the public names and reach them through the proxy at `proxy`:
+    /// the account's `NAME.services.ai.azure.com` for a Foundry project or the model-inference
+    /// route (what the portal shows for those), `NAME.openai.azure.com` otherwise (what
+    /// Azure OpenAI apps are configured with, for both account kinds).
+    pub fn real_names(scenario: &Scenario, local: LocalUrls, mi: String, imds: String, proxy: String) -> Self {
+        let name = scenario.account.name.to_ascii_lowercase();
+        let path = scenario.doctor.endpoint_path.trim_start_matches('/');
+        let foundry_route = path.starts_with("api/projects/") || path == "models" || path.starts_with("models/");
+        let suffix = if foundry_route {
+            ".services.ai.azure.com"
+        } else {
+            ".openai.azure.com"
+        };
+        Urls {
+            entra: format!("https://{}", super::proxy::ENTRA_HOST),
+            arm: format!("https://{}", super::proxy::ARM_HOST),
+            aoai: format!("https://{name}{suffix}"),
+            mi,
+            imds,
+            local,
+            proxy: Some(proxy),
+        }
+    }
+
     pub fn app_service_endpoint(&self) -> String {
         format!("{}/msi/token", self.mi)
     }
@@ -144,9 +198,15 @@ impl LabState {
         &self.scenario.account_tenant().id
     }
 
-    /// The account's data-plane URL as ARM reports it in `properties.endpoint`.
+    /// The account's data-plane URL as ARM reports it in `properties.endpoint`: the lab's own
+    /// URL on loopback; under real names what Azure reports for the account's kind
+    /// (`NAME.cognitiveservices.azure.com` for AIServices, `NAME.openai.azure.com` for OpenAI).
     pub fn account_endpoint(&self) -> String {
-        format!("{}/", self.urls.aoai)
+        if self.urls.proxy.is_none() {
+            return format!("{}/", self.urls.aoai);
+        }
+        let (_, openai, cognitive) = super::arm_foundry::public_endpoints(&self.scenario.account.name);
+        if self.scenario.is_foundry() { cognitive } else { openai }
     }
 
     pub fn log(&self, service: &str, line: impl std::fmt::Display) {

@@ -1,6 +1,9 @@
-//! A throw-away CA and a leaf certificate for 127.0.0.1/localhost, made at every start, so
-//! the real clients' certificate checks stay on (they trust the CA through `--ca-cert`,
-//! `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE` or `NODE_EXTRA_CA_CERTS`).
+//! A throw-away CA and a leaf certificate for 127.0.0.1/localhost and the public names the
+//! lab answers for behind its CONNECT proxy (`proxy.rs`), made at every start, so the real
+//! clients' certificate checks stay on (they trust the CA through `--ca-cert`,
+//! `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE` or `NODE_EXTRA_CA_CERTS`). The CA is valid for a
+//! week and its key never leaves the process, so trusting it for these names in a lab shell
+//! vouches for nothing else.
 
 use anyhow::{Context, Result};
 use rcgen::{
@@ -8,6 +11,15 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use time::{Duration, OffsetDateTime};
+
+/// The leaf's names: loopback, and the hosts `proxy.rs` routes (the same list, so a name the
+/// proxy accepts always passes the client's certificate check).
+pub fn leaf_names() -> Vec<String> {
+    let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    names.extend(super::proxy::DATA_PLANE_SUFFIXES.iter().map(|s| format!("*{s}")));
+    names.extend([super::proxy::ENTRA_HOST, super::proxy::ARM_HOST].map(str::to_string));
+    names
+}
 
 pub struct LabTls {
     pub ca_pem: String,
@@ -37,8 +49,7 @@ pub fn generate_with(ca_name: &str, organization: &str) -> Result<LabTls> {
     let ca_key = KeyPair::generate().context("CA key")?;
     let issuer = CertifiedIssuer::self_signed(ca, ca_key).context("self-signing the CA")?;
 
-    let mut leaf =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).context("leaf params")?;
+    let mut leaf = CertificateParams::new(leaf_names()).context("leaf params")?;
     leaf.distinguished_name.push(DnType::CommonName, "127.0.0.1");
     leaf.use_authority_key_identifier_extension = true;
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];

@@ -87,3 +87,124 @@ fn a_scenario_can_be_named_by_flag_and_an_unknown_one_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario 'no-such-scenario'"));
 }
+
+/// Where `text` names a loopback host or a host with an explicit port, with some context.
+/// `imds_allowed`: the lab's IMDS stand-in (`http://127.0.0.1:PORT/metadata/identity…`) may
+/// appear; IMDS is plain HTTP that clients never send through a proxy, so it stays on
+/// loopback (README → Demo).
+fn loopback_or_port(text: &str, imds_allowed: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    let context = |at: usize| text[at.saturating_sub(60)..(at + 60).min(text.len())].to_string();
+    for needle in ["127.0.0.1", "localhost", "[::1]", "::1]"] {
+        for (at, _) in text.match_indices(needle) {
+            let rest = &text[at + needle.len()..];
+            let port_len = rest
+                .strip_prefix(':')
+                .map_or(0, |r| r.bytes().take_while(u8::is_ascii_digit).count());
+            let imds = needle == "127.0.0.1" && port_len > 0 && rest[1 + port_len..].starts_with("/metadata/identity");
+            if !(imds_allowed && imds) {
+                found.push(context(at));
+            }
+        }
+    }
+    // Any URL with an explicit port (`https://host:PORT/`), other than the IMDS stand-in.
+    for (at, _) in text.match_indices("://") {
+        let authority: String = text[at + 3..]
+            .chars()
+            .take_while(|c| !matches!(c, '/' | ' ' | '"' | ')' | '\'' | '\n' | '\\'))
+            .collect();
+        let imds = text[at + 3 + authority.len()..].starts_with("/metadata/identity");
+        if authority.contains(':') && !(imds_allowed && imds) {
+            found.push(context(at));
+        }
+    }
+    found
+}
+
+#[test]
+fn one_report_shows_the_real_host_names_and_no_loopback_address() {
+    let out = demo(&["missing-role", "--color", "never"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("contoso-aoai.openai.azure.com"), "{text}");
+    assert!(text.contains("✓ missing-role: fail, as the scenario expects"), "{text}");
+    let found = loopback_or_port(&text, false);
+    assert!(found.is_empty(), "loopback or a port in the report: {found:#?}\n{text}");
+
+    let out = demo(&["missing-role", "--format", "json"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(report["verdict"], "fail");
+    let endpoint = report["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == "endpoint"))
+        .map(|c| c["evidence"]["endpoint"].clone());
+    assert_eq!(
+        endpoint,
+        Some(serde_json::json!("https://contoso-aoai.openai.azure.com/")),
+        "{text}"
+    );
+    let found = loopback_or_port(&text, true);
+    assert!(found.is_empty(), "loopback or a port in the JSON report: {found:#?}");
+    // The check itself catches what it must: the lab's loopback mode shows its ports.
+    let out = demo(&["missing-role", "--format", "json", "--loopback"])
+        .output()
+        .unwrap();
+    assert!(!loopback_or_port(&String::from_utf8_lossy(&out.stdout), true).is_empty());
+}
+
+#[test]
+fn a_foundry_project_report_names_the_services_ai_host() {
+    let out = demo(&["healthy-foundry-project", "--format", "json"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("https://contoso-foundry.services.ai.azure.com/api/projects/chat-proj"),
+        "{text}"
+    );
+    let found = loopback_or_port(&text, true);
+    assert!(found.is_empty(), "loopback or a port in the JSON report: {found:#?}");
+}
+
+/// `lab serve --real-names`: an unmodified client with the env file reaches the lab by the
+/// real names, and the lab's proxy refuses any host it does not emulate.
+#[test]
+fn lab_serve_real_names_serves_the_doctor_and_refuses_other_hosts() {
+    use std::io::{Read as _, Write as _};
+    let lab = common::Lab::start("healthy-cli", &["--real-names"]);
+    assert_eq!(
+        lab.var("AZURE_OPENAI_ENDPOINT"),
+        Some("https://contoso-aoai.openai.azure.com/")
+    );
+    let proxy = lab.var("HTTPS_PROXY").expect("HTTPS_PROXY in the env file").to_string();
+    assert_eq!(lab.var("https_proxy"), Some(proxy.as_str()));
+    let out = lab.doctor().args(["--format", "json"]).output().unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["verdict"], "pass", "{report:#}");
+
+    let addr = proxy.trim_start_matches("http://");
+    let ask = |request: &str| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut answer = vec![0u8; 4096];
+        let n = s.read(&mut answer).unwrap_or(0);
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    };
+    let refused = ask("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    assert!(refused.starts_with("HTTP/1.1 403 Forbidden"), "{refused}");
+    assert!(refused.contains("not a host the lab emulates"), "{refused}");
+    let routed = ask("CONNECT contoso-aoai.openai.azure.com:443 HTTP/1.1\r\n\r\n");
+    assert!(routed.starts_with("HTTP/1.1 200 Connection established"), "{routed}");
+}

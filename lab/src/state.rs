@@ -215,3 +215,67 @@ impl LabState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local() -> LocalUrls {
+        LocalUrls {
+            entra: "https://127.0.0.1:1".into(),
+            arm: "https://127.0.0.1:2".into(),
+            aoai: "https://127.0.0.1:3".into(),
+        }
+    }
+
+    fn urls(name: &str) -> Urls {
+        let s = crate::scenario::load(name).unwrap();
+        Urls::real_names(
+            &s,
+            local(),
+            "http://127.0.0.1:4".into(),
+            "http://127.0.0.1:5".into(),
+            "http://127.0.0.1:6".into(),
+        )
+    }
+
+    #[test]
+    fn real_names_follow_the_route_the_app_is_configured_with() {
+        let u = urls("healthy-cli");
+        assert_eq!(u.aoai, "https://contoso-aoai.openai.azure.com");
+        assert_eq!(u.entra, "https://login.microsoftonline.com");
+        assert_eq!(u.arm, "https://management.azure.com");
+        // The lab's own clients and the proxy's routes keep the loopback listeners.
+        assert_eq!(u.local.entra, "https://127.0.0.1:1");
+        assert_eq!(u.proxy.as_deref(), Some("http://127.0.0.1:6"));
+        assert_eq!(
+            urls("healthy-foundry-project").aoai,
+            "https://contoso-foundry.services.ai.azure.com"
+        );
+        assert!(
+            urls("foundry-maas-openai-user")
+                .aoai
+                .ends_with(".services.ai.azure.com")
+        );
+        assert!(urls("healthy-v1").aoai.ends_with(".openai.azure.com"));
+    }
+
+    #[test]
+    fn arm_reports_the_endpoint_azure_reports_for_the_account_kind() {
+        let endpoint = |name: &str, real: bool| {
+            let s = crate::scenario::load(name).unwrap();
+            let u = if real {
+                urls(name)
+            } else {
+                Urls::loopback(local(), String::new(), String::new())
+            };
+            LabState::new(s, u, false).unwrap().account_endpoint()
+        };
+        assert_eq!(endpoint("healthy-cli", true), "https://contoso-aoai.openai.azure.com/");
+        assert_eq!(
+            endpoint("healthy-foundry-project", true),
+            "https://contoso-foundry.cognitiveservices.azure.com/"
+        );
+        assert_eq!(endpoint("healthy-cli", false), "https://127.0.0.1:3/");
+    }
+}

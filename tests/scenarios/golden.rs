@@ -49,6 +49,9 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         ),
         // How long the probe waited for a propagating role (about --wait-for-propagation).
         (r"\bwaiting \d+(\.\d+)?s\b", "waiting <seconds>"),
+        // ... and how long it took (5.0s or 5.1s on a busy machine).
+        (r"\bafter \d+(\.\d+)?s of waiting\b", "after <seconds> of waiting"),
+        (r"\bit took \d+(\.\d+)?s\b", "it took <seconds>"),
         (r"\b\d+ ?ms\b", "<n> ms"),
         // A role assignment made as the lab starts is "0s" or "1s" old by the time it is read.
         (r"\bassigned \d+s ago\b", "assigned <seconds> ago"),

@@ -12,6 +12,7 @@ pub mod http;
 pub mod imds;
 pub mod net;
 pub mod process;
+pub mod proxy;
 pub mod reachability;
 pub mod resource_graph;
 pub mod transport;

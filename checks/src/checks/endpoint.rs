@@ -4,7 +4,7 @@
 
 use super::Check;
 use super::Outcome;
-use crate::azure::reachability::{self, Reachability, RootAnswer};
+use crate::azure::reachability::{self, Reachability, Resolution, RootAnswer};
 use crate::azure::{http, net};
 use crate::codes;
 use crate::context::{Cloud, RunContext};
@@ -38,7 +38,7 @@ impl Check for EndpointCheck {
         shape.api_version_ignored =
             shape.surface.as_ref().is_some_and(Surface::is_v1) && ctx.env.var_set("OPENAI_API_VERSION").is_some();
         if !shape.reachable_worth_checking() {
-            return Outcome::new(judge(url, &shape, None, false));
+            return Outcome::new(judge(url, &shape, None));
         }
         // Shorter than the check's own limit, so a hanging endpoint is reported as such.
         let limit = ctx.timeouts.http.min(ctx.timeouts.check.mul_f64(0.8));
@@ -47,14 +47,12 @@ impl Check for EndpointCheck {
             &shape.base,
             &shape.host,
             &ctx.resolves,
+            crate::azure::proxy::route(&shape.base, ctx.env.as_ref()),
             ctx.timeouts.dns,
             limit,
         )
         .await;
-        let proxy = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
-            .iter()
-            .any(|v| ctx.env.var_set(v).is_some());
-        let judgement = judge(url, &shape, Some(&reach), proxy);
+        let judgement = judge(url, &shape, Some(&reach));
         let facts = Facts {
             endpoint: (judgement.status != Status::Fail).then(|| shape.facts()),
             ..Default::default()
@@ -73,8 +71,8 @@ fn missing() -> Judgement {
 }
 
 /// The pure judge: the URL's shape, and what DNS and the HTTPS request found (`None` when
-/// the shape alone decides). `proxy`: an HTTPS proxy is configured.
-pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>, proxy: bool) -> Judgement {
+/// the shape alone decides).
+pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>) -> Judgement {
     let mut findings = shape.findings.clone();
     let mut evidence = json!({
         "endpoint": url.as_str(),
@@ -94,9 +92,17 @@ pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>, proxy: bool
             .with_findings(findings)
             .evidence(evidence);
     };
-    let addrs = match &reach.dns {
-        Ok(a) => a,
-        Err(why) => {
+    let (addrs, proxy): (&[std::net::IpAddr], bool) = match &reach.dns {
+        Resolution::Addresses(a) => (a, false),
+        Resolution::ByProxy { route, here } => {
+            // Only the variable's name: its value may carry a password.
+            evidence["dns"] = json!({ "by_proxy": route.variable });
+            if let Some(here) = here {
+                evidence["dns"]["addresses_here"] = json!(here.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+            }
+            (here.as_deref().unwrap_or_default(), true)
+        }
+        Resolution::Failed(why) => {
             evidence["dns"] = json!({ "error": why });
             findings.push(dns_failed(shape, why));
             return Judgement::new(Status::Fail, format!("{} does not resolve", shape.host))
@@ -104,12 +110,19 @@ pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>, proxy: bool
                 .evidence(evidence);
         }
     };
-    evidence["dns"] = json!({ "addresses": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>() });
+    if !proxy {
+        evidence["dns"] = json!({ "addresses": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>() });
+    }
     if let Some(private) = addrs.iter().find(|a| net::is_private(a)) {
+        let whose = if proxy {
+            " here (the proxy resolves it for the request)"
+        } else {
+            ""
+        };
         findings.push(
             Finding::info(
                 &codes::ENDPOINT_PRIVATE_ADDRESS,
-                format!("{} resolves to {private}, a private endpoint address.", shape.host),
+                format!("{} resolves{whose} to {private}, a private endpoint address.", shape.host),
             )
             .fix("That works only from inside the virtual network (or over VPN / peering). From elsewhere the public address must be allowed, or run this from inside the network."),
         );
@@ -127,7 +140,8 @@ pub fn judge(url: &Url, shape: &Shape, reach: Option<&Reachability>, proxy: bool
     }
     let status = Judgement::status_from(&findings);
     let summary = if status == Status::Pass || status == Status::Warn {
-        format!("{}, reachable{}", shape.named(), shape.from())
+        let via = if proxy { " through the proxy" } else { "" };
+        format!("{}, reachable{via}{}", shape.named(), shape.from())
     } else {
         findings
             .iter()
@@ -511,7 +525,7 @@ mod tests {
             "https://contoso.services.ai.azure.com/api/projects/chat-proj/openai/v1"
         );
         let url = Url::parse("https://contoso.openai.azure.com/openai/v1/").unwrap();
-        let j = judge(&url, &s_with_source(&url, "OPENAI_BASE_URL"), None, false);
+        let j = judge(&url, &s_with_source(&url, "OPENAI_BASE_URL"), None);
         assert_eq!(
             j.summary,
             "contoso.openai.azure.com (custom-subdomain), v1 base URL (from OPENAI_BASE_URL)"
@@ -558,38 +572,92 @@ mod tests {
     }
     fn reach(dns: Result<Vec<&str>, &str>, root: Option<RootAnswer>) -> Reachability {
         Reachability {
-            dns: dns
-                .map(|a| a.iter().map(|ip| ip.parse().unwrap()).collect())
-                .map_err(str::to_string),
+            dns: match dns {
+                Ok(a) => Resolution::Addresses(a.iter().map(|ip| ip.parse().unwrap()).collect()),
+                Err(why) => Resolution::Failed(why.to_string()),
+            },
             root,
         }
     }
 
-    fn judged(u: &str, r: &Reachability, proxy: bool) -> Judgement {
+    fn proxied(root: RootAnswer, here: Option<&str>) -> Reachability {
+        Reachability {
+            dns: Resolution::ByProxy {
+                route: crate::azure::proxy::ProxyRoute {
+                    variable: "HTTPS_PROXY",
+                },
+                here: here.map(|ip| vec![ip.parse().unwrap()]),
+            },
+            root: Some(root),
+        }
+    }
+
+    fn judged(u: &str, r: &Reachability) -> Judgement {
         let url = Url::parse(u).unwrap();
-        judge(&url, &judge_shape(&url, Cloud::AzureCloud), Some(r), proxy)
+        judge(&url, &judge_shape(&url, Cloud::AzureCloud), Some(r))
+    }
+
+    #[test]
+    fn through_a_proxy_the_name_is_the_proxys_to_resolve() {
+        let j = judged(
+            "https://contoso.openai.azure.com/",
+            &proxied(RootAnswer::Status(404), None),
+        );
+        assert_eq!(j.status, Status::Pass);
+        assert_eq!(
+            j.summary,
+            "contoso.openai.azure.com (custom-subdomain), reachable through the proxy"
+        );
+        assert_eq!(j.evidence["dns"]["by_proxy"], "HTTPS_PROXY");
+        assert!(j.findings.is_empty(), "{:?}", j.findings);
+        // A private endpoint seen by the local lookup is still worth saying.
+        let private = proxied(RootAnswer::Status(404), Some("10.1.2.3"));
+        let j = judged("https://contoso.openai.azure.com/", &private);
+        assert_eq!(
+            (j.status, j.findings[0].code.id),
+            (Status::Pass, "endpoint-private-address")
+        );
+        assert!(
+            j.findings[0]
+                .message
+                .contains("resolves here (the proxy resolves it for the request) to 10.1.2.3")
+        );
+        let refused = proxied(
+            RootAnswer::Failed {
+                kind: http::Failure::Refused,
+                chain: "proxy refused".into(),
+            },
+            None,
+        );
+        let j = judged("https://contoso.openai.azure.com/", &refused);
+        assert_eq!(
+            (j.status, j.findings[0].code.id),
+            (Status::Fail, "endpoint-unreachable")
+        );
+        assert!(
+            j.findings[0]
+                .remediation
+                .text
+                .starts_with("An HTTPS proxy is configured")
+        );
     }
 
     #[test]
     fn a_reachable_endpoint_passes_and_a_private_address_is_noted() {
         let ok = reach(Ok(vec!["20.42.1.1"]), Some(RootAnswer::Status(404)));
-        let j = judged("https://contoso.openai.azure.com/", &ok, false);
+        let j = judged("https://contoso.openai.azure.com/", &ok);
         assert_eq!(j.status, Status::Pass);
         assert_eq!(j.summary, "contoso.openai.azure.com (custom-subdomain), reachable");
         assert_eq!(j.evidence["tls"]["root_status"], 404);
         let private = reach(Ok(vec!["10.0.0.4"]), Some(RootAnswer::Status(401)));
-        let j = judged("https://contoso.openai.azure.com/", &private, false);
+        let j = judged("https://contoso.openai.azure.com/", &private);
         let codes: Vec<_> = j.findings.iter().map(|f| f.code.id).collect();
         assert_eq!((j.status, codes), (Status::Pass, vec!["endpoint-private-address"]));
     }
 
     #[test]
     fn dns_and_connection_failures_fail_with_their_fix() {
-        let j = judged(
-            "https://typo.openai.azure.com/",
-            &reach(Err("no such host"), None),
-            false,
-        );
+        let j = judged("https://typo.openai.azure.com/", &reach(Err("no such host"), None));
         assert_eq!((j.status, j.findings[0].code.id), (Status::Fail, "endpoint-dns-failed"));
         assert_eq!(j.summary, "typo.openai.azure.com does not resolve");
         assert!(
@@ -608,7 +676,7 @@ mod tests {
                 }),
             )
         };
-        let j = judged("https://contoso.openai.azure.com/", &refused("20.42.1.1"), true);
+        let j = judged("https://contoso.openai.azure.com/", &refused("20.42.1.1"));
         assert_eq!(
             (j.status, j.findings[0].code.id),
             (Status::Fail, "endpoint-unreachable")
@@ -619,10 +687,10 @@ mod tests {
         );
         let fix = &j.findings[0].remediation.text;
         assert!(
-            fix.starts_with("An HTTPS proxy is configured") && fix.contains("firewall"),
-            "{fix}"
+            !fix.contains("proxy") && fix.contains("firewall"),
+            "no proxy carries it, so no proxy advice: {fix}"
         );
-        let j = judged("https://contoso.openai.azure.com/", &refused("10.0.0.4"), false);
+        let j = judged("https://contoso.openai.azure.com/", &refused("10.0.0.4"));
         let fix = &j.findings.last().unwrap().remediation.text;
         assert!(fix.starts_with("The host resolves to a private endpoint"), "{fix}");
         let untrusted = reach(
@@ -632,14 +700,14 @@ mod tests {
                 chain: "unknown issuer".into(),
             }),
         );
-        let j = judged("https://contoso.openai.azure.com/", &untrusted, false);
+        let j = judged("https://contoso.openai.azure.com/", &untrusted);
         assert_eq!(j.findings[0].code.id, "endpoint-tls-untrusted");
     }
 
     #[test]
     fn the_shape_alone_decides_when_no_call_is_worth_making() {
         let url = Url::parse("https://eastus.api.cognitive.microsoft.com/").unwrap();
-        let j = judge(&url, &judge_shape(&url, Cloud::AzureCloud), None, false);
+        let j = judge(&url, &judge_shape(&url, Cloud::AzureCloud), None);
         assert_eq!((j.status, j.findings[0].code.id), (Status::Fail, "endpoint-regional"));
         assert!(j.evidence.get("dns").is_none());
         assert_eq!(missing().findings[0].code.id, "endpoint-missing");

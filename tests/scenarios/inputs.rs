@@ -275,8 +275,9 @@ fn endpoint_inputs() -> Vec<Input> {
             .trim_end_matches('/')
             .to_string();
         let (mut c, _home) = lab_doctor(&lab, &["--endpoint"]);
-        c.args(["--endpoint", &format!("https://contoso-aoai.openai.azure.com:{port}/")])
-            .args(["--resolve", "contoso-aoai.openai.azure.com:127.0.0.1"]);
+        // Not an Azure name: the lab's certificate carries those (for its proxy, lab/src/tls.rs).
+        c.args(["--endpoint", &format!("https://aoai-gateway.contoso.com:{port}/")])
+            .args(["--resolve", "aoai-gateway.contoso.com:127.0.0.1"]);
         Produced::from_json(&run_limited("endpoint with another host name", c))
     }));
     // No deployment: the live chat call is not made.

@@ -632,7 +632,8 @@ mod tests {
 
     mod foundry {
         use super::*;
-        use crate::diagnose::data_actions::{self as da, Call, RequestSurface, required_data_actions};
+        use crate::diagnose::data_actions::{self as da, Call, required_data_actions};
+        use crate::surface::Surface;
 
         const FOUNDRY: &str =
             "/subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-foundry";
@@ -643,7 +644,7 @@ mod tests {
 
         /// Alice calls `surface` on an AIServices account with `assignments` (read at the
         /// scope the gather step reads: the project for a project endpoint).
-        fn at(surface: RequestSurface, format: Option<&str>, assignments: Vec<AssignedRole>) -> Gathered {
+        fn at(surface: Surface, format: Option<&str>, assignments: Vec<AssignedRole>) -> Gathered {
             let mut g = found(Ok(assignments));
             if let ResourceState::Found { account, .. } = &mut g.resource {
                 account.id = FOUNDRY.into();
@@ -660,8 +661,10 @@ mod tests {
             g
         }
 
-        fn project() -> RequestSurface {
-            RequestSurface::Project("chat-proj".into())
+        fn project() -> Surface {
+            Surface::Project {
+                project: "chat-proj".into(),
+            }
         }
 
         fn all_text(j: &Judgement) -> String {
@@ -732,7 +735,7 @@ mod tests {
         #[test]
         fn project_assignments_do_not_count_for_resource_level_paths() {
             let g = at(
-                RequestSurface::V1,
+                Surface::V1,
                 Some("OpenAI"),
                 vec![assigned(roles::FOUNDRY_USER, &project_id(), 7 * 86400)],
             );
@@ -740,7 +743,7 @@ mod tests {
             assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-missing"]), "{j:?}");
             assert_eq!(f.unwrap().resource_id.as_deref(), Some(FOUNDRY));
             // Found elsewhere, it is the right role on the wrong scope.
-            let mut g = at(RequestSurface::V1, Some("OpenAI"), vec![]);
+            let mut g = at(Surface::V1, Some("OpenAI"), vec![]);
             g.elsewhere = vec![assigned(roles::FOUNDRY_USER, &project_id(), 7 * 86400)];
             let (j, _) = judge(&g, NOW);
             assert_eq!(codes_of(&j), vec!["role-wrong-scope"]);
@@ -803,7 +806,7 @@ mod tests {
         fn a_non_openai_model_needs_maas() {
             // On /models: confirmed, a failure naming the MaaS action.
             let g = at(
-                RequestSurface::Models,
+                Surface::ModelInference,
                 Some("DeepSeek"),
                 vec![assigned(roles::OPENAI_USER, FOUNDRY, 7 * 86400)],
             );
@@ -815,7 +818,7 @@ mod tests {
             assert!(text.contains("--role \"Foundry User\" --scope /subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-foundry"), "{text}");
             // Through /openai/v1: unverified, a warning.
             let g = at(
-                RequestSurface::V1,
+                Surface::V1,
                 Some("DeepSeek"),
                 vec![assigned(roles::OPENAI_USER, FOUNDRY, 7 * 86400)],
             );
@@ -833,7 +836,7 @@ mod tests {
                 j.findings[0].message
             );
             // Foundry User grants MaaS: a pass either way.
-            for s in [RequestSurface::Models, RequestSurface::V1] {
+            for s in [Surface::ModelInference, Surface::V1] {
                 let g = at(s, Some("Meta"), vec![assigned(roles::FOUNDRY_USER, FOUNDRY, 7 * 86400)]);
                 assert_eq!(judge(&g, NOW).0.status, Status::Pass);
             }

@@ -66,7 +66,10 @@ impl WriteFailure {
                 crate::diagnose::redact(&format!("HTTP {status}{code}: {msg}{tries}"))
             }
             WriteFailure::TimedOut { limit, attempts } => {
-                format!("no answer within {limit:.0?} ({attempts} attempts)")
+                format!(
+                    "no answer within {} ({attempts} attempts)",
+                    crate::diagnose::duration::time_limit(*limit)
+                )
             }
             WriteFailure::Transport { message, attempts } => {
                 crate::diagnose::redact(&format!("{message} ({attempts} attempts)"))

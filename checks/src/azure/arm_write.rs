@@ -120,6 +120,7 @@ pub async fn put_role_assignment(
             .body(payload.clone())
             .timeout(limit);
         let exchange = async {
+            http::count(http::Service::Arm);
             let resp = request.send().await?;
             let status = resp.status().as_u16();
             let headers = http::headers_of(&resp);

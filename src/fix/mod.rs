@@ -319,7 +319,10 @@ async fn apply_and_report(
 }
 
 async fn wait_then_report(p: &crate::Prepared, strict: bool, max_wait: std::time::Duration, mut row: FixRow) -> Ending {
-    let waited = wait::until_live(max_wait, p.ctx.progress.as_ref(), || crate::check_run(p, strict)).await;
+    let waited = wait::until_live(max_wait, p.deadline, p.ctx.progress.as_ref(), || {
+        crate::check_run(p, strict)
+    })
+    .await;
     row.note(
         "propagation",
         serde_json::json!({"attempts": waited.attempts, "waited_ms": waited.elapsed.as_millis() as u64, "live": waited.live}),

@@ -228,11 +228,7 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
         ),
     ));
     if args.dry_run {
-        let counts = row.requests.clone();
-        let access = counting(counts, apply::check_access(p, &facts, &plan, &mut row))
-            .await
-            .map(|(_, a)| a);
-        return Ending::DryRun(text::plan_json(&plan, access.as_ref()));
+        return dry_run(p, &facts, &plan, &mut row).await;
     }
     match prompt::confirm(&plan, args.yes).await {
         prompt::Answer::Yes => {}
@@ -253,6 +249,15 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
         }
     }
     apply_and_report(p, &facts, plan, first, row, strict, max_wait).await
+}
+
+/// `--dry-run`: the plan and whether the caller may write it (read-only).
+async fn dry_run(p: &crate::Prepared, facts: &Facts, plan: &Plan, row: &mut FixRow) -> Ending {
+    let counts = row.requests.clone();
+    let access = counting(counts, apply::check_access(p, facts, plan, row))
+        .await
+        .map(|(_, a)| a);
+    Ending::DryRun(text::plan_json(plan, access.as_ref()))
 }
 
 /// The role is there (or unreadable): nothing for fix to write.

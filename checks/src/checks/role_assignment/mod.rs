@@ -15,8 +15,9 @@
 //! Files: [`gather`] (ARM I/O), [`outcome`] (what was found), [`findings`] (what to say).
 //!
 //! Which data action: [`crate::diagnose::data_actions::required_data_actions`], the table
-//! shared with the probe and `explain` — by the endpoint's surface (classic, v1, a Foundry
-//! project, `/models`), the call, and the deployment's model format. A Foundry project
+//! shared with the probe and `explain` — by the endpoint's [`crate::surface::Surface`] (classic,
+//! v1, a Foundry project, `/models`, an agent application), the call, and the deployment's
+//! model format. A Foundry project
 //! endpoint is authorized at the project (`…/accounts/{a}/projects/{p}`): assignments there and
 //! above count; a project's assignments do not count for the account's own routes.
 //!
@@ -627,6 +628,34 @@ mod tests {
         assert_eq!(
             scope_of_assignment_id("/providers/Microsoft.Authorization/roleAssignments/abc"),
             "/"
+        );
+    }
+
+    #[test]
+    fn the_requirement_follows_the_surface_the_endpoint_means() {
+        use crate::diagnose::data_actions::{self as da, Call, required_data_actions};
+        let requirement = |endpoint: &str| {
+            let ctx = crate::checks::test_support::context_with(Default::default(), Some(endpoint));
+            required_data_actions(&gather::request_surface(&ctx), Call::Chat, None)
+        };
+        let host = "https://c.services.ai.azure.com";
+        // A project, also when a request path was pasted after it: the project's actions.
+        for path in ["/api/projects/p", "/api/projects/p/openai/v1/chat/completions"] {
+            let r = requirement(&format!("{host}{path}"));
+            assert_eq!(r.grants, vec![da::AGENTS_WRITE, da::AI_RESPONSES_WRITE], "{path}");
+            assert_eq!(r.surface.project(), Some("p"));
+        }
+        // An agent application: its own invoke action, the one the probe names on a denial.
+        let app = requirement(&format!("{host}/api/projects/p/applications/bot/protocols/openai"));
+        assert_eq!(app.grants, vec![da::APPLICATION_INVOKE]);
+        // A pasted v1 request is v1 (assumed), a pasted classic request the classic root
+        // (confirmed by live 401s).
+        let v1 = requirement("https://c.openai.azure.com/openai/v1/chat/completions");
+        assert_eq!((v1.surface.id(), v1.certainty), ("v1", da::Certainty::Assumed));
+        let classic = requirement("https://c.openai.azure.com/openai/deployments/d/chat/completions");
+        assert_eq!(
+            (classic.surface.id(), classic.certainty),
+            ("resource-root", da::Certainty::Confirmed)
         );
     }
 

@@ -110,10 +110,14 @@ fn account_id(report: &serde_json::Value) -> String {
 #[test]
 fn owner_at_the_subscription_gets_one_assignment_on_the_account_and_a_working_call() {
     let lab = Lab::start("owner-at-subscription", &["--propagation-delay", "3s"]);
-    let r = fix(&lab, &["--yes", "--format", "json", "--wait-for-propagation", "60s"]);
+    let r = fix(
+        &lab,
+        &["--yes", "--format", "json", "--wait-for-propagation", "60s", "-v"],
+    );
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
     let report = json(&r);
     assert_eq!(report["schema_version"], 1);
+    fix_row_counts_its_own_requests(&report, &r.stderr);
     assert_eq!(status_of(&report, "data-plane-probe"), "pass", "{}", r.stdout);
     assert!(
         codes(&report).contains(&"fix:fix-applied".to_string()),
@@ -198,6 +202,28 @@ fn owner_at_the_subscription_gets_one_assignment_on_the_account_and_a_working_ca
     let line: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|_| panic!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(line["ok"], true, "{line}");
+}
+
+/// The fix row counts its own calls as the runner counts a check's: the permissions read and
+/// the PUT (the ARM token comes from the lab's `az`, a subprocess, not a request), in its
+/// `requests`, in the run's total and in its `-v` line.
+fn fix_row_counts_its_own_requests(report: &serde_json::Value, stderr: &str) {
+    let checks = report["checks"].as_array().expect("checks");
+    let row = checks.iter().find(|c| c["id"] == "fix").expect("a fix row");
+    assert_eq!(row["requests"], serde_json::json!({"arm": 2}), "{row}");
+    for service in ["arm", "entra", "mi", "dataplane"] {
+        let sum: u64 = checks
+            .iter()
+            .map(|c| c["requests"][service].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(report["requests"][service].as_u64().unwrap_or(0), sum, "{service}");
+    }
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("aoai-doctor: fix: pass in ") && l.ends_with("; requests: arm 2")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -466,6 +492,14 @@ fn for_an_assignee_the_assignment_is_read_back_and_the_report_says_the_data_plan
     let written = assignments(&lab, &scope);
     assert_eq!(written.len(), 1);
     assert_eq!(written[0]["properties"]["principalId"], chat_api);
+    // Its own calls: the permissions read, the PUT and the read-back.
+    let row = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "fix")
+        .unwrap();
+    assert_eq!(row["requests"], serde_json::json!({"arm": 3}), "{row}");
     // The live call ran as alice, who still has no data role: not a pass, so not exit 0.
     assert_ne!(r.code, 0);
 }

@@ -57,22 +57,16 @@ impl Stopped {
     /// `--deadline`.
     pub fn deadline(limit: std::time::Duration) -> Self {
         Stopped {
-            summary: format!("stopped at the run's deadline ({})", humanize(limit)),
+            summary: format!(
+                "stopped at the run's deadline ({})",
+                crate::diagnose::duration::time_limit(limit)
+            ),
             message: format!(
                 "The whole run may take at most {}; this check had not finished.",
-                humanize(limit)
+                crate::diagnose::duration::time_limit(limit)
             ),
             fix: "Raise --deadline, or look at the check that waits (run with -v).".into(),
         }
-    }
-}
-
-fn humanize(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    if s >= 60 && s.is_multiple_of(60) {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
     }
 }
 
@@ -232,10 +226,11 @@ async fn run_isolated(
         Err(_) => {
             abort.abort();
             let secs = limit.as_secs_f64();
-            let j = Judgement::new(Status::Error, format!("did not finish within {secs:.0}s")).finding(
+            let within = crate::diagnose::duration::time_limit(limit);
+            let j = Judgement::new(Status::Error, format!("did not finish within {within}")).finding(
                 Finding::error(
                     &codes::CHECK_TIMED_OUT,
-                    format!("`{}` did not finish within {secs:.1}s", check.id()),
+                    format!("`{}` did not finish within {within}", check.id()),
                 )
                 .fix("Raise the limit with --timeout, or run with -v to see which call hangs.")
                 .command(format!(

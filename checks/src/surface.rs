@@ -55,12 +55,30 @@ impl Surface {
         Surface::of_path(url.path())
     }
 
-    /// The surface of a URL path (`/openai/v1/`, `/api/projects/p`, …).
+    /// The surface a URL path names exactly (`/openai/v1/`, `/api/projects/p`, …).
     pub fn of_path(path: &str) -> Option<Surface> {
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        Surface::of_segments(&segs)
+    }
+
+    /// The surface an endpoint is meant for, even when a request path was pasted after it (the
+    /// endpoint check reports that as `endpoint-has-path`): the longest leading run of path
+    /// segments that names a surface, else the resource root. So
+    /// `…/api/projects/p/openai/v1/chat/completions` is project `p`, `…/openai/v1/responses`
+    /// is v1, and `…/openai/deployments/d/chat/completions` (or a gateway's own prefix) is the
+    /// classic root. Query and fragment are ignored. What the role check and `fix` judge by.
+    pub fn meant_by(url: &Url) -> Surface {
+        let segs: Vec<&str> = url.path().split('/').filter(|s| !s.is_empty()).collect();
+        (0..=segs.len())
+            .rev()
+            .find_map(|n| Surface::of_segments(&segs[..n]))
+            .unwrap_or(Surface::ResourceRoot)
+    }
+
+    fn of_segments(segs: &[&str]) -> Option<Surface> {
         let is = |s: &str, word: &str| s.eq_ignore_ascii_case(word);
         let name = |s: &str| s.to_string();
-        Some(match segs.as_slice() {
+        Some(match segs {
             [] => Surface::ResourceRoot,
             [o, v] if is(o, "openai") && is(v, "v1") => Surface::V1,
             [m] if is(m, "models") => Surface::ModelInference,
@@ -333,6 +351,65 @@ mod tests {
             "https://c.services.ai.azure.com/api/projects",
         ] {
             assert_eq!(of(u), None, "{u}");
+        }
+    }
+
+    #[test]
+    fn a_pasted_request_path_means_the_surface_it_starts_with() {
+        let meant = |u: &str| Surface::meant_by(&Url::parse(u).unwrap());
+        let project = |p: &str| Surface::Project { project: p.into() };
+        // Every exact shape means itself.
+        for u in [
+            "https://c.openai.azure.com/",
+            "https://c.openai.azure.com/openai/v1/",
+            "https://c.services.ai.azure.com/api/projects/Chat-Proj",
+            "https://c.services.ai.azure.com/api/projects/x/openai/v1",
+            "https://c.services.ai.azure.com/models",
+            "https://c.services.ai.azure.com/api/projects/x/applications/bot/protocols/openai",
+        ] {
+            assert_eq!(Some(meant(u)), of(u), "{u}");
+        }
+        for (u, want) in [
+            // Deliberate: the longest leading run that names a surface.
+            (
+                "https://c.services.ai.azure.com/api/projects/p/openai/v1/chat/completions",
+                Surface::ProjectV1 { project: "p".into() },
+            ),
+            (
+                "https://c.services.ai.azure.com/api/projects/p/assistants",
+                project("p"),
+            ),
+            ("https://c.openai.azure.com/openai/v1/responses", Surface::V1),
+            (
+                "https://c.services.ai.azure.com/models/chat/completions",
+                Surface::ModelInference,
+            ),
+            (
+                "https://c.services.ai.azure.com/api/projects/p/applications/bot/protocols/openai/responses",
+                Surface::AgentApplication {
+                    project: "p".into(),
+                    application: "bot".into(),
+                },
+            ),
+            // Nothing named: the classic root, as the SDK would call it.
+            (
+                "https://c.openai.azure.com/openai/deployments/d/chat/completions",
+                Surface::ResourceRoot,
+            ),
+            ("https://c.openai.azure.com/openai", Surface::ResourceRoot),
+            ("https://c.services.ai.azure.com/api/projects/", Surface::ResourceRoot),
+            ("https://gw.contoso.com/aoai/openai/v1", Surface::ResourceRoot),
+            // A query does not hide the path's surface (Surface::of refuses it).
+            (
+                "https://c.openai.azure.com/openai/v1?api-version=2024-10-21",
+                Surface::V1,
+            ),
+            (
+                "https://c.openai.azure.com/?api-version=2024-10-21",
+                Surface::ResourceRoot,
+            ),
+        ] {
+            assert_eq!(meant(u), want, "{u}");
         }
     }
 

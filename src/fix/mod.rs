@@ -12,6 +12,7 @@ mod wait;
 pub use args::FixArgs;
 
 use crate::cli::UsageError;
+use aoai_doctor_checks::azure::http::{RequestCounts, counting};
 use aoai_doctor_checks::codes::{self, Code};
 use aoai_doctor_checks::facts::{Facts, RoleVerdict};
 use aoai_doctor_checks::fix::{Plan, Surface, plan};
@@ -26,6 +27,9 @@ pub(crate) struct FixRow {
     /// Text for the user besides the report (the plan, an owner's commands): stderr.
     notes: Vec<String>,
     duration_ms: u64,
+    /// The row's own requests (ARM token, permissions, the PUT, the read-back), counted as
+    /// the runner counts a check's; the checks' re-runs count in their own rows.
+    requests: std::sync::Arc<RequestCounts>,
 }
 
 impl FixRow {
@@ -75,7 +79,7 @@ pub fn run(args: FixArgs, matches: Option<&clap::ArgMatches>) -> Result<i32, Usa
         }
         Ending::Report { report, mut row } => {
             row.duration_ms = started.elapsed().as_millis() as u64;
-            finish(*report, row, &run_args, &prepared.delivery)
+            finish(*report, row, &run_args, &prepared)
         }
     }
 }
@@ -84,30 +88,35 @@ fn finish(
     mut report: Report,
     row: FixRow,
     run_args: &crate::cli::RunArgs,
-    delivery: &crate::render::Delivery,
+    prepared: &crate::Prepared,
 ) -> Result<i32, UsageError> {
     for n in &row.notes {
         eprintln!("{n}");
     }
     let status = Judgement::status_from(&row.findings);
     let summary = summary(&row);
-    report.checks.push(CheckResult {
+    let result = CheckResult {
         id: "fix".into(),
         title: "Fix: one least-privilege role assignment".into(),
         status,
         summary,
         duration_ms: row.duration_ms,
-        // The fix row's own ARM calls are not counted per service yet.
-        requests: Default::default(),
+        requests: row.requests.snapshot(),
         findings: row.findings,
         evidence: serde_json::Value::Object(row.evidence),
-    });
+    };
+    // Like a check's: its -v line, and its requests in the run's total.
+    prepared.observer.finished(&result);
+    for (service, n) in &result.requests {
+        *report.requests.entry(service.clone()).or_insert(0) += n;
+    }
+    report.checks.push(result);
     report.verdict = Verdict::of(&report.checks, run_args.strict);
     report.changes = row.changes;
     if run_args.redact {
         crate::render::redact::redact(&mut report);
     }
-    crate::render::deliver(&report, delivery)?;
+    crate::render::deliver(&report, &prepared.delivery)?;
     let code = report.verdict.exit_code();
     // Exit 0 only when the live call passes.
     Ok(if code == 0 && !wait::probe_passed(&report) {
@@ -219,8 +228,7 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
         ),
     ));
     if args.dry_run {
-        let access = apply::check_access(p, &facts, &plan, &mut row).await.map(|(_, a)| a);
-        return Ending::DryRun(text::plan_json(&plan, access.as_ref()));
+        return dry_run(p, &facts, &plan, &mut row).await;
     }
     match prompt::confirm(&plan, args.yes).await {
         prompt::Answer::Yes => {}
@@ -241,6 +249,15 @@ async fn flow(p: &crate::Prepared, args: &FixArgs, strict: bool, max_wait: std::
         }
     }
     apply_and_report(p, &facts, plan, first, row, strict, max_wait).await
+}
+
+/// `--dry-run`: the plan and whether the caller may write it (read-only).
+async fn dry_run(p: &crate::Prepared, facts: &Facts, plan: &Plan, row: &mut FixRow) -> Ending {
+    let counts = row.requests.clone();
+    let access = counting(counts, apply::check_access(p, facts, plan, row))
+        .await
+        .map(|(_, a)| a);
+    Ending::DryRun(text::plan_json(plan, access.as_ref()))
 }
 
 /// The role is there (or unreadable): nothing for fix to write.
@@ -288,14 +305,15 @@ async fn apply_and_report(
     strict: bool,
     max_wait: std::time::Duration,
 ) -> Ending {
-    if !apply::apply(p, facts, &plan, &mut row).await {
+    let counts = row.requests.clone();
+    if !counting(counts.clone(), apply::apply(p, facts, &plan, &mut row)).await {
         return Ending::Report {
             report: Box::new(first),
             row,
         };
     }
     if !plan.principal_is_caller {
-        apply::read_back(p, facts, &plan, &mut row).await;
+        counting(counts, apply::read_back(p, facts, &plan, &mut row)).await;
         let (report, _) = crate::check_run(p, strict).await;
         return Ending::Report {
             report: Box::new(report),
@@ -306,7 +324,10 @@ async fn apply_and_report(
 }
 
 async fn wait_then_report(p: &crate::Prepared, strict: bool, max_wait: std::time::Duration, mut row: FixRow) -> Ending {
-    let waited = wait::until_live(max_wait, p.ctx.progress.as_ref(), || crate::check_run(p, strict)).await;
+    let waited = wait::until_live(max_wait, p.deadline, p.ctx.progress.as_ref(), || {
+        crate::check_run(p, strict)
+    })
+    .await;
     row.note(
         "propagation",
         serde_json::json!({"attempts": waited.attempts, "waited_ms": waited.elapsed.as_millis() as u64, "live": waited.live}),

@@ -6,6 +6,7 @@ use super::args::AssigneeType;
 use aoai_doctor_checks::checks::role_assignment::{caller_principal, classify_assignee};
 use aoai_doctor_checks::facts::Facts;
 use aoai_doctor_checks::fix::PrincipalChoice;
+use aoai_doctor_checks::surface::Surface;
 
 pub fn choose(
     facts: &Facts,
@@ -60,10 +61,8 @@ pub fn choose(
 
 /// `https://…/api/projects/{name}` → `{name}`.
 pub fn project_of(endpoint: Option<&url::Url>) -> Option<String> {
-    let segs: Vec<&str> = endpoint?.path_segments()?.filter(|s| !s.is_empty()).collect();
-    segs.windows(3)
-        .find(|w| w[0].eq_ignore_ascii_case("api") && w[1].eq_ignore_ascii_case("projects"))
-        .map(|w| w[2].to_string())
+    // The role check's own reading of the endpoint, so fix plans for the project it judged.
+    Surface::meant_by(endpoint?).project().map(str::to_string)
 }
 
 #[cfg(test)]
@@ -77,7 +76,16 @@ mod tests {
             project_of(Some(&u("https://x.services.ai.azure.com/api/projects/chat-proj"))).as_deref(),
             Some("chat-proj")
         );
+        assert_eq!(
+            project_of(Some(&u(
+                "https://x.services.ai.azure.com/api/projects/p/openai/v1/responses"
+            )))
+            .as_deref(),
+            Some("p")
+        );
         assert_eq!(project_of(Some(&u("https://x.openai.azure.com/"))), None);
+        // Only a leading `/api/projects/NAME` names a project, as for the role check.
+        assert_eq!(project_of(Some(&u("https://gw.contoso.com/aoai/api/projects/p"))), None);
         assert_eq!(project_of(None), None);
     }
 }

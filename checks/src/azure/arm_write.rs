@@ -66,7 +66,10 @@ impl WriteFailure {
                 crate::diagnose::redact(&format!("HTTP {status}{code}: {msg}{tries}"))
             }
             WriteFailure::TimedOut { limit, attempts } => {
-                format!("no answer within {limit:.0?} ({attempts} attempts)")
+                format!(
+                    "no answer within {} ({attempts} attempts)",
+                    crate::diagnose::duration::time_limit(*limit)
+                )
             }
             WriteFailure::Transport { message, attempts } => {
                 crate::diagnose::redact(&format!("{message} ({attempts} attempts)"))
@@ -117,6 +120,7 @@ pub async fn put_role_assignment(
             .body(payload.clone())
             .timeout(limit);
         let exchange = async {
+            http::count(http::Service::Arm);
             let resp = request.send().await?;
             let status = resp.status().as_u16();
             let headers = http::headers_of(&resp);

@@ -31,7 +31,7 @@ impl std::fmt::Display for ProcError {
             ProcError::TimedOut(d) => write!(
                 f,
                 "no answer within {} (stopped)",
-                crate::diagnose::jwt::human_duration(d.as_secs() as i64)
+                crate::diagnose::duration::time_limit(*d)
             ),
         }
     }

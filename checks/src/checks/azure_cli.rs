@@ -8,7 +8,7 @@ use crate::azure::{az, process::ProcError};
 use crate::chain;
 use crate::codes;
 use crate::context::{CredentialChoice, RunContext};
-use crate::diagnose::{self, Diagnosis, cli as azcli, jwt};
+use crate::diagnose::{self, Diagnosis, cli as azcli, duration::time_limit, jwt};
 use crate::facts::{CliState, Fact, Facts, TokenInfo};
 use crate::model::{Finding, Judgement, Status};
 use crate::secret::Secret;
@@ -124,9 +124,9 @@ pub fn judge(
         Gathered::TimedOut(d) => {
             state.installed = true;
             state.problem = Some("timed out".into());
-            let j = Judgement::new(Status::Error, format!("`az` did not answer within {d:.0?} and was stopped"))
+            let j = Judgement::new(Status::Error, format!("`az` did not answer within {} and was stopped", time_limit(*d)))
                 .finding(
-                    Finding::error(&codes::CLI_TIMED_OUT, format!("`az account get-access-token` did not finish within {d:.0?}; it was stopped."))
+                    Finding::error(&codes::CLI_TIMED_OUT, format!("`az account get-access-token` did not finish within {}; it was stopped.", time_limit(*d)))
                         .fix("`az` hangs when it wants an interactive login or cannot reach Entra ID. Run it yourself to see what it waits for; log in again if asked.")
                         .command(format!("az account get-access-token --scope {scope} -o json"))
                         .command(format!("az login --scope {scope}")),

@@ -140,51 +140,6 @@ pub const AGENTS_READ: &str = "Microsoft.CognitiveServices/accounts/AIServices/a
 pub const AI_RESPONSES_WRITE: &str = "Microsoft.CognitiveServices/accounts/AIServices/responses/write";
 pub const AI_RESPONSES_READ: &str = "Microsoft.CognitiveServices/accounts/AIServices/responses/read";
 
-/// Where a call goes, as far as RBAC cares: the request path's shape, not the host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "surface", content = "project", rename_all = "kebab-case")]
-pub enum RequestSurface {
-    /// The resource root: classic `/openai/deployments/{d}/…?api-version=`.
-    Classic,
-    /// `/openai/v1/…` on the resource host.
-    V1,
-    /// A Foundry project: `/api/projects/{name}[/openai/v1]`.
-    Project(String),
-    /// The model-inference route `/models/…`.
-    Models,
-}
-
-impl RequestSurface {
-    /// The surface an endpoint's path addresses (`None`: a path the doctor does not know,
-    /// which the endpoint check reports; RBAC then reads it as the classic root).
-    pub fn from_path(path: &str) -> Option<RequestSurface> {
-        let segs: Vec<String> = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect();
-        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        Some(match segs.as_slice() {
-            [] | ["openai"] => RequestSurface::Classic,
-            ["openai", "v1"] => RequestSurface::V1,
-            ["api", "projects", _, ..] => {
-                // The name as written (ARM compares it case-insensitively).
-                let name = path.split('/').filter(|s| !s.is_empty()).nth(2).unwrap_or_default();
-                RequestSurface::Project(name.to_string())
-            }
-            ["models", ..] => RequestSurface::Models,
-            _ => return None,
-        })
-    }
-
-    pub fn project(&self) -> Option<&str> {
-        match self {
-            RequestSurface::Project(p) => Some(p),
-            _ => None,
-        }
-    }
-}
-
 /// The call the app (and the probe) makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -227,7 +182,8 @@ pub enum Certainty {
 /// What one call needs: the data actions that grant it, and why the doctor thinks so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Requirement {
-    pub surface: RequestSurface,
+    /// Where the call goes (RBAC cares about the path's shape, not the host).
+    pub surface: Surface,
     pub call: Call,
     /// The deployment's `properties.model.format` (`OpenAI`, `DeepSeek`, …), when read.
     pub model_format: Option<String>,
@@ -243,7 +199,7 @@ pub struct Requirement {
 impl Default for Requirement {
     /// Classic chat on an OpenAI model: what an app without more context makes.
     fn default() -> Self {
-        required_data_actions(&RequestSurface::Classic, Call::Chat, None)
+        required_data_actions(&Surface::ResourceRoot, Call::Chat, None)
     }
 }
 
@@ -264,11 +220,12 @@ fn is_non_openai(format: Option<&str>) -> bool {
 }
 
 /// The one table: (surface, call, model format) → the data action(s) needed.
-pub fn required_data_actions(surface: &RequestSurface, call: Call, model_format: Option<&str>) -> Requirement {
+pub fn required_data_actions(surface: &Surface, call: Call, model_format: Option<&str>) -> Requirement {
     let (grants, alternatives, certainty, note) = match surface {
-        RequestSurface::Project(_) => project_requirement(call),
-        RequestSurface::Models => models_requirement(call, model_format),
-        RequestSurface::Classic | RequestSurface::V1 if is_non_openai(model_format) => {
+        Surface::AgentApplication { .. } => application_requirement(),
+        Surface::Project { .. } | Surface::ProjectV1 { .. } => project_requirement(call),
+        Surface::ModelInference => models_requirement(call, model_format),
+        Surface::ResourceRoot | Surface::V1 if is_non_openai(model_format) => {
             let (maas, openai) = match call {
                 Call::Embeddings => (MAAS_EMBEDDINGS, OPENAI_EMBEDDINGS),
                 _ => (MAAS_CHAT, OPENAI_CHAT),
@@ -285,7 +242,7 @@ pub fn required_data_actions(surface: &RequestSurface, call: Call, model_format:
                 ),
             )
         }
-        RequestSurface::Classic | RequestSurface::V1 => openai_requirement(surface, call),
+        Surface::ResourceRoot | Surface::V1 => openai_requirement(surface, call),
     };
     Requirement {
         surface: surface.clone(),
@@ -299,6 +256,16 @@ pub fn required_data_actions(surface: &RequestSurface, call: Call, model_format:
 }
 
 type Row = (Vec<&'static str>, Vec<&'static str>, Certainty, String);
+
+/// Whatever the call, a published agent application is invoked through one action.
+fn application_requirement() -> Row {
+    (
+        vec![APPLICATION_INVOKE],
+        vec![],
+        Certainty::Assumed,
+        "an agent application: AIServices/applications/invoke/action at the application's scope (documented in hosted-agent-permissions; no live 401 found)".into(),
+    )
+}
 
 fn project_requirement(call: Call) -> Row {
     let (observed, documented) = match call {
@@ -346,13 +313,13 @@ fn models_requirement(call: Call, model_format: Option<&str>) -> Row {
                 model_format.unwrap_or_default()
             ),
         ),
-        (c, false) => openai_requirement(&RequestSurface::Models, c),
+        (c, false) => openai_requirement(&Surface::ModelInference, c),
     }
 }
 
-fn openai_requirement(surface: &RequestSurface, call: Call) -> Row {
+fn openai_requirement(surface: &Surface, call: Call) -> Row {
     let (action, confirmed) = match call {
-        Call::Chat => (OPENAI_CHAT, *surface == RequestSurface::Classic),
+        Call::Chat => (OPENAI_CHAT, surface.is_classic()),
         Call::Embeddings => (OPENAI_EMBEDDINGS, false),
         Call::ListModels => (OPENAI_MODELS_READ, false),
         Call::Responses => (OPENAI_RESPONSES, true),
@@ -400,23 +367,11 @@ impl NeededAction {
 /// What a call of `kind` on `surface` needs; `model_format` is the ARM deployment's model
 /// format (`OpenAI`, `DeepSeek`, …) when known.
 pub fn needed_for(surface: &Surface, kind: ProbeKind, model_format: Option<&str>) -> NeededAction {
-    let request = match surface {
-        Surface::ResourceRoot => RequestSurface::Classic,
-        Surface::V1 => RequestSurface::V1,
-        Surface::Project { project } | Surface::ProjectV1 { project } => RequestSurface::Project(project.clone()),
-        Surface::ModelInference => RequestSurface::Models,
-        Surface::AgentApplication { .. } => {
-            return NeededAction {
-                action: APPLICATION_INVOKE,
-                or_else: None,
-                unconfirmed: None,
-            };
-        }
-    };
-    let r = required_data_actions(&request, Call::of_probe(kind), model_format);
+    let r = required_data_actions(surface, Call::of_probe(kind), model_format);
     NeededAction {
         action: r.primary(),
         or_else: r.grants.get(1).or(r.unverified_alternatives.first()).copied(),
+        // Only a live 401 settles which action the service checks.
         unconfirmed: (r.certainty != Certainty::Confirmed).then_some(r.note),
     }
 }
@@ -496,27 +451,9 @@ mod tests {
     }
 
     #[test]
-    fn surfaces_from_paths() {
-        use RequestSurface as S;
-        for (p, s) in [
-            ("/", Some(S::Classic)),
-            ("", Some(S::Classic)),
-            ("/openai/v1/", Some(S::V1)),
-            ("/openai/v1", Some(S::V1)),
-            ("/api/projects/Chat-Proj", Some(S::Project("Chat-Proj".into()))),
-            ("/api/projects/_project/openai/v1", Some(S::Project("_project".into()))),
-            ("/models", Some(S::Models)),
-            ("/openai/deployments/x/chat/completions", None),
-            ("/api/projects/", None),
-        ] {
-            assert_eq!(RequestSurface::from_path(p), s, "{p}");
-        }
-    }
-
-    #[test]
     fn the_request_table() {
-        use RequestSurface as S;
-        let r = required_data_actions(&S::Classic, Call::Chat, Some("OpenAI"));
+        use Surface as S;
+        let r = required_data_actions(&S::ResourceRoot, Call::Chat, Some("OpenAI"));
         assert_eq!(
             (r.grants.clone(), r.certainty),
             (vec![OPENAI_CHAT], Certainty::Confirmed)
@@ -528,14 +465,34 @@ mod tests {
             (vec![OPENAI_RESPONSES], Certainty::Confirmed)
         );
         // A project: either AIServices action counts; which is unverified; Foundry User.
-        let r = required_data_actions(&S::Project("p".into()), Call::Chat, Some("OpenAI"));
+        let r = required_data_actions(&S::Project { project: "p".into() }, Call::Chat, Some("OpenAI"));
         assert_eq!(r.grants, vec![AGENTS_WRITE, AI_RESPONSES_WRITE]);
+        let v1 = required_data_actions(&S::ProjectV1 { project: "p".into() }, Call::Chat, Some("OpenAI"));
+        assert_eq!((v1.grants, v1.certainty), (r.grants.clone(), r.certainty));
         assert_eq!(r.certainty, Certainty::EitherUnverified);
         assert!(r.note.contains("unverified"), "{}", r.note);
         assert_eq!(r.smallest_role().unwrap().guid, FOUNDRY_USER.guid);
         assert!(!OPENAI_USER.grants(AGENTS_WRITE) && !OPENAI_USER.grants(AI_RESPONSES_WRITE));
+        // An agent application: its own invoke action, whatever the call (the probe reads
+        // denials by the same row, so the role check and the probe name the same action).
+        let app = S::AgentApplication {
+            project: "p".into(),
+            application: "bot".into(),
+        };
+        for call in [Call::Chat, Call::Responses, Call::ListModels] {
+            let r = required_data_actions(&app, call, None);
+            assert_eq!(
+                (r.grants.clone(), r.certainty),
+                (vec![APPLICATION_INVOKE], Certainty::Assumed)
+            );
+            assert_eq!(r.smallest_role().unwrap().guid, FOUNDRY_USER.guid);
+        }
+        assert_eq!(
+            needed_for(&app, ProbeKind::Chat, None).any_of(),
+            vec![APPLICATION_INVOKE]
+        );
         // A non-OpenAI model on /models: MaaS, confirmed; through /openai/v1: unverified.
-        let r = required_data_actions(&S::Models, Call::Chat, Some("DeepSeek"));
+        let r = required_data_actions(&S::ModelInference, Call::Chat, Some("DeepSeek"));
         assert_eq!((r.grants.clone(), r.certainty), (vec![MAAS_CHAT], Certainty::Confirmed));
         assert_eq!(r.smallest_role().unwrap().guid, FOUNDRY_USER.guid);
         let r = required_data_actions(&S::V1, Call::Chat, Some("Meta"));
@@ -548,7 +505,7 @@ mod tests {
         let r = required_data_actions(&S::V1, Call::Chat, Some("OpenAI"));
         assert_eq!((r.grants.clone(), r.certainty), (vec![OPENAI_CHAT], Certainty::Assumed));
         assert_eq!(
-            required_data_actions(&S::Models, Call::Chat, Some("openai")).grants,
+            required_data_actions(&S::ModelInference, Call::Chat, Some("openai")).grants,
             vec![OPENAI_CHAT]
         );
     }

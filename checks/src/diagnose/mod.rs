@@ -17,6 +17,7 @@ pub mod arm;
 pub mod cli;
 pub mod data_actions;
 pub mod dataplane;
+pub mod duration;
 pub mod entra;
 pub mod explain;
 pub mod html;

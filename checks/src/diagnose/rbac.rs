@@ -34,8 +34,8 @@ pub const GROUP_PROPAGATION_WINDOW_SECS: i64 = 30 * 60;
 /// The data action the probe's call needs on the classic surface (the full table, by surface
 /// and model format, is [`super::data_actions::required_data_actions`]).
 pub fn data_action_for(probe: ProbeKind) -> &'static str {
-    use super::data_actions::{Call, RequestSurface, required_data_actions};
-    required_data_actions(&RequestSurface::Classic, Call::of_probe(probe), None).primary()
+    use super::data_actions::{Call, required_data_actions};
+    required_data_actions(&crate::surface::Surface::ResourceRoot, Call::of_probe(probe), None).primary()
 }
 
 /// Built-in role GUIDs the doctor names in its advice.

@@ -7,7 +7,7 @@ use crate::azure::resource_graph;
 use crate::codes;
 use crate::context::RunContext;
 use crate::diagnose::arm::ArmErrorKind;
-use crate::diagnose::data_actions::{Call, RequestSurface, required_data_actions};
+use crate::diagnose::data_actions::{Call, required_data_actions};
 use crate::diagnose::rbac::{self, AssignedRole, DenyRule, RoleDef, RoleReading, is_guid};
 use crate::facts::{Facts, Surface};
 use crate::model::Finding;
@@ -640,7 +640,7 @@ async fn principal_and_arm(ctx: &RunContext, facts: &Facts, claims: &Value, g: &
 
 pub(super) async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
     let claims = facts.claims.as_ref().map(|c| c.shown()).unwrap_or(Value::Null);
-    let surface = request_surface(ctx, facts);
+    let surface = request_surface(ctx);
     let call = Call::of_probe(ctx.target.probe);
     let mut g = Gathered {
         requirement: required_data_actions(&surface, call, None),
@@ -684,23 +684,14 @@ pub(super) async fn gather(ctx: &RunContext, facts: &Facts) -> Gathered {
 
 /// The surface the call goes to, classified from the endpoint the user gave (the same pure
 /// classification the endpoint check reports), so the role check never waits for the endpoint
-/// check's network round trip. A path the doctor does not know reads as the classic root (the
-/// endpoint check reports it).
-pub(super) fn request_surface(ctx: &RunContext, _facts: &Facts) -> RequestSurface {
-    match ctx.target.endpoint.as_ref().and_then(Surface::of) {
-        Some(Surface::V1) => RequestSurface::V1,
-        Some(
-            Surface::Project { project } | Surface::ProjectV1 { project } | Surface::AgentApplication { project, .. },
-        ) => RequestSurface::Project(project),
-        Some(Surface::ModelInference) => RequestSurface::Models,
-        Some(Surface::ResourceRoot) => RequestSurface::Classic,
-        None => ctx
-            .target
-            .endpoint
-            .as_ref()
-            .and_then(|u| RequestSurface::from_path(u.path()))
-            .unwrap_or(RequestSurface::Classic),
-    }
+/// check's network round trip. A pasted request path reads as the surface it starts with
+/// ([`Surface::meant_by`]); no endpoint, as the classic root.
+pub(super) fn request_surface(ctx: &RunContext) -> Surface {
+    ctx.target
+        .endpoint
+        .as_ref()
+        .map(Surface::meant_by)
+        .unwrap_or(Surface::ResourceRoot)
 }
 
 /// A name ARM can take as one path segment (no `/`, no `.`/`..` that would climb the path).
@@ -719,7 +710,7 @@ pub(super) fn plain_segment(name: &str) -> bool {
 async fn model_format(
     arm: &ArmClient,
     account: &AccountSummary,
-    surface: &RequestSurface,
+    surface: &Surface,
     deployment: Option<&str>,
     g: &mut Gathered,
 ) -> Option<String> {

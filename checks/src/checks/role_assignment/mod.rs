@@ -15,8 +15,9 @@
 //! Files: [`gather`] (ARM I/O), [`outcome`] (what was found), [`findings`] (what to say).
 //!
 //! Which data action: [`crate::diagnose::data_actions::required_data_actions`], the table
-//! shared with the probe and `explain` — by the endpoint's surface (classic, v1, a Foundry
-//! project, `/models`), the call, and the deployment's model format. A Foundry project
+//! shared with the probe and `explain` — by the endpoint's [`crate::surface::Surface`] (classic,
+//! v1, a Foundry project, `/models`, an agent application), the call, and the deployment's
+//! model format. A Foundry project
 //! endpoint is authorized at the project (`…/accounts/{a}/projects/{p}`): assignments there and
 //! above count; a project's assignments do not count for the account's own routes.
 //!
@@ -630,9 +631,38 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_requirement_follows_the_surface_the_endpoint_means() {
+        use crate::diagnose::data_actions::{self as da, Call, required_data_actions};
+        let requirement = |endpoint: &str| {
+            let ctx = crate::checks::test_support::context_with(Default::default(), Some(endpoint));
+            required_data_actions(&gather::request_surface(&ctx), Call::Chat, None)
+        };
+        let host = "https://c.services.ai.azure.com";
+        // A project, also when a request path was pasted after it: the project's actions.
+        for path in ["/api/projects/p", "/api/projects/p/openai/v1/chat/completions"] {
+            let r = requirement(&format!("{host}{path}"));
+            assert_eq!(r.grants, vec![da::AGENTS_WRITE, da::AI_RESPONSES_WRITE], "{path}");
+            assert_eq!(r.surface.project(), Some("p"));
+        }
+        // An agent application: its own invoke action, the one the probe names on a denial.
+        let app = requirement(&format!("{host}/api/projects/p/applications/bot/protocols/openai"));
+        assert_eq!(app.grants, vec![da::APPLICATION_INVOKE]);
+        // A pasted v1 request is v1 (assumed), a pasted classic request the classic root
+        // (confirmed by live 401s).
+        let v1 = requirement("https://c.openai.azure.com/openai/v1/chat/completions");
+        assert_eq!((v1.surface.id(), v1.certainty), ("v1", da::Certainty::Assumed));
+        let classic = requirement("https://c.openai.azure.com/openai/deployments/d/chat/completions");
+        assert_eq!(
+            (classic.surface.id(), classic.certainty),
+            ("resource-root", da::Certainty::Confirmed)
+        );
+    }
+
     mod foundry {
         use super::*;
-        use crate::diagnose::data_actions::{self as da, Call, RequestSurface, required_data_actions};
+        use crate::diagnose::data_actions::{self as da, Call, required_data_actions};
+        use crate::surface::Surface;
 
         const FOUNDRY: &str =
             "/subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-foundry";
@@ -643,7 +673,7 @@ mod tests {
 
         /// Alice calls `surface` on an AIServices account with `assignments` (read at the
         /// scope the gather step reads: the project for a project endpoint).
-        fn at(surface: RequestSurface, format: Option<&str>, assignments: Vec<AssignedRole>) -> Gathered {
+        fn at(surface: Surface, format: Option<&str>, assignments: Vec<AssignedRole>) -> Gathered {
             let mut g = found(Ok(assignments));
             if let ResourceState::Found { account, .. } = &mut g.resource {
                 account.id = FOUNDRY.into();
@@ -660,8 +690,10 @@ mod tests {
             g
         }
 
-        fn project() -> RequestSurface {
-            RequestSurface::Project("chat-proj".into())
+        fn project() -> Surface {
+            Surface::Project {
+                project: "chat-proj".into(),
+            }
         }
 
         fn all_text(j: &Judgement) -> String {
@@ -732,7 +764,7 @@ mod tests {
         #[test]
         fn project_assignments_do_not_count_for_resource_level_paths() {
             let g = at(
-                RequestSurface::V1,
+                Surface::V1,
                 Some("OpenAI"),
                 vec![assigned(roles::FOUNDRY_USER, &project_id(), 7 * 86400)],
             );
@@ -740,7 +772,7 @@ mod tests {
             assert_eq!((j.status, codes_of(&j)), (Status::Fail, vec!["role-missing"]), "{j:?}");
             assert_eq!(f.unwrap().resource_id.as_deref(), Some(FOUNDRY));
             // Found elsewhere, it is the right role on the wrong scope.
-            let mut g = at(RequestSurface::V1, Some("OpenAI"), vec![]);
+            let mut g = at(Surface::V1, Some("OpenAI"), vec![]);
             g.elsewhere = vec![assigned(roles::FOUNDRY_USER, &project_id(), 7 * 86400)];
             let (j, _) = judge(&g, NOW);
             assert_eq!(codes_of(&j), vec!["role-wrong-scope"]);
@@ -803,7 +835,7 @@ mod tests {
         fn a_non_openai_model_needs_maas() {
             // On /models: confirmed, a failure naming the MaaS action.
             let g = at(
-                RequestSurface::Models,
+                Surface::ModelInference,
                 Some("DeepSeek"),
                 vec![assigned(roles::OPENAI_USER, FOUNDRY, 7 * 86400)],
             );
@@ -815,7 +847,7 @@ mod tests {
             assert!(text.contains("--role \"Foundry User\" --scope /subscriptions/s1/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-foundry"), "{text}");
             // Through /openai/v1: unverified, a warning.
             let g = at(
-                RequestSurface::V1,
+                Surface::V1,
                 Some("DeepSeek"),
                 vec![assigned(roles::OPENAI_USER, FOUNDRY, 7 * 86400)],
             );
@@ -833,7 +865,7 @@ mod tests {
                 j.findings[0].message
             );
             // Foundry User grants MaaS: a pass either way.
-            for s in [RequestSurface::Models, RequestSurface::V1] {
+            for s in [Surface::ModelInference, Surface::V1] {
                 let g = at(s, Some("Meta"), vec![assigned(roles::FOUNDRY_USER, FOUNDRY, 7 * 86400)]);
                 assert_eq!(judge(&g, NOW).0.status, Status::Pass);
             }

@@ -131,3 +131,6 @@ fn build_arm_client(ctx: &RunContext) -> Option<(reqwest::Client, Preconnect)> {
     .ok()?;
     Some((client, preconnect))
 }
+
+#[cfg(test)]
+mod tests;

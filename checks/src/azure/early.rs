@@ -28,7 +28,7 @@ pub struct EarlyCalls {
     /// Managed-identity token calls started early, by (source, client id, scope).
     managed_identity: Mutex<HashMap<(String, Option<String>, String), Call>>,
     /// The client ARM calls go through, with the layer that lets its connection open early.
-    arm: OnceLock<Option<(reqwest::Client, Preconnect)>>,
+    arm: OnceLock<Option<reqwest::Client>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -99,28 +99,22 @@ impl EarlyCalls {
         if ctx.az_tokens.arm_scope().is_none() {
             return;
         }
-        let mut first = false;
-        let built = self.arm.get_or_init(|| {
-            first = true;
-            build_arm_client(ctx)
-        });
-        // Only a client nobody has used may be warmed up (see `Preconnect::warm_up`).
-        if first && let Some((client, preconnect)) = built {
-            let warmed = preconnect.warm_up(client, ctx.endpoints.arm.clone());
-            tracing::debug!(warmed, "ARM connection opened ahead of its first request");
-        }
+        // Nothing happens if the client exists already (built by the first ARM call).
+        self.arm.get_or_init(|| build_arm_client(ctx, true));
     }
 
     /// The client for ARM calls (the run's shared client if the ARM one cannot be built).
     pub fn arm_client(&self, ctx: &RunContext) -> reqwest::Client {
-        match self.arm.get_or_init(|| build_arm_client(ctx)) {
-            Some((client, _)) => client.clone(),
+        match self.arm.get_or_init(|| build_arm_client(ctx, false)) {
+            Some(client) => client.clone(),
             None => ctx.http.clone(),
         }
     }
 }
 
-fn build_arm_client(ctx: &RunContext) -> Option<(reqwest::Client, Preconnect)> {
+/// The ARM client; with `warm_up`, its connection starts opening before anyone else can hold
+/// the client (a warm-up is sound only on a client nobody has used: see `Preconnect::warm_up`).
+fn build_arm_client(ctx: &RunContext, warm_up: bool) -> Option<reqwest::Client> {
     let preconnect = Preconnect::new(ctx.timeouts.connect);
     let client = http::client_with(
         ctx.extra_roots_pem.as_deref(),
@@ -129,7 +123,11 @@ fn build_arm_client(ctx: &RunContext) -> Option<(reqwest::Client, Preconnect)> {
         preconnect.clone(),
     )
     .ok()?;
-    Some((client, preconnect))
+    if warm_up {
+        let started = preconnect.warm_up(&client, ctx.endpoints.arm.clone());
+        tracing::debug!(started, "ARM connection opening ahead of its first request");
+    }
+    Some(client)
 }
 
 #[cfg(test)]

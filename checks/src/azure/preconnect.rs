@@ -20,12 +20,19 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// A finished connect (`Result<Conn, BoxError>`, type-erased: reqwest does not name `Conn`).
-type Parked = oneshot::Receiver<Box<dyn Any + Send>>;
+/// A finished connect: when it finished, and its `Result<Conn, BoxError>` (type-erased:
+/// reqwest does not name `Conn`).
+type Parked = oneshot::Receiver<(Instant, Box<dyn Any + Send>)>;
+
+/// A connection that waited longer than this for its first request is not used: a server or
+/// proxy may close a connection that sends nothing (some after a few seconds), and a request
+/// written on a closed connection fails where a fresh one would not. In the doctor the wait is
+/// one token request or one `az` call, well under it.
+pub const MAX_IDLE: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct State {
@@ -42,6 +49,7 @@ pub struct Preconnect {
     /// The limit of a connect run ahead (the client's own connect limit applies only to the
     /// call that waits for it).
     limit: Duration,
+    max_idle: Duration,
 }
 
 impl Preconnect {
@@ -49,6 +57,15 @@ impl Preconnect {
         Preconnect {
             state: Arc::default(),
             limit,
+            max_idle: MAX_IDLE,
+        }
+    }
+
+    /// The same, with another [`MAX_IDLE`] (tests).
+    pub fn with_max_idle(limit: Duration, max_idle: Duration) -> Self {
+        Preconnect {
+            max_idle,
+            ..Preconnect::new(limit)
         }
     }
 
@@ -130,21 +147,28 @@ where
                     Ok(r) => r,
                     Err(_) => Err(format!("the connection was not set up within {limit:?}").into()),
                 };
-                let _ = tx.send(Box::new(connected) as Box<dyn Any + Send>);
+                let _ = tx.send((Instant::now(), Box::new(connected) as Box<dyn Any + Send>));
             });
             state.parked.insert(key, rx);
             // The warm-up's request never gets this connection: it is dropped before it does.
             return Box::pin(std::future::pending());
         }
         if let Some(parked) = state.parked.remove(&key) {
+            let max_idle = self.shared.max_idle;
             return Box::pin(async move {
-                let finished = parked
+                let (finished_at, finished) = parked
                     .await
                     .map_err(|_| BoxError::from("the connect started early was cancelled"))?;
-                match finished.downcast::<Result<S::Response, BoxError>>() {
+                let early = match finished.downcast::<Result<S::Response, BoxError>>() {
                     Ok(result) => *result,
                     Err(_) => Err("the connect started early answered with another type".into()),
+                };
+                if early.is_ok() && finished_at.elapsed() > max_idle {
+                    // Too long unused: it may have been closed by now; connect afresh.
+                    drop(early);
+                    return connect(inner, request).await;
                 }
+                early
             });
         }
         drop(state);

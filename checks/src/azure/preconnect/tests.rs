@@ -167,3 +167,23 @@ async fn a_failed_early_connect_is_the_next_requests_error_and_does_not_hang() {
     let err = got.expect("no hang").expect_err("nothing listens there");
     assert!(err.is_connect(), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_connection_left_unused_too_long_is_replaced_by_a_fresh_one() {
+    let (base, seen) = server().await;
+    let layer = Preconnect::with_max_idle(Duration::from_secs(5), Duration::from_millis(100));
+    let http = client(&layer, None);
+    assert!(layer.warm_up(&http, url::Url::parse(&base).unwrap()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let body = http
+        .get(format!("{base}late"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "{}");
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 2, "the stale one was not used");
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 1);
+}

@@ -22,11 +22,13 @@ use std::sync::{Mutex, OnceLock};
 
 /// One token call under way (or done), awaitable by every check that wants its answer.
 type Call = Shared<BoxFuture<'static, Acquired>>;
+/// A managed-identity token call: (source, client id, scope).
+type Key = (String, Option<String>, String);
 
 #[derive(Default)]
 pub struct EarlyCalls {
     /// Managed-identity token calls started early, by (source, client id, scope).
-    managed_identity: Mutex<HashMap<(String, Option<String>, String), Call>>,
+    managed_identity: Mutex<HashMap<Key, Call>>,
     /// The client ARM calls go through, with the layer that lets its connection open early.
     arm: OnceLock<Option<reqwest::Client>>,
 }
@@ -47,7 +49,7 @@ impl EarlyCalls {
         else {
             return;
         };
-        let key = (source.name().to_string(), client_id.clone(), scope.to_string());
+        let key: Key = (source.name().to_string(), client_id.clone(), scope.to_string());
         let mut started = lock(&self.managed_identity);
         if started.contains_key(&key) {
             return;

@@ -243,7 +243,8 @@ fn app_service_call(
     }
 }
 
-/// A managed-identity token request for `scope` with everything it needs owned, so it can run
+/// A managed-identity token request for `scope` — the App Service endpoint through the SDK,
+/// or IMDS (VM, VMSS, AKS node, ACI) directly — with everything it needs owned, so it can run
 /// on a task of its own; `None` for a source the doctor does not examine.
 pub fn managed_identity_call(
     ctx: &RunContext,
@@ -257,11 +258,6 @@ pub fn managed_identity_call(
         MiSource::Imds => Some(imds::token_call(ctx, client_id, scope).boxed()),
         _ => None,
     }
-}
-
-/// `ManagedIdentityCredential` on IMDS (VM, VMSS, AKS node, ACI).
-pub async fn imds_managed_identity(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
-    imds::token(ctx, client_id, scope).await
 }
 
 /// What `azd auth token` answered.

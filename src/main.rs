@@ -172,6 +172,7 @@ pub(crate) fn prepare(args: &RunArgs, no_wait: bool) -> Result<Prepared, UsageEr
         az_tokens: azure::az_tokens::AzTokens::new(
             selected_ids.contains(&"role-assignment").then(|| cloud.arm_scope()),
         ),
+        early: Default::default(),
         imds_http: Default::default(),
     });
     Ok(Prepared {

@@ -367,6 +367,8 @@ pub struct RunContext {
     pub progress: Arc<dyn Progress>,
     /// `az` token calls started ahead of need (the ARM token beside the data-plane one).
     pub az_tokens: crate::azure::az_tokens::AzTokens,
+    /// Work started ahead of need: the managed-identity ARM token, the ARM connection.
+    pub early: crate::azure::early::EarlyCalls,
     /// The no-proxy client for IMDS, built on first use and shared by the probe and every
     /// token request, so they reuse one connection.
     pub imds_http: std::sync::OnceLock<reqwest::Client>,

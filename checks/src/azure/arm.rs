@@ -356,7 +356,8 @@ impl ArmClient {
     /// A client for `ctx.endpoints.arm` with the shared HTTP client and its time limit.
     pub fn new(ctx: &RunContext, token: Secret) -> Self {
         let limit = super::credentials::http_limit(ctx);
-        Self::with(ctx.http.clone(), ctx.endpoints.arm.clone(), token, limit)
+        // The ARM client: its connection may be open already (see `EarlyCalls`).
+        Self::with(ctx.early.arm_client(ctx), ctx.endpoints.arm.clone(), token, limit)
     }
 
     pub fn with(http: reqwest::Client, base: Url, token: Secret, request_timeout: Duration) -> Self {

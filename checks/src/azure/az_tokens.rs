@@ -32,6 +32,11 @@ impl AzTokens {
         }
     }
 
+    /// The ARM scope, when a check of this run needs ARM.
+    pub fn arm_scope(&self) -> Option<&str> {
+        self.arm_scope.as_deref()
+    }
+
     /// Starts the ARM token call now, on its own task, unless it is under way already or no
     /// check of this run needs it.
     pub fn start_arm(&self, az: &std::path::Path, limit: Duration) {

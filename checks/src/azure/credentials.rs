@@ -62,9 +62,14 @@ impl AcquireFailure {
 
 pub type Acquired = Result<TokenInfo, AcquireFailure>;
 
-fn client_options(ctx: &RunContext, transport: &CapturingTransport) -> ClientOptions {
+/// The authority host the SDK credentials use (`AZURE_AUTHORITY_HOST` or the cloud's).
+fn authority(ctx: &RunContext) -> String {
+    ctx.endpoints.authority_host.as_str().trim_end_matches('/').to_string()
+}
+
+fn client_options(authority: String, transport: &CapturingTransport) -> ClientOptions {
     let mut custom = azure_core::cloud::CustomConfiguration::default();
-    custom.authority_host = ctx.endpoints.authority_host.as_str().trim_end_matches('/').to_string();
+    custom.authority_host = authority;
     ClientOptions {
         transport: Some(Transport::new(Arc::new(transport.clone()))),
         // A doctor wants the first failure, fast.
@@ -162,7 +167,7 @@ fn transport_failure(e: &azure_core::Error) -> AcquireFailure {
 pub async fn client_secret(ctx: &RunContext, tenant: &str, client_id: &str, secret: &Secret, scope: &str) -> Acquired {
     let transport = CapturingTransport::new(ctx.http.clone(), None);
     let options = azure_identity::ClientSecretCredentialOptions {
-        client_options: client_options(ctx, &transport),
+        client_options: client_options(authority(ctx), &transport),
     };
     let credential = azure_identity::ClientSecretCredential::new(
         tenant,
@@ -192,7 +197,7 @@ pub async fn workload_identity(
     let transport = CapturingTransport::new(ctx.http.clone(), None);
     let options = azure_identity::WorkloadIdentityCredentialOptions {
         credential_options: azure_identity::ClientAssertionCredentialOptions {
-            client_options: client_options(ctx, &transport),
+            client_options: client_options(authority(ctx), &transport),
         },
         tenant_id: Some(tenant.to_string()),
         client_id: Some(client_id.to_string()),
@@ -213,26 +218,46 @@ pub async fn workload_identity(
 /// `ManagedIdentityCredential` on App Service / Functions / Container Apps
 /// (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`, read by the SDK from the process environment).
 pub async fn app_service_managed_identity(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
-    let transport = CapturingTransport::new(ctx.http.clone(), None);
-    let options = azure_identity::ManagedIdentityCredentialOptions {
-        user_assigned_id: client_id.map(|c| azure_identity::UserAssignedId::ClientId(c.to_string())),
-        client_options: client_options(ctx, &transport),
-    };
-    let credential =
-        azure_identity::ManagedIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>);
-    drive(
-        credential,
-        &transport,
-        scope,
-        "ManagedIdentityCredential (App Service endpoint)",
-        http_limit(ctx),
-    )
-    .await
+    app_service_call(ctx, client_id, scope).await
 }
 
-/// `ManagedIdentityCredential` on IMDS (VM, VMSS, AKS node, ACI).
-pub async fn imds_managed_identity(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
-    imds::token(ctx, client_id, scope).await
+/// The App Service token request with everything it needs owned, so it can run on a task of
+/// its own (the ARM token beside the data-plane one).
+fn app_service_call(
+    ctx: &RunContext,
+    client_id: Option<&str>,
+    scope: &str,
+) -> impl std::future::Future<Output = Acquired> + Send + 'static {
+    let (http, authority, limit) = (ctx.http.clone(), authority(ctx), http_limit(ctx));
+    let (client_id, scope) = (client_id.map(str::to_string), scope.to_string());
+    async move {
+        let transport = CapturingTransport::new(http, None);
+        let options = azure_identity::ManagedIdentityCredentialOptions {
+            user_assigned_id: client_id.map(azure_identity::UserAssignedId::ClientId),
+            client_options: client_options(authority, &transport),
+        };
+        let credential =
+            azure_identity::ManagedIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>);
+        let source = "ManagedIdentityCredential (App Service endpoint)";
+        drive(credential, &transport, &scope, source, limit).await
+    }
+}
+
+/// A managed-identity token request for `scope` — the App Service endpoint through the SDK,
+/// or IMDS (VM, VMSS, AKS node, ACI) directly — with everything it needs owned, so it can run
+/// on a task of its own; `None` for a source the doctor does not examine.
+pub fn managed_identity_call(
+    ctx: &RunContext,
+    source: MiSource,
+    client_id: Option<&str>,
+    scope: &str,
+) -> Option<futures::future::BoxFuture<'static, Acquired>> {
+    use futures::FutureExt as _;
+    match source {
+        MiSource::AppService => Some(app_service_call(ctx, client_id, scope).boxed()),
+        MiSource::Imds => Some(imds::token_call(ctx, client_id, scope).boxed()),
+        _ => None,
+    }
 }
 
 /// What `azd auth token` answered.
@@ -316,14 +341,19 @@ pub async fn acquire(ctx: &RunContext, config: &CredentialConfig, scope: &str) -
             }
             workload_identity(ctx, tenant, client_id, token_file, scope).await
         }
-        CredentialConfig::ManagedIdentity { source, client_id } => match source {
-            MiSource::AppService => app_service_managed_identity(ctx, client_id.as_deref(), scope).await,
-            MiSource::Imds => imds_managed_identity(ctx, client_id.as_deref(), scope).await,
-            other => Err(AcquireFailure::Setup(format!(
-                "the {} managed-identity source is not examined by the doctor",
-                other.name()
-            ))),
-        },
+        // The call may be under way already (the ARM token starts beside the data-plane one).
+        CredentialConfig::ManagedIdentity { source, client_id } => {
+            match ctx
+                .early
+                .managed_identity_token(ctx, *source, client_id.as_deref(), scope)
+            {
+                Some(call) => call.await,
+                None => Err(AcquireFailure::Setup(format!(
+                    "the {} managed-identity source is not examined by the doctor",
+                    source.name()
+                ))),
+            }
+        }
         CredentialConfig::AzureCli => azure_cli(ctx, scope).await,
         CredentialConfig::AzureDeveloperCli => {
             az::azd_access_token(ctx.env.as_ref(), scope, ctx.timeouts.subprocess).await

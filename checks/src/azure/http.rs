@@ -12,6 +12,21 @@ pub fn client(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts)
         .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
 }
 
+/// The shared client's twin with a [`Preconnect`](super::preconnect::Preconnect) layer in
+/// front of its connector (the ARM client: its connection opens before its first request).
+pub fn client_with(
+    extra_roots_pem: Option<&[u8]>,
+    resolves: &Resolves,
+    t: &Timeouts,
+    preconnect: super::preconnect::Preconnect,
+) -> Result<reqwest::Client, String> {
+    builder(extra_roots_pem, resolves, t)?
+        .timeout(t.http)
+        .connector_layer(preconnect)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+}
+
 /// A client that never uses a proxy, for IMDS: proxy variables would otherwise apply to
 /// 169.254.169.254 too, and a proxy answering for IMDS is a classic false positive. Each
 /// request sets its own limit (the probe's is short), which bounds the connect as well.
@@ -198,6 +213,12 @@ tokio::task_local! {
 /// Runs `work` (one check) with `counts` collecting every request it sends.
 pub async fn counting<F: std::future::Future>(counts: std::sync::Arc<RequestCounts>, work: F) -> F::Output {
     CHECK_REQUESTS.scope(counts, work).await
+}
+
+/// The running check's counts, for work it starts on a task of its own (which the task-local
+/// does not follow), so that work's requests are still counted for the check that started it.
+pub fn current_counts() -> Option<std::sync::Arc<RequestCounts>> {
+    CHECK_REQUESTS.try_with(|c| c.clone()).ok()
 }
 
 /// Counts one request about to be sent to `service`, for the check that sends it. Outside a

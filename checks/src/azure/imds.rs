@@ -81,10 +81,24 @@ pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
 
 /// The token request, with `Metadata: true`.
 pub async fn token(ctx: &RunContext, client_id: Option<&str>, scope: &str) -> Acquired {
+    token_call(ctx, client_id, scope).await
+}
+
+/// The token request with everything it needs owned, so it can run on a task of its own (the
+/// ARM token beside the data-plane one).
+pub fn token_call(
+    ctx: &RunContext,
+    client_id: Option<&str>,
+    scope: &str,
+) -> impl std::future::Future<Output = Acquired> + Send + 'static {
     let limit = super::credentials::http_limit(ctx);
     let url = token_url(ctx, resource_of(scope), client_id)
-        .ok_or_else(|| AcquireFailure::Setup("the IMDS address is not a valid URL".into()))?;
-    let client = client(ctx).map_err(AcquireFailure::Setup)?;
+        .ok_or_else(|| AcquireFailure::Setup("the IMDS address is not a valid URL".into()));
+    let client = client(ctx).map_err(AcquireFailure::Setup);
+    async move { fetch_token(client?, url?, limit).await }
+}
+
+async fn fetch_token(client: reqwest::Client, url: reqwest::Url, limit: std::time::Duration) -> Acquired {
     let exchange = async {
         http::count(http::Service::ManagedIdentity);
         let resp = client.get(url).header("Metadata", "true").timeout(limit).send().await?;

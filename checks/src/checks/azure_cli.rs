@@ -68,6 +68,9 @@ async fn start_beside_arm(
 ) -> Result<crate::azure::process::ProcOutput, ProcError> {
     if !matches!(depends_on_cli(ctx), Dependence::NotUsed(_)) {
         ctx.az_tokens.start_arm(az, ctx.timeouts.subprocess);
+        // And the ARM connection, while `az` runs (the credential-chain check, which opens it
+        // otherwise, waits for this one).
+        ctx.early.start_arm_connection(ctx);
     }
     ctx.az_tokens.get(az, &ctx.target.scope, ctx.timeouts.subprocess).await
 }

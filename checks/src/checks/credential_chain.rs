@@ -36,6 +36,9 @@ impl Check for CredentialChainCheck {
         &[Fact::CliState, Fact::Environment]
     }
     async fn run(&self, ctx: &RunContext, facts: &Facts) -> Outcome {
+        // ARM is a region away: its connection opens while the chain and the tokens are at
+        // work (no request is sent; nothing opens when no check of this run needs ARM).
+        ctx.early.start_arm_connection(ctx);
         let env = ChainEnv::read(ctx.env.as_ref());
         let imds_url = ctx.endpoints.imds.to_string();
         let mut probes = Probes::default();

@@ -187,6 +187,7 @@ pub(crate) mod test_support {
             extra_roots_pem: None,
             progress: Arc::new(NoProgress),
             az_tokens: Default::default(),
+            early: Default::default(),
             imds_http: Default::default(),
         }
     }

@@ -40,6 +40,11 @@ impl Check for TokenCheck {
         let Some(cred) = facts.credential.clone() else {
             return Outcome::new(Judgement::new(Status::Skip, "no credential"));
         };
+        // The role check's ARM token, from the same identity endpoint, starts beside this one,
+        // unless this one is known to have failed already (the role check will not run then).
+        if !matches!(cred.prefetched, Some(Err(_))) {
+            ctx.early.start_arm_token(ctx, &cred.config);
+        }
         let got = match cred.prefetched.clone() {
             Some(p) => p,
             None => credentials::acquire(ctx, &cred.config, &ctx.target.scope).await,

@@ -56,12 +56,14 @@ impl Check for DataPlaneProbeCheck {
         &[Fact::AccessToken]
     }
     /// Not the role check: the probe runs beside it and awaits its facts only when an answer
-    /// needs them (see [`RoleFactsLater`]).
+    /// needs them (see [`RoleFactsLater`]). Not the endpoint check either: the call's URL comes
+    /// from the endpoint itself (what that check would compute), so the probe does not wait
+    /// for that check's own request to the data plane; its facts are awaited for the wording.
     fn after(&self) -> &'static [Fact] {
-        &[Fact::Endpoint, Fact::Claims]
+        &[Fact::Claims]
     }
     fn awaits(&self) -> &'static [Fact] {
-        &[Fact::Roles]
+        &[Fact::Roles, Fact::Endpoint]
     }
     /// The propagation wait comes on top of the usual limit, so the runner does not stop a
     /// probe that is patiently waiting.
@@ -91,6 +93,11 @@ impl Check for DataPlaneProbeCheck {
         };
         let mut with_roles = facts.clone();
         with_roles.roles = role_facts;
+        if with_roles.endpoint.is_none() {
+            // The endpoint check ran beside the call; its facts name the resource.
+            let done = tokio::time::timeout_at(deadline, facts.await_fact(Fact::Endpoint)).await;
+            with_roles.endpoint = done.ok().and_then(|f| f.endpoint);
+        }
         let decoded = jwt::decode_claims(token.expose());
         let token_audiences: Vec<String> = decoded
             .as_ref()
@@ -187,14 +194,18 @@ fn plan<'a>(ctx: &'a RunContext, facts: &'a Facts) -> Result<Plan<'a>, NotSent> 
     })
 }
 
-/// The surface and the URL the call hangs off, as the `endpoint` check understood them, else
-/// read from the target (a path no client uses counts as the resource root, as before).
+/// The surface and the URL the call hangs off, as the `endpoint` check understood them if it
+/// has finished, else read from the target the same way (a path no client uses counts as the
+/// resource root).
 fn call_base(ctx: &RunContext, facts: &Facts) -> Option<(Surface, url::Url)> {
     if let Some(e) = &facts.endpoint {
         return Some((e.surface.clone(), e.call_base.clone()));
     }
-    let url = ctx.target.endpoint.as_ref()?;
-    let surface = Surface::of(url).unwrap_or(Surface::ResourceRoot);
-    let base = surface.call_base(url);
+    // As the endpoint check computes it: never with credentials in the URL.
+    let mut url = ctx.target.endpoint.clone()?;
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let surface = Surface::of(&url).unwrap_or(Surface::ResourceRoot);
+    let base = surface.call_base(&url);
     Some((surface, base))
 }

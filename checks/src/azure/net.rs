@@ -29,7 +29,10 @@ pub async fn resolve(host: &str, port: u16, resolves: &Resolves, limit: Duration
             }
         }
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {}", crate::diagnose::duration::time_limit(limit))),
+        Err(_) => Err(format!(
+            "no answer within {}",
+            crate::diagnose::duration::time_limit(limit)
+        )),
     }
 }
 

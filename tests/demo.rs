@@ -89,32 +89,24 @@ fn a_scenario_can_be_named_by_flag_and_an_unknown_one_is_a_usage_error() {
 }
 
 /// Where `text` names a loopback host or a host with an explicit port, with some context.
-/// `imds_allowed`: the lab's IMDS stand-in (`http://127.0.0.1:PORT/metadata/identity…`) may
-/// appear; IMDS is plain HTTP that clients never send through a proxy, so it stays on
-/// loopback (README → Demo).
-fn loopback_or_port(text: &str, imds_allowed: bool) -> Vec<String> {
+/// (The lab's IMDS stand-in stays on loopback, since clients never send IMDS through a
+/// proxy, but the doctor's reports do not repeat its URL.)
+fn loopback_or_port(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     let context = |at: usize| text[at.saturating_sub(60)..(at + 60).min(text.len())].to_string();
     for needle in ["127.0.0.1", "localhost", "[::1]", "::1]"] {
         for (at, _) in text.match_indices(needle) {
-            let rest = &text[at + needle.len()..];
-            let port_len = rest
-                .strip_prefix(':')
-                .map_or(0, |r| r.bytes().take_while(u8::is_ascii_digit).count());
-            let imds = needle == "127.0.0.1" && port_len > 0 && rest[1 + port_len..].starts_with("/metadata/identity");
-            if !(imds_allowed && imds) {
-                found.push(context(at));
-            }
+            found.push(context(at));
         }
     }
-    // Any URL with an explicit port (`https://host:PORT/`), other than the IMDS stand-in.
+    // Any URL with an explicit port (`https://host:PORT/`).
     for (at, _) in text.match_indices("://") {
         let authority: String = text[at + 3..]
             .chars()
             .take_while(|c| !matches!(c, '/' | ' ' | '"' | ')' | '\'' | '\n' | '\\'))
             .collect();
-        let imds = text[at + 3 + authority.len()..].starts_with("/metadata/identity");
-        if authority.contains(':') && !(imds_allowed && imds) {
+        let port = authority.rsplit_once(':').map(|(_, p)| p);
+        if port.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
             found.push(context(at));
         }
     }
@@ -133,7 +125,7 @@ fn one_report_shows_the_real_host_names_and_no_loopback_address() {
     );
     assert!(text.contains("contoso-aoai.openai.azure.com"), "{text}");
     assert!(text.contains("✓ missing-role: fail, as the scenario expects"), "{text}");
-    let found = loopback_or_port(&text, false);
+    let found = loopback_or_port(&text);
     assert!(found.is_empty(), "loopback or a port in the report: {found:#?}\n{text}");
 
     let out = demo(&["missing-role", "--format", "json"]).output().unwrap();
@@ -149,13 +141,44 @@ fn one_report_shows_the_real_host_names_and_no_loopback_address() {
         Some(serde_json::json!("https://contoso-aoai.openai.azure.com/")),
         "{text}"
     );
-    let found = loopback_or_port(&text, true);
+    let found = loopback_or_port(&text);
     assert!(found.is_empty(), "loopback or a port in the JSON report: {found:#?}");
     // The check itself catches what it must: the lab's loopback mode shows its ports.
     let out = demo(&["missing-role", "--format", "json", "--loopback"])
         .output()
         .unwrap();
-    assert!(!loopback_or_port(&String::from_utf8_lossy(&out.stdout), true).is_empty());
+    assert!(!loopback_or_port(&String::from_utf8_lossy(&out.stdout)).is_empty());
+}
+
+/// Every scenario's report, in both formats: no loopback address or port anywhere (item 2 of
+/// issue 17: the lab answers by the real names, and the reports do not repeat the lab's
+/// loopback stand-ins for IMDS either).
+#[test]
+fn no_scenario_report_shows_a_loopback_address() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(str::to_string))
+        .filter(|n| !n.starts_with('_'))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 40, "{names:?}");
+    let all = names.join(",");
+    for format in ["table", "json"] {
+        let out = demo(&[&all, "--format", format, "--color", "never"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        if format == "json" {
+            // One report per scenario (the headers naming them go to stderr).
+            assert_eq!(text.matches("\"schema_version\"").count(), names.len(), "{text}");
+        } else {
+            for name in &names {
+                assert!(text.contains(name.as_str()), "{format}: no report for {name}");
+            }
+        }
+        let found = loopback_or_port(&text);
+        assert!(found.is_empty(), "{format}: loopback or a port in a report: {found:#?}");
+    }
 }
 
 #[test]
@@ -172,7 +195,7 @@ fn a_foundry_project_report_names_the_services_ai_host() {
         text.contains("https://contoso-foundry.services.ai.azure.com/api/projects/chat-proj"),
         "{text}"
     );
-    let found = loopback_or_port(&text, true);
+    let found = loopback_or_port(&text);
     assert!(found.is_empty(), "loopback or a port in the JSON report: {found:#?}");
 }
 

@@ -53,7 +53,8 @@ pub async fn probe(ctx: &RunContext, scope: &str) -> Probe {
     };
     http::count(http::Service::ManagedIdentity);
     match client.get(url).timeout(limit).send().await {
-        Err(e) => Probe::Absent(http::classify(&e).1),
+        // Without the URL: it is the configured address plus a query, noise in every report.
+        Err(e) => Probe::Absent(http::classify(&e.without_url()).1),
         Ok(resp) => {
             let status = resp.status().as_u16();
             let read = read_capped(resp).await;
@@ -110,7 +111,7 @@ async fn fetch_token(client: reqwest::Client, url: reqwest::Url, limit: std::tim
         Ok(Ok(r)) => r,
         Ok(Err(e)) if e.is_timeout() => return Err(AcquireFailure::TimedOut(limit)),
         Ok(Err(e)) => {
-            let (kind, message) = http::classify(&e);
+            let (kind, message) = http::classify(&e.without_url());
             return Err(AcquireFailure::Transport { kind, message });
         }
     };
@@ -193,7 +194,7 @@ pub async fn read_capped(resp: reqwest::Response) -> Read {
             headers,
             body: String::new(),
             too_large: false,
-            cut: Some(http::classify(&e)),
+            cut: Some(http::classify(&e.without_url())),
         },
     }
 }

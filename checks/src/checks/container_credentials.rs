@@ -57,7 +57,7 @@ impl Check for ContainerCredentialsCheck {
         if imds_unknown && !options.iter().any(|o| o.state == State::Works) {
             let seen = imds::probe(ctx, &ctx.target.scope).await;
             for o in options.iter_mut().filter(|o| o.link == "managed-identity") {
-                *o = imds_option(&seen, &ctx.endpoints.imds);
+                *o = imds_option(&seen, &imds_place(&ctx.endpoints.imds));
             }
         }
         Outcome::new(judge(envf, &options, facts.credential.as_ref()))
@@ -243,7 +243,17 @@ fn federated_file(env: &dyn Environment, path: &Path, now: i64) -> CredOption {
     }
 }
 
-fn imds_option(seen: &imds::Probe, at: &url::Url) -> CredOption {
+/// Where IMDS was asked, for a message: the real address, or the variable that moved it (its
+/// value is the user's own, and in the lab a loopback stand-in).
+fn imds_place(imds: &url::Url) -> String {
+    if imds.host_str() == Some("169.254.169.254") {
+        imds.as_str().to_string()
+    } else {
+        "the address in AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string()
+    }
+}
+
+fn imds_option(seen: &imds::Probe, at: &str) -> CredOption {
     match seen {
         imds::Probe::Imds { .. } => opt("managed-identity", State::Works, format!("IMDS answers at {at}")),
         imds::Probe::NotImds { status, .. } => opt(
@@ -419,7 +429,7 @@ mod tests {
         for o in options.iter_mut().filter(|o| o.link == "managed-identity") {
             *o = imds_option(
                 &imds::Probe::Absent("connection refused".into()),
-                &url::Url::parse("http://169.254.169.254").unwrap(),
+                &imds_place(&url::Url::parse("http://169.254.169.254").unwrap()),
             );
         }
         let j = judge(&container(), &options, None);
@@ -522,6 +532,21 @@ mod tests {
     }
 
     #[test]
+    fn imds_is_named_by_its_address_or_by_the_variable_that_moved_it() {
+        let real = url::Url::parse("http://169.254.169.254").unwrap();
+        assert_eq!(imds_place(&real), "http://169.254.169.254/");
+        let moved = url::Url::parse("http://127.0.0.1:40123").unwrap();
+        let o = imds_option(&imds::Probe::Absent("refused".into()), &imds_place(&moved));
+        assert!(
+            o.why
+                .contains("nothing answers at the address in AZURE_POD_IDENTITY_AUTHORITY_HOST"),
+            "{}",
+            o.why
+        );
+        assert!(!o.why.contains("127.0.0.1"));
+    }
+
+    #[test]
     fn docker_desktop_answering_for_imds_is_called_out() {
         let mut options = assess(&FakeEnvironment::new(), Some(&no_cli()), None, NOW);
         for o in options.iter_mut().filter(|o| o.link == "managed-identity") {
@@ -530,7 +555,7 @@ mod tests {
                     status: 403,
                     excerpt: "connecting to 169.254.169.254:80: unreachable network".into(),
                 },
-                &url::Url::parse("http://169.254.169.254").unwrap(),
+                &imds_place(&url::Url::parse("http://169.254.169.254").unwrap()),
             );
         }
         let j = judge(&container(), &options, None);

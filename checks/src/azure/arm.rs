@@ -109,7 +109,7 @@ impl ArmError {
                 redact(&format!("HTTP {status}{code}: {msg}"))
             }
             ArmError::Transport { message, .. } => redact(message),
-            ArmError::TimedOut(d) => format!("no answer within {d:.0?}"),
+            ArmError::TimedOut(d) => format!("no answer within {}", crate::diagnose::duration::time_limit(*d)),
             ArmError::BadBody { status, message } => {
                 redact(&format!("HTTP {status} with an unexpected body: {message}"))
             }

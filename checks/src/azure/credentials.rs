@@ -50,7 +50,7 @@ impl AcquireFailure {
         match self {
             AcquireFailure::Http { status, .. } => format!("HTTP {status}"),
             AcquireFailure::Transport { message, .. } => message.clone(),
-            AcquireFailure::TimedOut(d) => format!("no answer within {:.0?}", d),
+            AcquireFailure::TimedOut(d) => format!("no answer within {}", crate::diagnose::duration::time_limit(*d)),
             AcquireFailure::Setup(m) => m.clone(),
             AcquireFailure::NotAToken { status, .. } => format!("HTTP {status} but the body is not a token"),
             AcquireFailure::Cli { stderr, .. } => {

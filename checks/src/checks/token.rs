@@ -178,7 +178,7 @@ fn failure_finding(cred: &CredentialFacts, failure: &AcquireFailure) -> Finding 
         }
         AcquireFailure::Transport { message, .. } => Finding::error(&codes::TOKEN_UNREACHABLE, format!("{} could not reach its token endpoint: {}.", cred.name, redact(message)))
             .fix("Check DNS, proxy (HTTPS_PROXY / NO_PROXY) and firewall rules for the Entra ID or managed-identity endpoint; behind a TLS-inspecting proxy pass its CA with --ca-cert."),
-        AcquireFailure::TimedOut(d) => Finding::error(&codes::TOKEN_TIMED_OUT, format!("{} got no answer within {d:.0?}.", cred.name))
+        AcquireFailure::TimedOut(d) => Finding::error(&codes::TOKEN_TIMED_OUT, format!("{} got no answer within {}.", cred.name, crate::diagnose::duration::time_limit(*d)))
             .fix("A proxy or firewall may be swallowing the request; run with -v to see the endpoint."),
         AcquireFailure::NotAToken { status, body_excerpt } => Finding::error(
             &codes::TOKEN_NOT_A_TOKEN,

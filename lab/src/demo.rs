@@ -296,6 +296,10 @@ async fn show_one(
     let table = format == DemoFormat::Table;
     if table {
         println!("── {} — {} ──", s.name, s.description);
+        if real_names {
+            // Explains the report's `env-proxy` finding, and that nothing leaves the machine.
+            println!("   (the lab answers by Azure's host names through its proxy on loopback, set in HTTPS_PROXY)");
+        }
     }
     let mut o = Outcome::new(s);
     let lab = lab_for(exe, s, real_names).await.context("the lab did not start")?;

@@ -54,7 +54,16 @@ impl RealNamesLab {
         let env_file = dir.path().join("lab.env");
         let log = std::fs::File::create(dir.path().join("lab.log")).expect("log file");
         let mut child = Command::new(lab_harness::BIN)
-            .args(["lab", "serve", "--real-names", "--log", "--ttl", "60s", "--scenario", scenario])
+            .args([
+                "lab",
+                "serve",
+                "--real-names",
+                "--log",
+                "--ttl",
+                "60s",
+                "--scenario",
+                scenario,
+            ])
             .arg("--env-file")
             .arg(&env_file)
             .env_clear()
@@ -81,7 +90,10 @@ impl RealNamesLab {
             env: HashMap::new(),
             doctor_args: Vec::new(),
         };
-        assert!(started.is_ok(), "lab serve --scenario {scenario}: no ready line within 30 s");
+        assert!(
+            started.is_ok(),
+            "lab serve --scenario {scenario}: no ready line within 30 s"
+        );
         let text = std::fs::read_to_string(&env_file).expect("env file");
         lab.env = lab_harness::parse_env(&text);
         lab.doctor_args = text
@@ -206,7 +218,10 @@ fn healthy_service_principal(python: &Path) {
     assert!(r["content"].as_str().is_some_and(|c| !c.is_empty()), "{r}");
     assert_connect(&log, "login.microsoftonline.com", "the app's token request");
     assert_connect(&log, &host, "the app's completion");
-    assert!(log.contains("[lab aoai] POST /openai/deployments/") && log.contains("/chat/completions -> 200"), "{log}");
+    assert!(
+        log.contains("[lab aoai] POST /openai/deployments/") && log.contains("/chat/completions -> 200"),
+        "{log}"
+    );
 
     let (code, report, log) = lab.doctor();
     assert_eq!(report["verdict"], "pass", "{report:#}\nlab log:\n{log}");
@@ -214,7 +229,11 @@ fn healthy_service_principal(python: &Path) {
     assert_connect(&log, &host, "the doctor's probe");
     assert_connect(&log, "management.azure.com", "the doctor's ARM calls");
 
-    let (r, log) = lab.app(python, "service-principal", &[("AZURE_OPENAI_ENDPOINT", "https://example.com/")]);
+    let (r, log) = lab.app(
+        python,
+        "service-principal",
+        &[("AZURE_OPENAI_ENDPOINT", "https://example.com/")],
+    );
     assert_eq!(r["ok"], false, "{r}");
     assert_eq!(r["error"], "APIConnectionError", "{r}");
     assert!(

@@ -42,8 +42,8 @@ fn doctor(lab: &LabProc, surface: &str, api: &str) -> serde_json::Value {
         _ => lab.var("AZURE_AI_PROJECT_ENDPOINT").to_string(),
     };
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new(lab_harness::BIN)
-        .env_clear()
+    let mut cmd = Command::new(lab_harness::BIN);
+    cmd.env_clear()
         .envs(lab.env.iter())
         .env("HOME", home.path())
         .args([
@@ -55,9 +55,8 @@ fn doctor(lab: &LabProc, surface: &str, api: &str) -> serde_json::Value {
             "https://ai.azure.com/.default",
         ])
         .args(["--container", "no", "--wait-for-propagation", "0", "--format", "json"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("running the doctor");
+        .stdin(Stdio::null());
+    let out = real_sdk_harness::output_within(&mut cmd, real_sdk_harness::SCRIPT_LIMIT);
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
         panic!(
             "doctor: no JSON report\nstderr: {}",

@@ -6,7 +6,59 @@
 
 use crate::lab_harness::LabProc;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A real SDK's script against the lab finishes in seconds; past this it hangs (killed).
+pub const SCRIPT_LIMIT: Duration = Duration::from_secs(120);
+
+/// `cmd`'s output, or a failed test naming it when it runs over `limit` (it is killed).
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    // Readers on their own threads, so a full pipe never stalls the child.
+    let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn std::io::Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn std::io::Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} ran over {limit:?} and was killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
 
 pub const SKIP_HINT: &str = "run `sh scripts/setup-real-sdk.sh` (needs the package registry), or set \
      AOAI_DOCTOR_SKIP_REAL_SDK=1 to skip the real-SDK tests (they are then reported as ignored)";
@@ -56,16 +108,15 @@ pub fn node() -> PathBuf {
 /// fresh HOME); the script's one JSON line.
 pub fn run_script(program: &Path, script: &Path, lab: &LabProc, args: &[&str]) -> serde_json::Value {
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new(program)
-        .arg(script)
+    let mut cmd = Command::new(program);
+    cmd.arg(script)
         .args(args)
         .env_clear()
         .envs(lab.env.iter())
         .env("HOME", home.path())
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", program.display()));
+        .stdin(Stdio::null());
+    let out = output_within(&mut cmd, SCRIPT_LIMIT);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(line).unwrap_or_else(|_| {

@@ -229,41 +229,13 @@ pub fn count(service: Service) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_server::server;
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A keep-alive HTTP/1.1 server on loopback that counts the connections it accepts.
-    async fn keep_alive_server() -> (String, Arc<AtomicU32>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/", listener.local_addr().unwrap());
-        let connections = Arc::new(AtomicU32::new(0));
-        let counter = connections.clone();
-        tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 4096];
-                    // One answer per request head; the connection stays open for the next.
-                    while let Ok(n) = s.read(&mut buf).await {
-                        if n == 0 {
-                            return;
-                        }
-                        let reply = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
-                        if s.write_all(reply.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        (base, connections)
-    }
+    use std::sync::atomic::Ordering;
 
     #[tokio::test]
     async fn the_shared_client_reuses_one_connection_per_host() {
-        let (base, connections) = keep_alive_server().await;
+        let (base, seen) = server().await;
         let client = client(None, &vec![], &Timeouts::default()).unwrap();
         for path in ["a", "b", "c"] {
             let r = client.get(format!("{base}{path}")).send().await.unwrap();
@@ -279,7 +251,8 @@ mod tests {
             .text()
             .await
             .unwrap();
-        assert_eq!(connections.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.requests.load(Ordering::SeqCst), 4);
     }
 
     #[tokio::test]

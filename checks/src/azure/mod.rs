@@ -17,4 +17,6 @@ pub mod process;
 pub mod proxy;
 pub mod reachability;
 pub mod resource_graph;
+#[cfg(test)]
+pub mod test_server;
 pub mod transport;

@@ -20,132 +20,66 @@
 //! `ignored, SKIPPED by …` (tests/real_sdk_harness). Run through ../shared/sandbox: the real
 //! names must never resolve to the real hosts.
 //!
-//! The lab is started here rather than by `lab_harness::LabProc` because the proof that the
-//! app used the real names is the lab's own `--log` (stderr), which `LabProc` does not keep.
+//! The proof that the app used the real names is the lab's own `--log`
+//! (`LabProc::start_logged`).
 
 mod common;
 mod lab_harness;
 mod real_sdk_harness;
 
+use lab_harness::LabProc;
 use real_sdk_harness::prepared;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// Any one subprocess (the app, the doctor); each takes about a second against the lab.
 const SUBPROCESS_LIMIT: Duration = Duration::from_secs(30);
 
-/// `lab serve --real-names --log` for one scenario; its stderr (the log) goes to a file.
+/// `lab serve --real-names --log` for one scenario, its log kept.
 struct RealNamesLab {
-    child: Child,
-    dir: tempfile::TempDir,
-    /// Exactly what the env file exports (PATH: the `az` shim, then /usr/bin:/bin).
-    env: HashMap<String, String>,
+    lab: LabProc,
     /// The `# run the doctor:` line's arguments.
     doctor_args: Vec<String>,
 }
 
 impl RealNamesLab {
     fn start(scenario: &str) -> RealNamesLab {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let env_file = dir.path().join("lab.env");
-        let log = std::fs::File::create(dir.path().join("lab.log")).expect("log file");
-        let mut child = Command::new(lab_harness::BIN)
-            .args([
-                "lab",
-                "serve",
-                "--real-names",
-                "--log",
-                "--ttl",
-                "60s",
-                "--scenario",
-                scenario,
-            ])
-            .arg("--env-file")
-            .arg(&env_file)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawning aoai-doctor lab serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("lab ready:") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let started = rx.recv_timeout(Duration::from_secs(30));
-        let mut lab = RealNamesLab {
-            child,
-            dir,
-            env: HashMap::new(),
-            doctor_args: Vec::new(),
-        };
-        assert!(
-            started.is_ok(),
-            "lab serve --scenario {scenario}: no ready line within 30 s"
-        );
-        let text = std::fs::read_to_string(&env_file).expect("env file");
-        lab.env = lab_harness::parse_env(&text);
-        lab.doctor_args = text
+        let lab = LabProc::start_logged(scenario, &["--real-names", "--log"]);
+        let doctor_args = lab
+            .env_text
             .lines()
             .find_map(|l| l.strip_prefix("# run the doctor: aoai-doctor "))
             .map(common::shell_words)
             .expect("the env file's `# run the doctor:` line");
-        lab
+        RealNamesLab { lab, doctor_args }
     }
 
     fn var(&self, k: &str) -> &str {
-        self.env
-            .get(k)
-            .unwrap_or_else(|| panic!("{k} not in the lab's env file"))
+        self.lab.var(k)
     }
 
     /// The lab's log so far (every line is written before the response leaves).
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("lab.log")).expect("lab log")
+        self.lab.log()
     }
 
     /// `program ARGS…` with only the env file's environment (plus `overrides` and a fresh
     /// HOME), bounded by [`SUBPROCESS_LIMIT`]; (exit code, stdout, stderr).
     fn run(&self, program: &Path, args: &[&str], overrides: &[(&str, &str)]) -> (Option<i32>, String, String) {
         let home = tempfile::tempdir().expect("tempdir");
-        let (out, err) = (home.path().join("stdout"), home.path().join("stderr"));
-        let mut child = Command::new(program)
-            .args(args)
+        let mut cmd = Command::new(program);
+        cmd.args(args)
             .env_clear()
-            .envs(self.env.iter())
+            .envs(self.lab.env.iter())
             .envs(overrides.iter().copied())
             .env("HOME", home.path())
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("running {}: {e}", program.display()));
-        let deadline = Instant::now() + SUBPROCESS_LIMIT;
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("wait") {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{} {args:?} ran over {SUBPROCESS_LIMIT:?}", program.display());
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        };
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        (status.code(), read(&out), read(&err))
+            .stdin(Stdio::null());
+        let out = real_sdk_harness::output_within(&mut cmd, SUBPROCESS_LIMIT);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
     }
 
     /// The real Python app (`chat.py MODE`): its JSON line, and the log lines it caused.
@@ -180,22 +114,6 @@ impl RealNamesLab {
             .unwrap_or_else(|| panic!("AZURE_OPENAI_ENDPOINT is not https://HOST/: {endpoint}"));
         assert!(host.ends_with(".openai.azure.com"), "not a real name: {endpoint}");
         host.to_string()
-    }
-}
-
-impl Drop for RealNamesLab {
-    /// SIGTERM first, so the lab removes its temporary directory; SIGKILL if it lingers.
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        for _ in 0..50 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -14,16 +14,33 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_aoai-doctor");
 
 pub struct LabProc {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub env: HashMap<String, String>,
+    /// The env file as written (its comments carry the doctor's command line).
+    pub env_text: String,
     pub ready: String,
 }
 
 impl LabProc {
     /// Start `lab serve --scenario NAME` (plus `extra` arguments) with a 60 s TTL.
     pub fn start(scenario: &str, extra: &[&str]) -> LabProc {
+        Self::spawn(scenario, extra, false)
+    }
+
+    /// The same with the lab's stderr (its `--log` lines, when asked for) kept in a file
+    /// that [`LabProc::log`] reads, for tests whose proof is what the lab saw.
+    pub fn start_logged(scenario: &str, extra: &[&str]) -> LabProc {
+        Self::spawn(scenario, extra, true)
+    }
+
+    fn spawn(scenario: &str, extra: &[&str], logged: bool) -> LabProc {
         let dir = tempfile::tempdir().expect("tempdir");
         let env_file = dir.path().join("lab.env");
+        let stderr = if logged {
+            Stdio::from(std::fs::File::create(dir.path().join("lab.log")).expect("log file"))
+        } else {
+            Stdio::inherit()
+        };
         let mut child = Command::new(BIN)
             .args(["lab", "serve", "--scenario", scenario, "--ttl", "60s", "--env-file"])
             .arg(&env_file)
@@ -32,7 +49,7 @@ impl LabProc {
             .env_remove("https_proxy")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawning aoai-doctor lab serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -52,13 +69,19 @@ impl LabProc {
                 panic!("lab serve --scenario {scenario} printed no ready line within 30 s");
             }
         };
-        let text = std::fs::read_to_string(&env_file).expect("env file");
+        let env_text = std::fs::read_to_string(&env_file).expect("env file");
         LabProc {
             child,
-            _dir: dir,
-            env: parse_env(&text),
+            dir,
+            env: parse_env(&env_text),
+            env_text,
             ready,
         }
+    }
+
+    /// The lab's stderr so far (only after [`LabProc::start_logged`]).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("lab.log")).expect("lab log (start_logged)")
     }
 
     pub fn var(&self, k: &str) -> &str {

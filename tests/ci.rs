@@ -288,14 +288,7 @@ fn redaction_failures(scenario: &str, expected: &str) -> Vec<String> {
 #[test]
 fn redaction_in_every_scenario_and_format() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
-    let mut scenarios: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixtures/scenarios")
-        .map(|e| e.expect("a directory entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".toml") && !n.starts_with('_'))
-        .map(|n| n.trim_end_matches(".toml").to_string())
-        .collect();
-    scenarios.sort();
-    assert!(scenarios.len() >= 15, "{scenarios:?}");
+    let scenarios = scenario_names();
     let mut failures = Vec::new();
     for s in &scenarios {
         let expected = expected_verdict(&dir.join(format!("{s}.toml")));

@@ -155,14 +155,7 @@ fn one_report_shows_the_real_host_names_and_no_loopback_address() {
 /// loopback stand-ins for IMDS either).
 #[test]
 fn no_scenario_report_shows_a_loopback_address() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(str::to_string))
-        .filter(|n| !n.starts_with('_'))
-        .collect();
-    names.sort();
+    let names = common::scenario_names();
     assert!(names.len() >= 40, "{names:?}");
     let all = names.join(",");
     for format in ["table", "json"] {

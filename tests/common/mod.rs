@@ -221,3 +221,18 @@ pub fn commands(f: &serde_json::Value) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The scenario files, from the directory (not a hand-written list): `_base.toml` is the shared
+/// world, not a scenario.
+pub fn scenario_names() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("fixtures/scenarios")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|f| f.strip_suffix(".toml").map(str::to_string))
+        .filter(|n| !n.starts_with('_'))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 30, "only {} scenarios in {}", names.len(), dir.display());
+    names
+}

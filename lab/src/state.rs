@@ -60,18 +60,14 @@ impl Urls {
     /// route (what the portal shows for those), `NAME.openai.azure.com` otherwise (what
     /// Azure OpenAI apps are configured with, for both account kinds).
     pub fn real_names(scenario: &Scenario, local: LocalUrls, mi: String, imds: String, proxy: String) -> Self {
-        let name = scenario.account.name.to_ascii_lowercase();
         let path = scenario.doctor.endpoint_path.trim_start_matches('/');
         let foundry_route = path.starts_with("api/projects/") || path == "models" || path.starts_with("models/");
-        let suffix = if foundry_route {
-            ".services.ai.azure.com"
-        } else {
-            ".openai.azure.com"
-        };
+        let (foundry, openai, _) = super::arm_foundry::public_endpoints(&scenario.account.name);
+        let aoai = if foundry_route { foundry } else { openai };
         Urls {
             entra: format!("https://{}", super::proxy::ENTRA_HOST),
             arm: format!("https://{}", super::proxy::ARM_HOST),
-            aoai: format!("https://{name}{suffix}"),
+            aoai: aoai.trim_end_matches('/').to_string(),
             mi,
             imds,
             local,

@@ -201,11 +201,9 @@ fn call_base(ctx: &RunContext, facts: &Facts) -> Option<(Surface, url::Url)> {
     if let Some(e) = &facts.endpoint {
         return Some((e.surface.clone(), e.call_base.clone()));
     }
-    // As the endpoint check computes it: never with credentials in the URL.
-    let mut url = ctx.target.endpoint.clone()?;
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    let surface = Surface::of(&url).unwrap_or(Surface::ResourceRoot);
-    let base = surface.call_base(&url);
+    // `call_base` drops any user:password@ as the endpoint check's does.
+    let url = ctx.target.endpoint.as_ref()?;
+    let surface = Surface::of(url).unwrap_or(Surface::ResourceRoot);
+    let base = surface.call_base(url);
     Some((surface, base))
 }

@@ -196,7 +196,9 @@ impl Listeners {
     }
 }
 
-fn bind_loopback() -> Result<TcpListener> {
+/// A listener on 127.0.0.1 (an ephemeral port), non-blocking for tokio: every service's and
+/// the proxy's.
+pub(crate) fn bind_loopback() -> Result<TcpListener> {
     let l = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
     l.set_nonblocking(true)?;
     Ok(l)
@@ -235,7 +237,7 @@ fn bind_listeners(
         aoai: format!("https://127.0.0.1:{}", port(&aoai_l)?),
     };
     let proxy_l = if real_names {
-        Some(proxy::bind().context("binding the lab's proxy on 127.0.0.1")?)
+        Some(bind_loopback().context("binding the lab's proxy")?)
     } else {
         None
     };

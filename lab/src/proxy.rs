@@ -12,7 +12,7 @@
 //! not HTTP), 431 (a header block over [`HEADER_LIMIT`]), 408 (no complete request within
 //! [`HEADER_TIMEOUT`]), 502 (the emulated service did not accept the connection).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -129,14 +129,8 @@ fn printable(s: &str) -> String {
         .collect()
 }
 
-/// Binds the proxy's listener on 127.0.0.1 (an ephemeral port).
-pub fn bind() -> std::io::Result<std::net::TcpListener> {
-    let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    l.set_nonblocking(true)?;
-    Ok(l)
-}
-
-/// Accepts connections until the returned task is aborted; aborting it also ends every
+/// Accepts connections (on a listener from `crate::bind_loopback`) until the returned task is
+/// aborted; aborting it also ends every
 /// connection it spliced (they live in its `JoinSet`).
 pub fn serve(
     listener: std::net::TcpListener,
@@ -230,6 +224,7 @@ async fn splice(mut client: TcpStream, mut upstream: TcpStream, early: &[u8]) {
 
 /// Reads one header block and returns the CONNECT target and any bytes after the block.
 async fn read_connect(client: &mut TcpStream) -> Result<(String, Vec<u8>), Refusal> {
+    let too_large = || Refusal::new(431, format!("the request's header block is over {HEADER_LIMIT} bytes"));
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let end = loop {
@@ -237,10 +232,7 @@ async fn read_connect(client: &mut TcpStream) -> Result<(String, Vec<u8>), Refus
             break i;
         }
         if buf.len() > HEADER_LIMIT {
-            return Err(Refusal::new(
-                431,
-                format!("the request's header block is over {HEADER_LIMIT} bytes"),
-            ));
+            return Err(too_large());
         }
         let n = client
             .read(&mut chunk)
@@ -252,10 +244,7 @@ async fn read_connect(client: &mut TcpStream) -> Result<(String, Vec<u8>), Refus
         buf.extend_from_slice(&chunk[..n]);
     };
     if end > HEADER_LIMIT {
-        return Err(Refusal::new(
-            431,
-            format!("the request's header block is over {HEADER_LIMIT} bytes"),
-        ));
+        return Err(too_large());
     }
     let authority = parse_connect(&buf[..end])?;
     Ok((authority, buf[end..].to_vec()))

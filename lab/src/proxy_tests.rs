@@ -2,6 +2,7 @@
 //! through to the right loopback listener only for an emulated host on port 443, and
 //! everything else is answered and closed without a connection onward.
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -134,7 +135,7 @@ async fn start(header_timeout: Duration) -> Running {
     let (data_plane, a) = echo_server().await;
     let (entra, b) = echo_server().await;
     let (arm, c) = echo_server().await;
-    let l = bind().unwrap();
+    let l = crate::bind_loopback().unwrap();
     let proxy = l.local_addr().unwrap();
     let routes = Routes { data_plane, entra, arm };
     let task = serve_with(l, routes, false, header_timeout).unwrap();
@@ -223,10 +224,10 @@ async fn refusals_answer_close_and_never_connect_onward() {
 
 #[tokio::test]
 async fn a_service_that_is_not_listening_is_a_bad_gateway() {
-    let l = bind().unwrap();
+    let l = crate::bind_loopback().unwrap();
     let proxy = l.local_addr().unwrap();
     let closed = {
-        let c = bind().unwrap();
+        let c = crate::bind_loopback().unwrap();
         c.local_addr().unwrap()
     };
     let routes = Routes {
@@ -261,7 +262,7 @@ async fn https_clients_reach_the_lab_by_public_name_and_nothing_else() {
     let server = tokio::spawn(async move {
         let _ = server.serve(app.into_make_service()).await;
     });
-    let l = bind().unwrap();
+    let l = crate::bind_loopback().unwrap();
     let proxy = l.local_addr().unwrap();
     let routes = Routes {
         data_plane: service_addr,

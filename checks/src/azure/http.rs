@@ -6,10 +6,7 @@ use crate::context::{Resolves, Timeouts};
 /// Builds the shared client. `extra_roots_pem` (from `--ca-cert`) is added to the platform
 /// roots, which on Linux come from `SSL_CERT_FILE`/`SSL_CERT_DIR` when those are set.
 pub fn client(extra_roots_pem: Option<&[u8]>, resolves: &Resolves, t: &Timeouts) -> Result<reqwest::Client, String> {
-    let mut b = builder(extra_roots_pem, resolves, t)?;
-    b = b.timeout(t.http);
-    b.build()
-        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+    build(builder(extra_roots_pem, resolves, t)?.timeout(t.http))
 }
 
 /// The shared client's twin with a [`Preconnect`](super::preconnect::Preconnect) layer in
@@ -20,11 +17,11 @@ pub fn client_with(
     t: &Timeouts,
     preconnect: super::preconnect::Preconnect,
 ) -> Result<reqwest::Client, String> {
-    builder(extra_roots_pem, resolves, t)?
-        .timeout(t.http)
-        .connector_layer(preconnect)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+    build(
+        builder(extra_roots_pem, resolves, t)?
+            .timeout(t.http)
+            .connector_layer(preconnect),
+    )
 }
 
 /// A client that never uses a proxy, for IMDS: proxy variables would otherwise apply to
@@ -35,9 +32,11 @@ pub fn no_proxy_client(
     resolves: &Resolves,
     t: &Timeouts,
 ) -> Result<reqwest::Client, String> {
-    builder(extra_roots_pem, resolves, t)?
-        .no_proxy()
-        .build()
+    build(builder(extra_roots_pem, resolves, t)?.no_proxy())
+}
+
+fn build(b: reqwest::ClientBuilder) -> Result<reqwest::Client, String> {
+    b.build()
         .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
 }
 

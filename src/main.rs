@@ -66,7 +66,21 @@ fn usage_or(result: Result<i32, UsageError>) -> i32 {
     }
 }
 
-pub(crate) fn runtime() -> tokio::runtime::Runtime {
+/// How long the end of a run waits for blocking work still under way (none is needed).
+const BLOCKING_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Runs `fut` to its end on a fresh runtime, then shuts the runtime down without waiting on
+/// blocking work left behind: a DNS lookup the endpoint check stopped caring about (behind a
+/// proxy) can sit in the system resolver for seconds, and a plain drop of the runtime would
+/// hold the exit until it returns. Async tasks are still dropped, so `az` children die.
+pub(crate) fn run_to_end<F: std::future::Future>(fut: F) -> F::Output {
+    let rt = runtime();
+    let out = rt.block_on(fut);
+    rt.shutdown_timeout(BLOCKING_GRACE);
+    out
+}
+
+fn runtime() -> tokio::runtime::Runtime {
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -77,7 +91,7 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn block_on(fut: impl std::future::Future<Output = anyhow::Result<i32>>) -> i32 {
-    match runtime().block_on(fut) {
+    match run_to_end(fut) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("aoai-doctor: error: {e:#}");
@@ -188,7 +202,7 @@ pub(crate) fn prepare(args: &RunArgs, no_wait: bool) -> Result<Prepared, UsageEr
 
 /// Runs the selected checks once and puts the report together.
 pub(crate) fn run_checks(p: &Prepared, args: &RunArgs) -> Report {
-    runtime().block_on(check_run(p, args.strict)).0
+    run_to_end(check_run(p, args.strict)).0
 }
 
 /// One run of the selected checks on the caller's runtime; also returns what they learned.

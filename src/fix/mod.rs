@@ -64,7 +64,7 @@ pub fn run(args: FixArgs, matches: Option<&clap::ArgMatches>) -> Result<i32, Usa
         ..args
     };
     let max_wait = run_args.target()?.wait_for_propagation;
-    let ending = crate::runtime().block_on(flow(&prepared, &args, run_args.strict, max_wait));
+    let ending = crate::run_to_end(flow(&prepared, &args, run_args.strict, max_wait));
     match ending {
         Ending::DryRun(json) => {
             let _ = crate::render::write_stdout(&json);
